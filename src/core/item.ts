@@ -1,0 +1,55 @@
+/**
+ * What flows through the state machine for one photo: the ItemSelector of migrate.asl.yaml builds an
+ * ItemEvent; Dedupe, Resize and RecordFailure each return an ItemOutcome into `$.outcome`.
+ */
+
+/** One inventory row as the Distributed Map's ItemSelector passes it on. */
+export interface InventoryItem {
+  bucket: string;
+  /** URL-encoded, exactly as in the S3 Inventory CSV. */
+  key: string;
+  size?: string | number;
+  etag?: string;
+}
+
+/** The `{Error, Cause}` object a Catch puts at `$.error`. */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+export interface ItemEvent {
+  item: InventoryItem;
+  runId: string;
+  outcome?: ItemOutcome;
+  error?: CaughtError;
+}
+
+export type ItemStatus = 'needs-resize' | 'resized' | 'duplicate' | 'unchanged' | 'failed';
+
+/** What one step wrote: an unchanged rerun writes zeros. */
+export interface Written {
+  assets: number;
+  pointers: number;
+  catalogRows: number;
+}
+
+export interface ItemOutcome {
+  /** Decoded source key. */
+  key: string;
+  status: ItemStatus;
+  sha256?: string;
+  /** Asset key of the original (set once Dedupe has stored it). */
+  originalAssetKey?: string;
+  /** For duplicates: the source key whose crops were reused. */
+  duplicateOf?: string;
+  written: Written;
+  errorType?: string;
+  error?: string;
+}
+
+export const NOTHING_WRITTEN: Written = Object.freeze({ assets: 0, pointers: 0, catalogRows: 0 });
+
+export function addWritten(a: Written, b: Written): Written {
+  return { assets: a.assets + b.assets, pointers: a.pointers + b.pointers, catalogRows: a.catalogRows + b.catalogRows };
+}

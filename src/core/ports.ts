@@ -1,0 +1,110 @@
+/**
+ * The two ports the core talks through. The core never imports an AWS SDK: the same code runs
+ * against AWS (src/aws), against the local emulators (the same adapters, other endpoints) and
+ * against in-memory fakes in unit tests.
+ */
+
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+}
+
+export interface StoredObject {
+  body: Uint8Array;
+  etag?: string;
+  contentType?: string;
+}
+
+export interface ObjectHead {
+  size: number;
+  etag?: string;
+  contentType?: string;
+  cacheControl?: string;
+  /** `x-amz-website-redirect-location`: set on pointers only. */
+  redirectLocation?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  cacheControl?: string;
+  /** Makes the object a pointer: S3 website answers 301 to this location. */
+  redirectLocation?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface ObjectStore {
+  /** Throws NotFoundError when the object does not exist. */
+  get(ref: ObjectRef): Promise<StoredObject>;
+  /** Undefined when the object does not exist. */
+  head(ref: ObjectRef): Promise<ObjectHead | undefined>;
+  put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<void>;
+  delete(ref: ObjectRef): Promise<void>;
+}
+
+/** `preset` value of the row that describes the original itself. */
+export const ORIGINAL = 'original';
+/** `preset` value of a failure row (presets can never start with '#'). */
+export const FAILURE = '#failure';
+
+/** One crop (or the original) of one source key: the catalog's unit. */
+export interface CatalogRow {
+  /** Partition key: the original's key in the source bucket (also its logical key). */
+  sourceKey: string;
+  /** Sort key: preset name, or ORIGINAL. */
+  preset: string;
+  /** Logical key users request: `<key>` for the original, `<preset>/<key>` for a crop. */
+  logicalKey: string;
+  assetKey: string;
+  /** sha-256 (hex) of the asset's bytes; the GSI `bySha256` answers "which keys use this hash". */
+  sha256: string;
+  /** sha-256 of the original's bytes (equal to sha256 on the ORIGINAL row). */
+  sourceSha256: string;
+  width: number;
+  height: number;
+  bytes: number;
+  contentType: string;
+  sourceBucket: string;
+  sourceEtag: string;
+  /** Fingerprint of the preset spec that produced the crop: a changed preset re-renders. */
+  spec: string;
+  runId: string;
+  updatedAt: string;
+}
+
+export interface FailureRow {
+  sourceKey: string;
+  preset: typeof FAILURE;
+  sourceBucket: string;
+  sourceEtag: string;
+  /** Error name, e.g. PhotoError or TransientError. */
+  errorType: string;
+  error: string;
+  runId: string;
+  updatedAt: string;
+}
+
+export interface HashUse {
+  sourceKey: string;
+  preset: string;
+}
+
+export interface Catalog {
+  /** Every crop row (and the ORIGINAL row) of one source key; failure rows excluded. */
+  rowsForKey(sourceKey: string): Promise<CatalogRow[]>;
+  /** GSI query: which (sourceKey, preset) use an asset with this sha-256. */
+  keysForHash(sha256: string): Promise<HashUse[]>;
+  /**
+   * Writes rows in batches (BatchWriteItem, 25 per request, unprocessed items retried) and deletes
+   * the key's failure row in the same batch, so a recovered photo is no longer listed as failed.
+   */
+  putRows(rows: CatalogRow[]): Promise<void>;
+  recordFailure(row: FailureRow): Promise<void>;
+  failureFor(sourceKey: string): Promise<FailureRow | undefined>;
+  /**
+   * Claims the right to render this content (conditional write). True when claimed by `owner`
+   * (or the previous claim's lease expired); false when another owner holds a live claim.
+   */
+  claimContent(sha256: string, owner: string, leaseMs: number): Promise<boolean>;
+  releaseContent(sha256: string, owner: string): Promise<void>;
+}
