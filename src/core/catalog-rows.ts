@@ -1,0 +1,37 @@
+/** Building and comparing catalog rows: which crops a source key has, and whether they are complete. */
+import { type CatalogRow, ORIGINAL } from './ports';
+import type { ResolvedPreset } from './presets';
+
+/** S3 returns ETags quoted; S3 Inventory lists them bare. Compare them bare. */
+export function normalizeEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
+}
+
+export function originalRow(rows: readonly CatalogRow[]): CatalogRow | undefined {
+  return rows.find((row) => row.preset === ORIGINAL);
+}
+
+/**
+ * Complete = the ORIGINAL row and one row per configured preset made with the preset's current spec
+ * exist (and, when a source ETag is given, the original row was made from that very object).
+ */
+export function isComplete(rows: readonly CatalogRow[], presets: readonly ResolvedPreset[], sourceEtag?: string): boolean {
+  const original = originalRow(rows);
+  if (!original) return false;
+  if (sourceEtag !== undefined && normalizeEtag(original.sourceEtag) !== normalizeEtag(sourceEtag)) return false;
+  return presets.every((preset) => rows.some((row) => row.preset === preset.name && row.spec === preset.spec && row.sourceSha256 === original.sha256));
+}
+
+/** Fields that make a row different; `runId` and `updatedAt` only say when it was written. */
+const IDENTITY: ReadonlyArray<keyof CatalogRow> = [
+  'logicalKey', 'assetKey', 'sha256', 'sourceSha256', 'width', 'height', 'bytes', 'contentType', 'sourceBucket', 'sourceEtag', 'spec',
+];
+
+export function sameRow(a: CatalogRow, b: CatalogRow): boolean {
+  return a.sourceKey === b.sourceKey && a.preset === b.preset && IDENTITY.every((field) => a[field] === b[field]);
+}
+
+/** The rows of `wanted` that are missing or different in `existing`. */
+export function changedRows(wanted: readonly CatalogRow[], existing: readonly CatalogRow[]): CatalogRow[] {
+  return wanted.filter((row) => !existing.some((old) => sameRow(row, old)));
+}

@@ -1,0 +1,17 @@
+import type { Catalog, ObjectStore } from './ports';
+import type { PhotoScalerConfig, ResolvedPreset } from './presets';
+
+/** Everything a step needs, injected: AWS adapters in Lambda, emulator-backed adapters locally, fakes in tests. */
+export interface StepContext {
+  store: ObjectStore;
+  catalog: Catalog;
+  libraryBucket: string;
+  config: PhotoScalerConfig;
+  /** `validateConfig(config)`, resolved once per process. */
+  presets: ResolvedPreset[];
+  now?: () => Date;
+}
+
+export function nowIso(context: StepContext): string {
+  return (context.now?.() ?? new Date()).toISOString();
+}

@@ -1,0 +1,72 @@
+/**
+ * Step 1 of a photo (the Dedupe Lambda): decide what work is left.
+ *   unchanged     the catalog already has every crop of this very object: nothing is read or written
+ *   duplicate     the same bytes were rendered under another key: write only pointers and rows
+ *   needs-resize  new content: claim it (so a twin in flight waits instead of rendering twice)
+ */
+import { changedRows, isComplete, originalRow } from './catalog-rows';
+import { type StepContext, nowIso } from './context';
+import { ContentBusy } from './errors';
+import { type ItemEvent, type ItemOutcome, NOTHING_WRITTEN } from './item';
+import { cropKey } from './keys';
+import { putPointers, sha256Hex } from './library';
+import { type CatalogRow, ORIGINAL } from './ports';
+import { type Original, type SourceRef, readOriginal, sourceOf } from './source';
+
+/** How many other keys with the same content are tried before rendering anyway. */
+const MAX_CANDIDATES = 5;
+
+export async function dedupe(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
+  const source = sourceOf(event.item, context.presets.map((preset) => preset.name));
+  const existing = await context.catalog.rowsForKey(source.key);
+  if (source.etag && isComplete(existing, context.presets, source.etag)) {
+    return { key: source.key, status: 'unchanged', sha256: originalRow(existing)?.sha256, written: NOTHING_WRITTEN };
+  }
+  const original = await readOriginal(context, source);
+  const sha256 = sha256Hex(original.body);
+  const reused = await reuseDuplicate(context, event.runId, source, original, sha256, existing);
+  if (reused) return reused;
+  if (!(await context.catalog.claimContent(sha256, source.key, context.config.claimLeaseMs))) {
+    throw new ContentBusy(`content ${sha256} is being rendered for another key; retrying to reuse its crops`);
+  }
+  return { key: source.key, status: 'needs-resize', sha256, written: NOTHING_WRITTEN };
+}
+
+async function reuseDuplicate(
+  context: StepContext,
+  runId: string,
+  source: SourceRef,
+  original: Original,
+  sha256: string,
+  existing: readonly CatalogRow[],
+): Promise<ItemOutcome | undefined> {
+  const uses = await context.catalog.keysForHash(sha256);
+  const candidates = uses.filter((use) => use.preset === ORIGINAL && use.sourceKey !== source.key).slice(0, MAX_CANDIDATES);
+  for (const candidate of candidates) {
+    const rows = await context.catalog.rowsForKey(candidate.sourceKey);
+    if (!isComplete(rows, context.presets)) continue;
+    const updatedAt = nowIso(context);
+    const wanted: CatalogRow[] = rows
+      .filter((row) => row.preset === ORIGINAL || context.presets.some((preset) => preset.name === row.preset && preset.spec === row.spec))
+      .map((row) => ({
+        ...row,
+        sourceKey: source.key,
+        logicalKey: row.preset === ORIGINAL ? source.key : cropKey(row.preset, source.key),
+        sourceBucket: source.bucket,
+        sourceEtag: original.etag,
+        runId,
+        updatedAt,
+      }));
+    const pointers = await putPointers(context, wanted);
+    const toWrite = changedRows(wanted, existing);
+    if (toWrite.length > 0) await context.catalog.putRows(toWrite);
+    return {
+      key: source.key,
+      status: 'duplicate',
+      sha256,
+      duplicateOf: candidate.sourceKey,
+      written: { assets: 0, pointers, catalogRows: toWrite.length },
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,48 @@
+/**
+ * The key scheme of the library bucket (fixed: users' scripts and later checks rely on it).
+ *   asset:    assets/<h0h1>/<h2h3>/<h4h5>/<sha256-hex>.<ext>   immutable, content-addressed
+ *   pointer:  <source key>            -> /<asset key of the original>
+ *             <preset>/<source key>   -> /<asset key of the crop>
+ */
+import { PhotoError } from './errors';
+
+export const ASSETS_PREFIX = 'assets/';
+/** Top-level prefixes of the library bucket that are not logical keys of originals. */
+export const RESERVED_PREFIXES = ['assets', 'runs', 'dynamic', 'inventory'];
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const EXT = /^[a-z0-9]{1,5}$/;
+const MAX_KEY_BYTES = 1024;
+
+export function assetKey(sha256: string, ext: string): string {
+  if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha-256 hex digest: ${sha256}`);
+  if (!EXT.test(ext)) throw new Error(`bad asset extension: ${ext}`);
+  return `${ASSETS_PREFIX}${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256.slice(4, 6)}/${sha256}.${ext}`;
+}
+
+/** The logical key of a crop. */
+export function cropKey(preset: string, sourceKey: string): string {
+  return `${preset}/${sourceKey}`;
+}
+
+/** Value of a pointer's WebsiteRedirectLocation. */
+export function pointerTarget(assetKeyValue: string): string {
+  return `/${assetKeyValue}`;
+}
+
+/**
+ * A source key becomes a logical key in the library bucket, so it must not be one of our own
+ * prefixes (`thumb/x.jpg` would collide with the thumb crop of `x.jpg`). Refused keys are recorded
+ * FAILED with this message; nothing is written for them.
+ */
+export function validateSourceKey(key: string, presetNames: readonly string[]): void {
+  if (key.length === 0) throw new PhotoError('empty key');
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new PhotoError(`key longer than ${MAX_KEY_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw new PhotoError('key contains control characters');
+  if (key.startsWith('/')) throw new PhotoError('key starts with "/"');
+  if (key.split('/').some((segment) => segment === '..' || segment === '.')) throw new PhotoError('key contains "." or ".." segments');
+  const first = key.split('/', 1)[0] ?? '';
+  if (key.includes('/') && (RESERVED_PREFIXES.includes(first) || presetNames.includes(first))) {
+    throw new PhotoError(`key starts with "${first}/", a prefix the library uses for ${RESERVED_PREFIXES.includes(first) ? 'its own objects' : 'the crops of that preset'}`);
+  }
+}

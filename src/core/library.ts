@@ -1,0 +1,47 @@
+/**
+ * Writes to the library bucket, each idempotent and each reporting whether it wrote:
+ * an asset is immutable (same key = same bytes), so an existing one is never rewritten; a pointer
+ * is rewritten only when it points elsewhere. A rerun therefore writes nothing.
+ */
+import { createHash } from 'node:crypto';
+import type { StepContext } from './context';
+import { assetKey, pointerTarget } from './keys';
+
+export const ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** Pointers may be re-pointed (a changed original, a changed preset): keep them short-lived in caches. */
+export const POINTER_CACHE_CONTROL = 'public, max-age=300';
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface StoredAsset {
+  key: string;
+  sha256: string;
+  bytes: number;
+  written: boolean;
+}
+
+export async function putAsset(context: StepContext, body: Uint8Array, ext: string, contentType: string, sha256 = sha256Hex(body)): Promise<StoredAsset> {
+  const ref = { bucket: context.libraryBucket, key: assetKey(sha256, ext) };
+  const existing = await context.store.head(ref);
+  if (existing && existing.size === body.byteLength) return { key: ref.key, sha256, bytes: body.byteLength, written: false };
+  await context.store.put(ref, body, { contentType, cacheControl: ASSET_CACHE_CONTROL, metadata: { sha256 } });
+  return { key: ref.key, sha256, bytes: body.byteLength, written: true };
+}
+
+/** Writes the 0-byte pointer at `logicalKey` unless it already points at `target`. True when written. */
+export async function putPointer(context: StepContext, logicalKey: string, target: string): Promise<boolean> {
+  const ref = { bucket: context.libraryBucket, key: logicalKey };
+  const location = pointerTarget(target);
+  const existing = await context.store.head(ref);
+  if (existing?.redirectLocation === location && existing.size === 0) return false;
+  await context.store.put(ref, new Uint8Array(0), { redirectLocation: location, cacheControl: POINTER_CACHE_CONTROL });
+  return true;
+}
+
+/** Writes every pointer in parallel; returns how many were written. */
+export async function putPointers(context: StepContext, pointers: ReadonlyArray<{ logicalKey: string; assetKey: string }>): Promise<number> {
+  const written = await Promise.all(pointers.map((pointer) => putPointer(context, pointer.logicalKey, pointer.assetKey)));
+  return written.filter(Boolean).length;
+}

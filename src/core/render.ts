@@ -1,0 +1,139 @@
+/**
+ * Rendering with sharp, as a list of small named steps:
+ *   inspect   read the header only: format, size, orientation, alpha; refuse pixel bombs
+ *   plan      the smallest intermediate every preset can be cut from (never larger than the original)
+ *   decode    ONE decode (JPEG shrink-on-load where it helps), EXIF orientation applied, sRGB, 8-bit raw
+ *   cut       every preset from the raw intermediate, in parallel; encoded without metadata
+ */
+import sharp, { type Metadata } from 'sharp';
+import { PhotoError } from './errors';
+import type { Limits, ResolvedPreset } from './presets';
+
+export type EncodedFormat = 'jpeg' | 'png' | 'webp';
+
+export interface SourceInfo {
+  format: string;
+  /** After EXIF orientation. */
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+}
+
+export interface Rendition {
+  preset: ResolvedPreset;
+  body: Buffer;
+  width: number;
+  height: number;
+  format: EncodedFormat;
+  ext: string;
+  contentType: string;
+}
+
+export interface RenderResult {
+  source: SourceInfo;
+  renditions: Rendition[];
+}
+
+const ENCODINGS: Record<EncodedFormat, { ext: string; contentType: string }> = {
+  jpeg: { ext: 'jpg', contentType: 'image/jpeg' },
+  png: { ext: 'png', contentType: 'image/png' },
+  webp: { ext: 'webp', contentType: 'image/webp' },
+};
+
+export async function renderPresets(input: Uint8Array, presets: readonly ResolvedPreset[], limits: Limits): Promise<RenderResult> {
+  const source = await inspect(input, limits);
+  const plan = planIntermediate(source, presets);
+  const raw = await decode(input, source, plan, limits);
+  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, source.hasAlpha)));
+  return { source, renditions };
+}
+
+export async function inspect(input: Uint8Array, limits: Limits): Promise<SourceInfo> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw decodeError(error);
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new PhotoError('cannot decode: image has no dimensions');
+  if (width * height > limits.maxInputPixels) {
+    throw new PhotoError(`too large: ${width}x${height} is ${width * height} pixels, limit is ${limits.maxInputPixels}`);
+  }
+  const swapped = (meta.orientation ?? 1) >= 5;
+  return {
+    format: meta.format ?? 'unknown',
+    width: swapped ? height : width,
+    height: swapped ? width : height,
+    hasAlpha: meta.hasAlpha === true,
+  };
+}
+
+export interface IntermediatePlan {
+  width: number;
+  height: number;
+}
+
+/** The scale each preset needs relative to the oriented original. */
+export function presetScale(source: { width: number; height: number }, preset: ResolvedPreset): number {
+  const sx = preset.width / source.width;
+  const sy = preset.height / source.height;
+  const scale = preset.fit === 'cover' ? Math.max(sx, sy) : Math.min(sx, sy);
+  return preset.withoutEnlargement ? Math.min(scale, 1) : scale;
+}
+
+export function planIntermediate(source: { width: number; height: number }, presets: readonly ResolvedPreset[]): IntermediatePlan {
+  const scale = Math.min(1, Math.max(...presets.map((preset) => presetScale(source, preset))));
+  return {
+    width: Math.min(source.width, Math.ceil(source.width * scale)),
+    height: Math.min(source.height, Math.ceil(source.height * scale)),
+  };
+}
+
+interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediatePlan, limits: Limits): Promise<RawImage> {
+  let pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+  if (plan.width < source.width || plan.height < source.height) {
+    pipeline = pipeline.resize({ width: plan.width, height: plan.height, fit: 'fill' });
+  }
+  pipeline = pipeline.toColourspace('srgb');
+  if (!source.hasAlpha) pipeline = pipeline.removeAlpha();
+  try {
+    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  } catch (error) {
+    throw decodeError(error);
+  }
+}
+
+async function cut(raw: RawImage, preset: ResolvedPreset, hasAlpha: boolean): Promise<Rendition> {
+  const format: EncodedFormat = preset.format === 'auto' ? (hasAlpha ? 'png' : 'jpeg') : preset.format;
+  let pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }).resize({
+    width: preset.width,
+    height: preset.height,
+    fit: preset.fit,
+    withoutEnlargement: preset.withoutEnlargement,
+  });
+  if (format === 'jpeg') {
+    if (hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' });
+    pipeline = pipeline.jpeg({ quality: preset.quality });
+  } else if (format === 'png') {
+    pipeline = pipeline.png({ compressionLevel: 6 });
+  } else {
+    pipeline = pipeline.webp({ quality: preset.quality });
+  }
+  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
+  return { preset, body: data, width: info.width, height: info.height, format, ...ENCODINGS[format] };
+}
+
+function decodeError(error: unknown): PhotoError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/pixel limit/i.test(message)) return new PhotoError(`too large: ${message}`);
+  return new PhotoError(`cannot decode: ${message.split('\n')[0]}`);
+}

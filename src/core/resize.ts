@@ -1,0 +1,60 @@
+/**
+ * Step 2 of a photo (the Resize Lambda): decode once, render every preset, then store — assets
+ * first, then pointers, then the catalog rows in one batch — so a row never names an asset that
+ * is not there yet. A failure before the rows leaves only content-addressed assets, which a retry
+ * finds and does not write again.
+ */
+import { type StepContext, nowIso } from './context';
+import type { ItemEvent, ItemOutcome } from './item';
+import { cropKey } from './keys';
+import { putAsset, putPointers, sha256Hex } from './library';
+import { type CatalogRow, ORIGINAL } from './ports';
+import { renderPresets } from './render';
+import { readOriginal, sourceOf } from './source';
+
+export async function resize(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
+  const source = sourceOf(event.item, context.presets.map((preset) => preset.name));
+  const original = await readOriginal(context, source);
+  const sha256 = sha256Hex(original.body);
+  const { source: info, renditions } = await renderPresets(original.body, context.presets, context.config.limits);
+
+  const [originalAsset, ...cropAssets] = await Promise.all([
+    putAsset(context, original.body, original.type.ext, original.type.contentType, sha256),
+    ...renditions.map((rendition) => putAsset(context, rendition.body, rendition.ext, rendition.contentType)),
+  ]);
+
+  const common = { sourceKey: source.key, sourceBucket: source.bucket, sourceEtag: original.etag, sourceSha256: sha256, runId: event.runId, updatedAt: nowIso(context) };
+  const rows: CatalogRow[] = [
+    {
+      ...common,
+      preset: ORIGINAL,
+      logicalKey: source.key,
+      assetKey: originalAsset!.key,
+      sha256,
+      width: info.width,
+      height: info.height,
+      bytes: original.body.byteLength,
+      contentType: original.type.contentType,
+      spec: ORIGINAL,
+    },
+    ...renditions.map((rendition, index) => ({
+      ...common,
+      preset: rendition.preset.name,
+      logicalKey: cropKey(rendition.preset.name, source.key),
+      assetKey: cropAssets[index]!.key,
+      sha256: cropAssets[index]!.sha256,
+      width: rendition.width,
+      height: rendition.height,
+      bytes: rendition.body.byteLength,
+      contentType: rendition.contentType,
+      spec: rendition.preset.spec,
+    })),
+  ];
+
+  const pointers = await putPointers(context, rows);
+  await context.catalog.putRows(rows);
+  await context.catalog.releaseContent(sha256, source.key);
+  if (event.outcome?.sha256 && event.outcome.sha256 !== sha256) await context.catalog.releaseContent(event.outcome.sha256, source.key);
+  const assets = [originalAsset!, ...cropAssets].filter((asset) => asset.written).length;
+  return { key: source.key, status: 'resized', sha256, written: { assets, pointers, catalogRows: rows.length } };
+}

@@ -1,0 +1,83 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { config } from '../../src/config';
+import { PhotoError } from '../../src/core/errors';
+import { validateConfig } from '../../src/core/presets';
+import { planIntermediate, renderPresets } from '../../src/core/render';
+import { alphaPng, opaquePng, pixelAt, twoToneJpeg } from '../helpers/images';
+
+const presets = validateConfig(config);
+const limits = config.limits;
+const dims = (result: Awaited<ReturnType<typeof renderPresets>>) =>
+  Object.fromEntries(result.renditions.map((r) => [r.preset.name, `${r.width}x${r.height}`]));
+
+describe('renderPresets', () => {
+  it('cuts every default preset from a JPEG, as JPEG, with the promised sizes', async () => {
+    const result = await renderPresets(await twoToneJpeg(1600, 1200), presets, limits);
+    expect(dims(result)).toEqual({ thumb: '80x80', small: '300x200', medium: '600x400', large: '1024x768' });
+    for (const rendition of result.renditions) {
+      const meta = await sharp(rendition.body).metadata();
+      expect(meta.format).toBe('jpeg');
+      expect(`${meta.width}x${meta.height}`).toBe(`${rendition.width}x${rendition.height}`);
+      expect(rendition.contentType).toBe('image/jpeg');
+      expect(meta.exif).toBeUndefined();
+      expect(meta.icc).toBeUndefined();
+    }
+    const large = result.renditions.find((r) => r.preset.name === 'large')!;
+    expect(await pixelAt(large.body, 10, 384)).toEqual([expect.closeTo(255, -1.5), expect.any(Number), expect.closeTo(0, -1.5)]);
+  });
+
+  it.each([2, 3, 4, 5, 6, 7, 8])('applies EXIF orientation %i: red stays left, blue right, landscape stays landscape', async (orientation) => {
+    const result = await renderPresets(await twoToneJpeg(1200, 800, { orientation }), presets, limits);
+    expect(result.source).toMatchObject({ width: 1200, height: 800 });
+    const large = result.renditions.find((r) => r.preset.name === 'large')!;
+    expect(`${large.width}x${large.height}`).toBe('1024x683');
+    const [leftR, , leftB] = await pixelAt(large.body, 20, 340);
+    const [rightR, , rightB] = await pixelAt(large.body, 1000, 340);
+    expect(leftR).toBeGreaterThan(200);
+    expect(leftB).toBeLessThan(60);
+    expect(rightB).toBeGreaterThan(200);
+    expect(rightR).toBeLessThan(60);
+    expect((await sharp(large.body).metadata()).orientation).toBeUndefined();
+  });
+
+  it('keeps PNG with alpha as PNG with alpha, and turns an opaque PNG into JPEG', async () => {
+    const alpha = await renderPresets(await alphaPng(900, 600), presets, limits);
+    for (const rendition of alpha.renditions) {
+      expect(rendition.format).toBe('png');
+      expect((await sharp(rendition.body).metadata()).hasAlpha).toBe(true);
+    }
+    const opaque = await renderPresets(await opaquePng(900, 600), presets, limits);
+    expect(opaque.renditions.map((r) => r.format)).toEqual(['jpeg', 'jpeg', 'jpeg', 'jpeg']);
+  });
+
+  it('never enlarges an `inside` preset, while `cover` presets are always exactly WxH', async () => {
+    const result = await renderPresets(await twoToneJpeg(120, 90), presets, limits);
+    expect(dims(result)).toEqual({ thumb: '80x80', small: '300x200', medium: '600x400', large: '120x90' });
+  });
+
+  it('converts CMYK to sRGB and greyscale to sRGB', async () => {
+    const cmyk = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#3366cc' } }).toColourspace('cmyk').jpeg().toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+    const fromCmyk = await renderPresets(cmyk, presets, limits);
+    expect((await sharp(fromCmyk.renditions[0]!.body).metadata()).space).toBe('srgb');
+    const grey = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#777777' } }).greyscale().jpeg().toBuffer();
+    const fromGrey = await renderPresets(grey, presets, limits);
+    expect(fromGrey.renditions).toHaveLength(4);
+  });
+
+  it('refuses what it cannot decode, and pixel bombs, with PhotoError', async () => {
+    const jpeg = await twoToneJpeg(800, 600);
+    await expect(renderPresets(jpeg.subarray(0, jpeg.length / 2), presets, limits)).rejects.toThrow(PhotoError);
+    await expect(renderPresets(Buffer.from('not an image at all'), presets, limits)).rejects.toThrow(/cannot decode/);
+    await expect(renderPresets(jpeg, presets, { ...limits, maxInputPixels: 1000 })).rejects.toThrow(/too large: 800x600/);
+  });
+});
+
+describe('planIntermediate', () => {
+  it('is the smallest size every preset can be cut from, never larger than the original', () => {
+    expect(planIntermediate({ width: 8000, height: 6000 }, presets)).toEqual({ width: 1024, height: 768 });
+    expect(planIntermediate({ width: 6000, height: 1000 }, presets)).toEqual({ width: 2400, height: 400 });
+    expect(planIntermediate({ width: 100, height: 100 }, presets)).toEqual({ width: 100, height: 100 });
+  });
+});

@@ -1,0 +1,46 @@
+/** A Map-backed Catalog with the same semantics as DynamoCatalog, and a count of write requests. */
+import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse } from '../../src/core/ports';
+
+export class MemoryCatalog implements Catalog {
+  readonly rows = new Map<string, CatalogRow>();
+  readonly failures = new Map<string, FailureRow>();
+  readonly claims = new Map<string, { owner: string; leaseUntil: number }>();
+  writeRequests = 0;
+  now = () => Date.now();
+
+  async rowsForKey(sourceKey: string): Promise<CatalogRow[]> {
+    return [...this.rows.values()].filter((row) => row.sourceKey === sourceKey).map((row) => ({ ...row }));
+  }
+
+  async keysForHash(sha256: string): Promise<HashUse[]> {
+    return [...this.rows.values()].filter((row) => row.sha256 === sha256).map(({ sourceKey, preset }) => ({ sourceKey, preset }));
+  }
+
+  async putRows(rows: CatalogRow[]): Promise<void> {
+    this.writeRequests += Math.ceil(rows.length / 25);
+    for (const row of rows) {
+      this.rows.set(`${row.sourceKey}\u0000${row.preset}`, { ...row });
+      this.failures.delete(row.sourceKey);
+    }
+  }
+
+  async recordFailure(row: FailureRow): Promise<void> {
+    this.writeRequests++;
+    this.failures.set(row.sourceKey, { ...row, preset: FAILURE });
+  }
+
+  async failureFor(sourceKey: string): Promise<FailureRow | undefined> {
+    return this.failures.get(sourceKey);
+  }
+
+  async claimContent(sha256: string, owner: string, leaseMs: number): Promise<boolean> {
+    const claim = this.claims.get(sha256);
+    if (claim && claim.owner !== owner && claim.leaseUntil >= this.now()) return false;
+    this.claims.set(sha256, { owner, leaseUntil: this.now() + leaseMs });
+    return true;
+  }
+
+  async releaseContent(sha256: string, owner: string): Promise<void> {
+    if (this.claims.get(sha256)?.owner === owner) this.claims.delete(sha256);
+  }
+}

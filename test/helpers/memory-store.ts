@@ -1,0 +1,50 @@
+/** A Map-backed ObjectStore with S3's semantics for what the core uses (MD5 ETags, 404 as NotFoundError). */
+import { createHash } from 'node:crypto';
+import { NotFoundError } from '../../src/core/errors';
+import type { ObjectHead, ObjectRef, ObjectStore, PutOptions, StoredObject } from '../../src/core/ports';
+
+interface Entry {
+  body: Uint8Array;
+  options: PutOptions;
+  etag: string;
+}
+
+export class MemoryStore implements ObjectStore {
+  private readonly objects = new Map<string, Entry>();
+  puts = 0;
+
+  async get(ref: ObjectRef): Promise<StoredObject> {
+    const entry = this.objects.get(id(ref));
+    if (!entry) throw new NotFoundError(`no such object: s3://${ref.bucket}/${ref.key}`);
+    return { body: entry.body.slice(), etag: entry.etag, contentType: entry.options.contentType };
+  }
+
+  async head(ref: ObjectRef): Promise<ObjectHead | undefined> {
+    const entry = this.objects.get(id(ref));
+    if (!entry) return undefined;
+    return {
+      size: entry.body.byteLength,
+      etag: entry.etag,
+      contentType: entry.options.contentType,
+      cacheControl: entry.options.cacheControl,
+      redirectLocation: entry.options.redirectLocation,
+      metadata: entry.options.metadata,
+    };
+  }
+
+  async put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<void> {
+    this.puts++;
+    this.objects.set(id(ref), { body: body.slice(), options: { ...options }, etag: createHash('md5').update(body).digest('hex') });
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    this.objects.delete(id(ref));
+  }
+
+  /** Every key of a bucket, sorted. */
+  keys(bucket: string): string[] {
+    return [...this.objects.keys()].filter((key) => key.startsWith(`${bucket}\u0000`)).map((key) => key.slice(bucket.length + 1)).sort();
+  }
+}
+
+const id = (ref: ObjectRef) => `${ref.bucket}\u0000${ref.key}`;
