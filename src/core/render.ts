@@ -3,6 +3,7 @@
  *   inspect   read the header only: format, size, orientation, alpha; refuse pixel bombs
  *   plan      the smallest intermediate every preset can be cut from (never larger than the original)
  *   decode    ONE decode (JPEG shrink-on-load where it helps), EXIF orientation applied, sRGB, 8-bit raw
+ *   opacity   an alpha channel that is fully opaque is dropped (such "RGBA" PNGs become JPEG crops)
  *   cut       every preset from the raw intermediate, in parallel; encoded without metadata
  */
 import sharp, { type Metadata } from 'sharp';
@@ -16,6 +17,7 @@ export interface SourceInfo {
   /** After EXIF orientation. */
   width: number;
   height: number;
+  /** Has an alpha channel (after rendering: one with at least one pixel not fully opaque). */
   hasAlpha: boolean;
 }
 
@@ -44,8 +46,9 @@ export async function renderPresets(input: Uint8Array, presets: readonly Resolve
   const source = await inspect(input, limits);
   const plan = planIntermediate(source, presets);
   const raw = await decode(input, source, plan, limits);
-  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, source.hasAlpha)));
-  return { source, renditions };
+  const transparent = source.hasAlpha && hasTransparency(raw);
+  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent)));
+  return { source: { ...source, hasAlpha: transparent }, renditions };
 }
 
 export async function inspect(input: Uint8Array, limits: Limits): Promise<SourceInfo> {
@@ -90,7 +93,7 @@ export function planIntermediate(source: { width: number; height: number }, pres
   };
 }
 
-interface RawImage {
+export interface RawImage {
   data: Buffer;
   width: number;
   height: number;
@@ -112,16 +115,25 @@ async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediateP
   }
 }
 
-async function cut(raw: RawImage, preset: ResolvedPreset, hasAlpha: boolean): Promise<Rendition> {
-  const format: EncodedFormat = preset.format === 'auto' ? (hasAlpha ? 'png' : 'jpeg') : preset.format;
-  let pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }).resize({
+/** True when some pixel of the (interleaved, 8-bit, alpha last) raw image is not fully opaque. */
+export function hasTransparency(raw: RawImage): boolean {
+  if (raw.channels !== 2 && raw.channels !== 4) return false;
+  for (let i = raw.channels - 1; i < raw.data.length; i += raw.channels) if (raw.data[i] !== 255) return true;
+  return false;
+}
+
+async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean): Promise<Rendition> {
+  const format: EncodedFormat = preset.format === 'auto' ? (transparent ? 'png' : 'jpeg') : preset.format;
+  let pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  if (!transparent && (raw.channels === 2 || raw.channels === 4)) pipeline = pipeline.removeAlpha();
+  pipeline = pipeline.resize({
     width: preset.width,
     height: preset.height,
     fit: preset.fit,
     withoutEnlargement: preset.withoutEnlargement,
   });
   if (format === 'jpeg') {
-    if (hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' });
+    if (transparent) pipeline = pipeline.flatten({ background: '#ffffff' });
     pipeline = pipeline.jpeg({ quality: preset.quality });
   } else if (format === 'png') {
     pipeline = pipeline.png({ compressionLevel: 6 });

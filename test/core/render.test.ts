@@ -81,3 +81,16 @@ describe('planIntermediate', () => {
     expect(planIntermediate({ width: 100, height: 100 }, presets)).toEqual({ width: 100, height: 100 });
   });
 });
+
+describe('alpha', () => {
+  it('an alpha channel that is fully opaque does not make PNG crops', async () => {
+    const rgbaOpaque = await sharp({ create: { width: 600, height: 400, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 1 } } }).png().toBuffer();
+    expect((await sharp(rgbaOpaque).metadata()).hasAlpha).toBe(true);
+    const result = await renderPresets(rgbaOpaque, presets, limits);
+    expect(result.source.hasAlpha).toBe(false);
+    for (const rendition of result.renditions) {
+      const meta = await sharp(rendition.body).metadata();
+      expect([meta.format, meta.channels]).toEqual(['jpeg', 3]);
+    }
+  });
+});

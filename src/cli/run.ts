@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { type LocalRunResult, runLocalMigration } from '../local/migrate';
+import { DEFAULT_DATA_DIR } from '../local/stack';
+import { progressBar } from './progress';
+
+export interface RunFlags {
+  photos: string;
+  dataDir: string;
+  json?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('upload a folder of photos to the emulated source bucket, write an S3 Inventory report for it and run the state machine on it locally')
+    .requiredOption('--photos <dir>', 'folder of photos (searched recursively; keys are the relative paths)')
+    .option('--data-dir <dir>', 'where the emulated buckets and table persist', DEFAULT_DATA_DIR)
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (flags: RunFlags) => {
+      const result = await runWithProgress(flags);
+      process.stdout.write(flags.json ? `${JSON.stringify(jsonOf(result))}\n` : humanSummary(result, flags.dataDir));
+      if (result.status !== 'SUCCEEDED') process.exitCode = 1;
+    });
+}
+
+export async function runWithProgress(flags: { photos: string; dataDir: string }): Promise<LocalRunResult> {
+  const upload = progressBar('upload ');
+  const process_ = progressBar('process');
+  let retries = 0;
+  try {
+    return await runLocalMigration({
+      photosDir: flags.photos,
+      dataDir: flags.dataDir,
+      onProgress: (progress) => {
+        if (progress.phase === 'upload') upload.update(progress.done, progress.total);
+        else if (progress.phase === 'process') process_.update(progress.done, progress.total, progress.failed ? `(${progress.failed} failed)` : '');
+        else retries++;
+      },
+    });
+  } finally {
+    upload.done();
+    process_.done();
+    if (retries > 0) process.stderr.write(`${retries} transient errors were retried\n`);
+  }
+}
+
+/** The `--json` contract: these fields, in this order, then extensions. */
+export function jsonOf(result: LocalRunResult) {
+  const { items, succeeded, failed, duplicates, assets, pointers, catalogRows, failures, unchanged, resized } = result.summary;
+  return {
+    items, succeeded, failed, duplicates, assets, pointers, catalogRows, failures,
+    unchanged, resized,
+    execution: result.executionName,
+    status: result.status,
+    ...(result.error ? { error: result.error } : {}),
+    seconds: Number(result.seconds.toFixed(3)),
+    itemsPerSecond: Number((items / Math.max(result.seconds, 0.001)).toFixed(2)),
+  };
+}
+
+export function humanSummary(result: LocalRunResult, dataDir: string): string {
+  const s = result.summary;
+  const lines = [
+    `${result.executionName}: ${result.status} — ${s.items} items in ${result.seconds.toFixed(1)} s (${(s.items / Math.max(result.seconds, 0.001)).toFixed(1)} items/s)`,
+    `  succeeded ${s.succeeded} (resized ${s.resized}, duplicates ${s.duplicates}, unchanged ${s.unchanged}), failed ${s.failed}`,
+    `  wrote ${s.assets} assets, ${s.pointers} pointers, ${s.catalogRows} catalog rows`,
+  ];
+  if (result.error) lines.push(`  execution error: ${result.error}`);
+  if (s.failures.length > 0) {
+    lines.push('  failures:');
+    for (const failure of s.failures) lines.push(`    ${failure.key}: ${failure.error}`);
+  }
+  lines.push(`Library in ${dataDir}. Browse it: npx photo-scaler serve --data-dir ${quote(dataDir)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function quote(arg: string): string {
+  return /^[\w./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

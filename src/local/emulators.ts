@@ -1,0 +1,93 @@
+/**
+ * S3 (s3rver) and DynamoDB (dynalite) emulators in this process, on 127.0.0.1 ephemeral ports, with
+ * their data under the data dir. The buckets and the catalog table are created when missing.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { CreateTableCommand, type DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+// @ts-expect-error s3rver ships no types
+import S3rver from 's3rver';
+// @ts-expect-error dynalite ships no types
+import dynalite from 'dynalite';
+import { catalogTableSchema } from '../aws/catalog-schema';
+import { makeDynamoClient, makeS3Client } from '../aws/clients';
+
+export interface Emulators {
+  s3Endpoint: string;
+  dynamoEndpoint: string;
+  s3: S3Client;
+  dynamo: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+export interface EmulatorOptions {
+  dataDir: string;
+  buckets: string[];
+  tableName: string;
+}
+
+const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export async function startEmulators(options: EmulatorOptions): Promise<Emulators> {
+  const s3Dir = join(options.dataDir, 's3');
+  const dynamoDir = join(options.dataDir, 'dynamodb');
+  await mkdir(s3Dir, { recursive: true });
+  await mkdir(dynamoDir, { recursive: true });
+
+  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true });
+  const { port: s3Port } = (await s3rver.run()) as AddressInfo;
+  const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      dynamoServer.once('error', reject);
+      dynamoServer.listen(0, '127.0.0.1', resolve);
+    });
+  } catch (error) {
+    await s3rver.close();
+    throw error;
+  }
+  const dynamoPort = (dynamoServer.address() as AddressInfo).port;
+
+  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+  const s3 = makeS3Client({ endpoint: s3Endpoint, credentials: CREDENTIALS });
+  const dynamo = makeDynamoClient({ endpoint: dynamoEndpoint, credentials: CREDENTIALS });
+  const close = async () => {
+    s3.destroy();
+    dynamo.destroy();
+    await s3rver.close();
+    await new Promise<void>((resolve) => {
+      dynamoServer.close(() => resolve());
+      (dynamoServer as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  };
+  try {
+    for (const bucket of options.buckets) await createBucket(s3, bucket);
+    await createTable(dynamo, options.tableName);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { s3Endpoint, dynamoEndpoint, s3, dynamo, close };
+}
+
+async function createBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  }
+}
+
+async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await dynamo.send(new CreateTableCommand({ TableName: tableName, ...structuredClone(catalogTableSchema) } as never));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException) && (error as { name?: string }).name !== 'ResourceInUseException') throw error;
+  }
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
+}

@@ -1,0 +1,103 @@
+/**
+ * `photo-scaler run`, locally: upload a folder to the emulated source bucket, write a genuine S3
+ * Inventory report for it, run statemachines/migrate.asl.yaml on it with the real handlers, and sum
+ * up what the ResultWriter wrote.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { config as defaultConfig } from '../config';
+import { ConfigError } from '../core/errors';
+import { buildInventoryReport } from '../core/inventory';
+import { type PhotoScalerConfig, validateConfig } from '../core/presets';
+import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
+import { loadDefinition, startExecution } from './asl';
+import { listPhotos, uploadPhotos } from './photos';
+import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
+
+export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
+export const INVENTORY_PREFIX = 'inventory';
+
+export type Progress =
+  | { phase: 'upload'; done: number; total: number }
+  | { phase: 'process'; done: number; total: number; failed: number }
+  | { phase: 'retry'; state: string; error: string; attempt: number };
+
+export interface LocalRunOptions {
+  photosDir: string;
+  dataDir: string;
+  config?: PhotoScalerConfig;
+  onProgress?: (progress: Progress) => void;
+  /** Scales every Retry wait of the state machine (tests use a small value). */
+  timeScale?: number;
+  /** Reuse an open stack (tests, `serve`); otherwise one is opened and closed. */
+  stack?: LocalStack;
+}
+
+export interface LocalRunResult {
+  summary: RunSummary;
+  executionName: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  error?: string;
+  seconds: number;
+  resultWriter?: ResultWriterDetails;
+}
+
+export async function runLocalMigration(options: LocalRunOptions): Promise<LocalRunResult> {
+  const config = options.config ?? defaultConfig;
+  validateConfig(config);
+  const photos = await listPhotos(options.photosDir);
+  if (photos.length === 0) throw new ConfigError(`no images (jpg, png, gif, webp, tiff, avif, heic) found in ${options.photosDir}`);
+  const definition = await loadDefinition(STATE_MACHINE_FILE);
+  const stack = options.stack ?? (await openLocalStack(options.dataDir, { config }));
+  const progress = options.onProgress ?? (() => {});
+  try {
+    const started = performance.now();
+    const objects = await uploadPhotos(stack.store, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }));
+    const report = buildInventoryReport({
+      sourceBucket: LOCAL_NAMES.sourceBucket,
+      destinationBucket: LOCAL_NAMES.inventoryBucket,
+      prefix: INVENTORY_PREFIX,
+      objects: objects.map((object) => ({ key: object.key, size: object.size, etag: object.etag, lastModified: object.lastModified })),
+      now: new Date(),
+    });
+    for (const file of report.files) {
+      await stack.store.put({ bucket: LOCAL_NAMES.inventoryBucket, key: file.key }, file.body, { contentType: file.key.endsWith('.gz') ? 'application/gzip' : 'application/json' });
+    }
+    const executionName = `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+    let total = 0;
+    let done = 0;
+    let failed = 0;
+    const execution = await startExecution({
+      definition,
+      name: executionName,
+      input: { manifest: { bucket: LOCAL_NAMES.inventoryBucket, key: report.manifestKey } },
+      tasks: stack.tasks as unknown as Record<string, (event: unknown) => Promise<unknown>>,
+      intrinsics: { LibraryBucket: LOCAL_NAMES.libraryBucket },
+      store: stack.store,
+      timeScale: options.timeScale,
+      onEvent: (event) => {
+        if (event.type === 'mapRunStarted') total = event.totalItems;
+        else if (event.type === 'childSucceeded' || event.type === 'childFailed') {
+          done += event.items;
+          if (event.type === 'childFailed') failed += event.items;
+        } else if (event.type === 'retry') {
+          progress({ phase: 'retry', state: event.state, error: event.error, attempt: event.attempt });
+          return;
+        } else return;
+        progress({ phase: 'process', done, total, failed });
+      },
+    });
+    const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails;
+    const outcomes = resultWriter ? await readRunOutcomes(stack.store, resultWriter) : [];
+    return {
+      summary: summarize(outcomes),
+      executionName,
+      status: execution.status,
+      error: execution.status === 'FAILED' ? `${execution.error ?? 'Error'}: ${execution.cause ?? ''}` : undefined,
+      seconds: (performance.now() - started) / 1000,
+      resultWriter,
+    };
+  } finally {
+    if (!options.stack) await stack.close();
+  }
+}

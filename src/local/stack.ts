@@ -1,0 +1,79 @@
+/**
+ * The embedded default: S3 and DynamoDB emulators in this process, the real AWS adapters pointed at
+ * them, and the same handlers the Lambdas run. Data persists under the data dir.
+ */
+import { cpus } from 'node:os';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { join } from 'node:path';
+import { DynamoCatalog } from '../aws/dynamo-catalog';
+import { S3ObjectStore } from '../aws/s3-store';
+import { config as defaultConfig } from '../config';
+import type { StepContext } from '../core/context';
+import type { ItemEvent, ItemOutcome } from '../core/item';
+import { type PhotoScalerConfig, validateConfig } from '../core/presets';
+import { makeDedupeHandler } from '../handlers/dedupe';
+import { makeRecordFailureHandler } from '../handlers/record-failure';
+import { makeResizeHandler } from '../handlers/resize';
+import { startEmulators } from './emulators';
+import { limitConcurrency } from './limit';
+
+/** Local names of what serverless.yml creates (and of the source bucket the user already has). */
+export const LOCAL_NAMES = {
+  sourceBucket: 'photo-scaler-source',
+  libraryBucket: 'photo-scaler-library',
+  inventoryBucket: 'photo-scaler-inventory',
+  catalogTable: 'photo-scaler-catalog',
+} as const;
+
+export const DEFAULT_DATA_DIR = '.photo-scaler';
+
+export type LocalTasks = Record<'dedupe' | 'resize' | 'recordFailure', (event: ItemEvent) => Promise<ItemOutcome>>;
+
+export interface LocalStack {
+  dataDir: string;
+  context: StepContext;
+  store: S3ObjectStore;
+  /** The raw client, for listings (the core needs none). */
+  s3: S3Client;
+  tasks: LocalTasks;
+  s3Endpoint: string;
+  close(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  config?: PhotoScalerConfig;
+  /**
+   * Like a Lambda function's reserved concurrency: how many Resize invocations may run at once in
+   * this process (each decodes a photo; unbounded they would only fight for the same cores and RAM).
+   */
+  resizeConcurrency?: number;
+}
+
+export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options: LocalStackOptions = {}): Promise<LocalStack> {
+  const config = options.config ?? defaultConfig;
+  const presets = validateConfig(config);
+  const emulators = await startEmulators({
+    dataDir,
+    buckets: [LOCAL_NAMES.sourceBucket, LOCAL_NAMES.libraryBucket, LOCAL_NAMES.inventoryBucket],
+    tableName: LOCAL_NAMES.catalogTable,
+  });
+  const store = new S3ObjectStore(emulators.s3);
+  const context: StepContext = {
+    store,
+    catalog: new DynamoCatalog(emulators.dynamo, LOCAL_NAMES.catalogTable),
+    libraryBucket: LOCAL_NAMES.libraryBucket,
+    config,
+    presets,
+  };
+  const handlerContext = () => context;
+  const tasks: LocalTasks = {
+    dedupe: makeDedupeHandler(handlerContext),
+    resize: limitConcurrency(makeResizeHandler(handlerContext), options.resizeConcurrency ?? Math.max(1, cpus().length)),
+    recordFailure: makeRecordFailureHandler(handlerContext),
+  };
+  return { dataDir, context, store, s3: emulators.s3, tasks, s3Endpoint: emulators.s3Endpoint, close: () => emulators.close() };
+}
+
+export function dataPath(dataDir: string, ...parts: string[]): string {
+  return join(dataDir, ...parts);
+}

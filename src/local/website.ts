@@ -1,0 +1,90 @@
+/**
+ * The library bucket as an S3 *website* on 127.0.0.1: a pointer (an object with
+ * WebsiteRedirectLocation) answers 301 to its asset, an asset answers 200, a missing key 404.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ObjectStore } from '../core/ports';
+
+export interface Website {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface WebsiteOptions {
+  store: ObjectStore;
+  bucket: string;
+  port?: number;
+  host?: string;
+}
+
+export async function startWebsite(options: WebsiteOptions): Promise<Website> {
+  const server = createServer((request, response) => {
+    serveObject(options, request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, `500 Internal Error: ${error instanceof Error ? error.message : String(error)}`);
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port, address } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function serveObject(options: WebsiteOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, '405 Method Not Allowed', { Allow: 'GET, HEAD' });
+  const key = keyOfPath(request.url ?? '/');
+  if (key === undefined) return send(response, 400, '400 Bad Request: the path is not valid URL encoding');
+  if (key === '') return send(response, 200, 'photo-scaler library website: GET /<key>, /<preset>/<key> or /assets/...');
+  const ref = { bucket: options.bucket, key };
+  const head = await options.store.head(ref);
+  if (!head) return send(response, 404, `404 Not Found: NoSuchKey ${key}`);
+  if (head.redirectLocation) {
+    return send(response, 301, `301 Moved Permanently: ${head.redirectLocation}`, {
+      Location: head.redirectLocation,
+      ...(head.cacheControl ? { 'Cache-Control': head.cacheControl } : {}),
+    });
+  }
+  const etag = head.etag ? `"${head.etag.replace(/"/g, '')}"` : undefined;
+  const headers: Record<string, string> = {
+    'Content-Type': head.contentType ?? 'application/octet-stream',
+    'Content-Length': String(head.size),
+    ...(head.cacheControl ? { 'Cache-Control': head.cacheControl } : {}),
+    ...(etag ? { ETag: etag } : {}),
+  };
+  if (etag && request.headers['if-none-match'] === etag) {
+    response.writeHead(304, headers).end();
+    return;
+  }
+  if (request.method === 'HEAD') {
+    response.writeHead(200, headers).end();
+    return;
+  }
+  const object = await options.store.get(ref);
+  response.writeHead(200, { ...headers, 'Content-Length': String(object.body.byteLength) }).end(Buffer.from(object.body));
+}
+
+/** `/thumb/a%20b.jpg?x=1` → `thumb/a b.jpg`; undefined when the escapes are malformed. */
+export function keyOfPath(url: string): string | undefined {
+  const path = url.split('?', 1)[0] ?? '';
+  try {
+    return decodeURIComponent(path.replace(/^\/+/, ''));
+  } catch {
+    return undefined;
+  }
+}
+
+function send(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(`${text}\n`);
+}

@@ -1,0 +1,73 @@
+/** The CLI contract, through the real `photo-scaler` command in a child process. */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noiseJpeg } from '../helpers/images';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../scripts/photo-scaler.mjs');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'photo-scaler-cli-'));
+  await mkdir(join(dir, 'photos/sub dir'), { recursive: true });
+  await writeFile(join(dir, 'photos/sub dir/a+b 50%.jpg'), await noiseJpeg(640, 480, 11));
+  await writeFile(join(dir, 'photos/c.jpg'), await noiseJpeg(500, 500, 12));
+  await writeFile(join(dir, 'photos/README.txt'), 'not a photo, not uploaded');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { cwd: dir, timeout: 120_000 });
+
+describe('photo-scaler run --json', () => {
+  it('prints exactly one JSON object with the contract fields, and an unchanged rerun writes 0', async () => {
+    const { stdout } = await cli('run', '--photos', join(dir, 'photos'), '--data-dir', join(dir, 'data'), '--json');
+    const result = JSON.parse(stdout);
+    expect(Object.keys(result).slice(0, 8)).toEqual(['items', 'succeeded', 'failed', 'duplicates', 'assets', 'pointers', 'catalogRows', 'failures']);
+    expect(result).toMatchObject({ items: 2, succeeded: 2, failed: 0, duplicates: 0, assets: 10, pointers: 10, catalogRows: 10, failures: [] });
+
+    const again = JSON.parse((await cli('run', '--photos', join(dir, 'photos'), '--data-dir', join(dir, 'data'), '--json')).stdout);
+    expect(again).toMatchObject({ items: 2, succeeded: 2, assets: 0, pointers: 0, catalogRows: 0 });
+  }, 180_000);
+
+  it('refuses a missing folder with a clear message and a non-zero exit', async () => {
+    await expect(cli('run', '--photos', join(dir, 'nope'), '--data-dir', join(dir, 'data2'))).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/photos folder not found/),
+    });
+  });
+});
+
+describe('photo-scaler serve', () => {
+  let server: ChildProcess | undefined;
+  afterAll(() => {
+    server?.kill('SIGTERM');
+  });
+
+  it('serves what run stored: the crop pointer answers 301, the asset 200', async () => {
+    server = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0'], { cwd: dir });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server!.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
+        if (match) resolve(match[0]);
+      });
+      server!.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+    });
+    const path = `${url}/thumb/sub%20dir/a%2Bb%2050%25.jpg`;
+    const pointer = await fetch(path, { redirect: 'manual' });
+    expect(pointer.status).toBe(301);
+    const image = await fetch(path);
+    expect(image.status).toBe(200);
+    const meta = await sharp(Buffer.from(await image.arrayBuffer())).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 80, 80]);
+  }, 60_000);
+});
