@@ -4,7 +4,8 @@ import { registerDemo } from './demo';
 import { registerRun } from './run';
 import { registerServe } from './serve';
 
-quietNodeVersionWarning();
+// The AWS SDK warns once per process that its 2027 releases need Node 22; the CLI supports Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const program = new Command()
   .name('photo-scaler')
@@ -20,12 +21,3 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = 1;
 });
 
-/** The AWS SDK warns on every client creation that a future release needs Node 22; keep other warnings. */
-function quietNodeVersionWarning(): void {
-  const defaults = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => {
-    if (warning.name === 'NodeVersionSupportWarning') return;
-    for (const listener of defaults) listener(warning);
-  });
-}
