@@ -4,6 +4,7 @@ export type StateDefinition = Record<string, unknown> & { Type: string };
 
 export interface StateMachineDefinition {
   Comment?: string;
+  QueryLanguage?: string;
   StartAt: string;
   States: Record<string, StateDefinition>;
 }

@@ -14,6 +14,7 @@ export function validateDefinition(definition: StateMachineDefinition, taskNames
 function check(machine: StateMachineDefinition, taskNames: readonly string[], where: string, problems: string[]): void {
   const states = machine?.States ?? {};
   const exists = (name: unknown) => typeof name === 'string' && name in states;
+  if (machine?.QueryLanguage !== undefined && machine.QueryLanguage !== 'JSONPath') problems.push(`${where}: QueryLanguage ${machine.QueryLanguage} is not supported by the local executor (JSONPath only)`);
   if (!exists(machine?.StartAt)) problems.push(`${where}: StartAt ${JSON.stringify(machine?.StartAt)} is not a state`);
   for (const [name, state] of Object.entries(states)) {
     const s = state as Record<string, any>;
