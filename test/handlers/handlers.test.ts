@@ -1,0 +1,99 @@
+/**
+ * The Lambda handlers as deployed (module-level `handler`, context from the environment), against
+ * mocked AWS clients: what each one sends to S3 and DynamoDB for one photo.
+ */
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import sharp from 'sharp';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { noiseJpeg } from '../helpers/images';
+
+const s3 = mockClient(S3Client);
+const doc = mockClient(DynamoDBDocumentClient);
+let photo: Buffer;
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const event = { item: { bucket: 'originals', key: 'trips/a+b%2Bc.jpg', size: '1000', etag: 'etag-1' }, runId: 'exec-1' };
+
+beforeAll(async () => {
+  process.env.LIBRARY_BUCKET = 'library-bucket';
+  process.env.CATALOG_TABLE = 'catalog-table';
+  photo = await noiseJpeg(800, 600, 21);
+});
+
+beforeEach(() => {
+  s3.reset();
+  doc.reset();
+  s3.on(GetObjectCommand, { Bucket: 'originals', Key: 'trips/a b+c.jpg' }).resolves({ Body: { transformToByteArray: async () => new Uint8Array(photo) } as never, ETag: '"etag-1"' });
+  s3.on(HeadObjectCommand).rejects(new NotFound({ message: 'missing', $metadata: { httpStatusCode: 404 } }));
+  s3.on(PutObjectCommand).resolves({});
+  doc.on(QueryCommand).resolves({ Items: [] });
+  doc.on(PutCommand).resolves({});
+  doc.on(DeleteCommand).resolves({});
+  doc.on(BatchWriteCommand).resolves({});
+  doc.on(GetCommand).resolves({});
+});
+
+describe('dedupe handler', () => {
+  it('decodes the inventory key, reads and hashes the original, claims the new content', async () => {
+    const { handler } = await import('../../src/handlers/dedupe');
+    const outcome = await handler(event);
+    expect(outcome).toEqual({ key: 'trips/a b+c.jpg', status: 'needs-resize', sha256: sha(photo), written: { assets: 0, pointers: 0, catalogRows: 0 } });
+    expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toEqual({ Bucket: 'originals', Key: 'trips/a b+c.jpg' });
+    expect(doc.commandCalls(QueryCommand).map((c) => c.args[0].input.TableName)).toEqual(['catalog-table', 'catalog-table']);
+    expect(doc.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ sourceKey: `#claim/${sha(photo)}`, owner: 'trips/a b+c.jpg' });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+});
+
+describe('resize handler', () => {
+  it('puts 5 assets and 5 pointers, then all catalog rows in one BatchWriteItem', async () => {
+    const { handler } = await import('../../src/handlers/resize');
+    const outcome = await handler({ ...event, outcome: { key: 'trips/a b+c.jpg', status: 'needs-resize', sha256: sha(photo), written: { assets: 0, pointers: 0, catalogRows: 0 } } });
+    expect(outcome).toMatchObject({ status: 'resized', written: { assets: 5, pointers: 5, catalogRows: 5 } });
+
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    const assets = puts.filter((p) => p.Key!.startsWith('assets/'));
+    const pointers = puts.filter((p) => !p.Key!.startsWith('assets/'));
+    expect(assets).toHaveLength(5);
+    for (const asset of assets) {
+      const body = asset.Body as Uint8Array;
+      expect(asset.Key).toBe(`assets/${sha(body).slice(0, 2)}/${sha(body).slice(2, 4)}/${sha(body).slice(4, 6)}/${sha(body)}.jpg`);
+      expect(asset).toMatchObject({ Bucket: 'library-bucket', ContentType: 'image/jpeg', CacheControl: 'public, max-age=31536000, immutable' });
+      expect((await sharp(body).metadata()).format).toBe('jpeg');
+    }
+    expect(pointers.map((p) => p.Key).sort()).toEqual(['large/trips/a b+c.jpg', 'medium/trips/a b+c.jpg', 'small/trips/a b+c.jpg', 'thumb/trips/a b+c.jpg', 'trips/a b+c.jpg']);
+    for (const pointer of pointers) {
+      expect(pointer.ContentLength).toBe(0);
+      expect(assets.map((a) => `/${a.Key}`)).toContain(pointer.WebsiteRedirectLocation);
+    }
+    expect(pointers.find((p) => p.Key === 'trips/a b+c.jpg')!.WebsiteRedirectLocation).toBe(`/assets/${sha(photo).slice(0, 2)}/${sha(photo).slice(2, 4)}/${sha(photo).slice(4, 6)}/${sha(photo)}.jpg`);
+
+    expect(doc.commandCalls(BatchWriteCommand)).toHaveLength(1);
+    const rows = doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!['catalog-table']!.filter((r) => r.PutRequest).map((r) => r.PutRequest!.Item!);
+    expect(rows.map((r) => r.preset).sort()).toEqual(['large', 'medium', 'original', 'small', 'thumb']);
+    expect(rows.find((r) => r.preset === 'small')).toMatchObject({ width: 300, height: 200, sourceEtag: 'etag-1', runId: 'exec-1', sourceSha256: sha(photo) });
+    expect(doc.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ sourceKey: `#claim/${sha(photo)}`, preset: '#claim' });
+  });
+});
+
+describe('recordFailure handler', () => {
+  it('stores a failure row with the Lambda error message from the Catch', async () => {
+    const { handler } = await import('../../src/handlers/record-failure');
+    const cause = JSON.stringify({ errorType: 'PhotoError', errorMessage: 'cannot decode: bad', trace: [] });
+    const outcome = await handler({ ...event, error: { Error: 'PhotoError', Cause: cause } });
+    expect(outcome).toMatchObject({ key: 'trips/a b+c.jpg', status: 'failed', error: 'cannot decode: bad' });
+    expect(doc.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({
+      TableName: 'catalog-table',
+      Item: { sourceKey: 'trips/a b+c.jpg', preset: '#failure', errorType: 'PhotoError', error: 'cannot decode: bad', runId: 'exec-1', sourceEtag: 'etag-1' },
+    });
+  });
+});
+
+describe('configuration', () => {
+  it('a Lambda without its environment refuses to start with a clear error', async () => {
+    const { contextFromEnv } = await import('../../src/handlers/context');
+    expect(() => contextFromEnv({ CATALOG_TABLE: 'x' })).toThrow(/LIBRARY_BUCKET is not set/);
+  });
+});
