@@ -8,9 +8,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-// @ts-expect-error s3rver ships no types
 import S3rver from 's3rver';
-// @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 import { catalogTableSchema } from '../aws/catalog-schema';
 import { makeDynamoClient, makeS3Client } from '../aws/clients';
@@ -38,8 +36,8 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
   await mkdir(dynamoDir, { recursive: true });
 
   const s3rver = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true });
-  const { port: s3Port } = (await s3rver.run()) as AddressInfo;
-  const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  const { port: s3Port } = await s3rver.run();
+  const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   try {
     await new Promise<void>((resolve, reject) => {
       dynamoServer.once('error', reject);

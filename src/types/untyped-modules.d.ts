@@ -1,0 +1,18 @@
+/** Minimal types for the npm packages that ship none (only what this project calls). */
+declare module 's3rver' {
+  import type { AddressInfo } from 'node:net';
+  export default class S3rver {
+    constructor(options: { port?: number; address?: string; directory: string; silent?: boolean; configureBuckets?: Array<{ name: string }> });
+    run(): Promise<AddressInfo>;
+    close(): Promise<void>;
+  }
+}
+
+declare module 'dynalite' {
+  import type { Server } from 'node:http';
+  export default function dynalite(options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }): Server;
+}
+
+declare module 'asl-validator' {
+  export default function validator(definition: object, options?: object): { isValid: boolean; errors: unknown[] };
+}
