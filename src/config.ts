@@ -19,6 +19,15 @@ export const config: PhotoScalerConfig = {
     /** Originals larger than this are recorded FAILED before download. */
     maxInputBytes: 200 * 1024 * 1024,
   },
+  onDemand: {
+    /**
+     * The only sizes `GET /dynamic/<size>/<key>` renders (`WxH` = cover, `WxH-inside` = fit inside
+     * without enlargement). Anything else is refused: unbounded sizes are a denial-of-wallet hole.
+     */
+    sizes: ['100x100', '150x150', '300x200', '300x200-inside', '640x480', '640x480-inside', '800x600-inside', '1280x720', '1600x1200-inside'],
+    /** Environment variable holding the HMAC-SHA256 signing secret; when it is set, every on-demand URL needs `?sig=`. */
+    signingSecretEnv: 'PHOTO_SCALER_SIGNING_SECRET',
+  },
   /** A claim on content being rendered expires after this long (a crashed worker cannot block it forever). */
   claimLeaseMs: 5 * 60 * 1000,
 };

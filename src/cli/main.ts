@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDemo } from './demo';
 import { registerRun } from './run';
 import { registerServe } from './serve';
+import { registerSign } from './sign';
 
 // The AWS SDK warns once per process that its 2027 releases need Node 22; the CLI supports Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -14,6 +15,7 @@ const program = new Command()
 registerRun(program);
 registerServe(program);
 registerDemo(program);
+registerSign(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);

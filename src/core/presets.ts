@@ -19,10 +19,16 @@ export interface Limits {
   maxInputBytes: number;
 }
 
+export interface OnDemandConfig {
+  sizes: string[];
+  signingSecretEnv: string;
+}
+
 export interface PhotoScalerConfig {
   presets: Record<string, Preset>;
   jpegQuality: number;
   limits: Limits;
+  onDemand: OnDemandConfig;
   claimLeaseMs: number;
 }
 
@@ -46,6 +52,10 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
   if (!isIntIn(config.limits?.maxInputPixels, 1, Number.MAX_SAFE_INTEGER)) problems.push('limits.maxInputPixels must be a positive integer');
   if (!isIntIn(config.limits?.maxInputBytes, 1, Number.MAX_SAFE_INTEGER)) problems.push('limits.maxInputBytes must be a positive integer');
   if (!isIntIn(config.claimLeaseMs, 1, Number.MAX_SAFE_INTEGER)) problems.push('claimLeaseMs must be a positive integer');
+  for (const size of config.onDemand?.sizes ?? []) {
+    if (!parseSize(size)) problems.push(`onDemand.sizes: "${size}" is not WxH or WxH-cover / WxH-inside with sides 1..${MAX_SIDE}`);
+  }
+  if (!config.onDemand || !Array.isArray(config.onDemand.sizes)) problems.push('onDemand.sizes must be a list of sizes');
   const resolved: ResolvedPreset[] = [];
   for (const [name, preset] of presets) {
     const where = `preset "${name}"`;
@@ -58,12 +68,37 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
     if (!['auto', 'jpeg', 'png', 'webp'].includes(format)) problems.push(`${where}: format must be auto, jpeg, png or webp`);
     const quality = preset.quality ?? config.jpegQuality;
     if (!isIntIn(quality, 1, 100)) problems.push(`${where}: quality must be an integer 1..100`);
-    const withoutEnlargement = preset.withoutEnlargement ?? preset.fit === 'inside';
-    const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${quality}${withoutEnlargement ? '-noup' : ''}`;
-    resolved.push({ name, width: preset.width, height: preset.height, fit: preset.fit, format, quality, withoutEnlargement, spec });
+    resolved.push(resolvePreset(name, { ...preset, format, quality }));
   }
   if (problems.length > 0) throw new ConfigError(`invalid photo-scaler config:\n  - ${problems.join('\n  - ')}`);
   return resolved;
+}
+
+/** Fills in a preset's defaults and its spec fingerprint. */
+export function resolvePreset(name: string, preset: Preset & { quality: number }): ResolvedPreset {
+  const format = preset.format ?? 'auto';
+  const withoutEnlargement = preset.withoutEnlargement ?? preset.fit === 'inside';
+  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}`;
+  return { name, width: preset.width, height: preset.height, fit: preset.fit, format, quality: preset.quality, withoutEnlargement, spec };
+}
+
+export interface Size {
+  width: number;
+  height: number;
+  fit: Fit;
+  /** Canonical text: `300x200` (cover) or `300x200-inside`. */
+  text: string;
+}
+
+/** `300x200`, `300x200-cover` (same as `300x200`) or `300x200-inside`; undefined when malformed. */
+export function parseSize(text: string): Size | undefined {
+  const match = /^([1-9]\d{0,4})x([1-9]\d{0,4})(?:-(cover|inside))?$/.exec(text);
+  if (!match) return undefined;
+  const width = Number(match[1]);
+  const height = Number(match[2]);
+  if (width > MAX_SIDE || height > MAX_SIDE) return undefined;
+  const fit = (match[3] ?? 'cover') as Fit;
+  return { width, height, fit, text: `${width}x${height}${fit === 'inside' ? '-inside' : ''}` };
 }
 
 function isIntIn(value: unknown, min: number, max: number): value is number {

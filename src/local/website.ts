@@ -1,6 +1,8 @@
 /**
  * The library bucket as an S3 *website* on 127.0.0.1: a pointer (an object with
- * WebsiteRedirectLocation) answers 301 to its asset, an asset answers 200, a missing key 404.
+ * WebsiteRedirectLocation) answers 301 to its asset, an asset answers 200, a missing key 404 —
+ * unless a routing rule (S3's RoutingRules, same fields) redirects it, e.g. a miss under
+ * `dynamic/` → 307 to the on-demand API.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,11 +14,18 @@ export interface Website {
   close(): Promise<void>;
 }
 
+/** An S3 website RoutingRule (the fields photo-scaler uses). */
+export interface RoutingRule {
+  RoutingRuleCondition: { KeyPrefixEquals?: string; HttpErrorCodeReturnedEquals?: string };
+  RedirectRule: { HostName?: string; Protocol?: 'http' | 'https'; HttpRedirectCode?: string; ReplaceKeyPrefixWith?: string };
+}
+
 export interface WebsiteOptions {
   store: ObjectStore;
   bucket: string;
   port?: number;
   host?: string;
+  routingRules?: RoutingRule[];
 }
 
 export async function startWebsite(options: WebsiteOptions): Promise<Website> {
@@ -49,7 +58,13 @@ async function serveObject(options: WebsiteOptions, request: IncomingMessage, re
   if (key === '') return send(response, 200, 'photo-scaler library website: GET /<key>, /<preset>/<key> or /assets/...');
   const ref = { bucket: options.bucket, key };
   const head = await options.store.head(ref);
-  if (!head) return send(response, 404, `404 Not Found: NoSuchKey ${key}`);
+  if (!head) {
+    const rule = (options.routingRules ?? []).find(
+      (r) => key.startsWith(r.RoutingRuleCondition.KeyPrefixEquals ?? '') && (r.RoutingRuleCondition.HttpErrorCodeReturnedEquals ?? '404') === '404',
+    );
+    if (!rule) return send(response, 404, `404 Not Found: NoSuchKey ${key}`);
+    return send(response, Number(rule.RedirectRule.HttpRedirectCode ?? '301'), 'Redirect', { Location: redirectLocation(rule, key, request) });
+  }
   if (head.redirectLocation) {
     return send(response, 301, `301 Moved Permanently: ${head.redirectLocation}`, {
       Location: head.redirectLocation,
@@ -73,6 +88,16 @@ async function serveObject(options: WebsiteOptions, request: IncomingMessage, re
   }
   const object = await options.store.get(ref);
   response.writeHead(200, { ...headers, 'Content-Length': String(object.body.byteLength) }).end(Buffer.from(object.body));
+}
+
+/** Where S3 sends a request a routing rule matched: same path (prefix replaced), same query string. */
+function redirectLocation(rule: RoutingRule, key: string, request: IncomingMessage): string {
+  const { KeyPrefixEquals: prefix = '' } = rule.RoutingRuleCondition;
+  const { ReplaceKeyPrefixWith, HostName, Protocol = 'http' } = rule.RedirectRule;
+  const newKey = ReplaceKeyPrefixWith !== undefined ? ReplaceKeyPrefixWith + key.slice(prefix.length) : key;
+  const query = (request.url ?? '').includes('?') ? `?${(request.url ?? '').split('?').slice(1).join('?')}` : '';
+  const path = `/${newKey.split('/').map(encodeURIComponent).join('/')}${query}`;
+  return HostName ? `${Protocol}://${HostName}${path}` : path;
 }
 
 /** `/thumb/a%20b.jpg?x=1` → `thumb/a b.jpg`; undefined when the escapes are malformed. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { ConfigError } from '../../src/core/errors';
-import { validateConfig } from '../../src/core/presets';
+import { parseSize, validateConfig } from '../../src/core/presets';
+import { signRequest } from '../../src/core/on-demand';
 
 describe('validateConfig', () => {
   it('resolves the default presets with their defaults and a stable spec', () => {
@@ -30,5 +31,25 @@ describe('validateConfig', () => {
       expect(message).toMatch(/fit must be/);
     }
     expect(() => validateConfig({ ...config, presets: {} })).toThrow(/at least one preset/);
+  });
+});
+
+describe('on-demand sizes and signatures', () => {
+  it('parses WxH (cover), WxH-cover and WxH-inside, and nothing else', () => {
+    expect(parseSize('300x200')).toEqual({ width: 300, height: 200, fit: 'cover', text: '300x200' });
+    expect(parseSize('300x200-cover')?.text).toBe('300x200');
+    expect(parseSize('300x200-inside')).toEqual({ width: 300, height: 200, fit: 'inside', text: '300x200-inside' });
+    for (const bad of ['300', '0x10', '300x200-fill', '300X200', ' 300x200', '99999x1', '300x200/', '-1x5']) expect(parseSize(bad), bad).toBeUndefined();
+  });
+
+  it('refuses a config whose on-demand sizes are malformed', () => {
+    expect(() => validateConfig({ ...config, onDemand: { ...config.onDemand, sizes: ['300x200', 'huge'] } })).toThrow(/onDemand.sizes: "huge"/);
+  });
+
+  it('signs <size>/<key> with HMAC-SHA256', () => {
+    expect(signRequest('secret', '300x200', 'a b.jpg')).toBe(signRequest('secret', '300x200', 'a b.jpg'));
+    expect(signRequest('secret', '300x200', 'a b.jpg')).toMatch(/^[0-9a-f]{64}$/);
+    expect(signRequest('secret', '300x200', 'a b.jpg')).not.toBe(signRequest('secret', '300x201', 'a b.jpg'));
+    expect(signRequest('secret', '300x200', 'a b.jpg')).not.toBe(signRequest('other', '300x200', 'a b.jpg'));
   });
 });

@@ -19,6 +19,8 @@ const event = { item: { bucket: 'originals', key: 'trips/a+b%2Bc.jpg', size: '10
 beforeAll(async () => {
   process.env.LIBRARY_BUCKET = 'library-bucket';
   process.env.CATALOG_TABLE = 'catalog-table';
+  process.env.SOURCE_BUCKET = 'originals';
+  process.env.WEBSITE_URL = 'http://library-bucket.s3-website-us-east-1.amazonaws.com';
   photo = await noiseJpeg(800, 600, 21);
 });
 
@@ -88,6 +90,36 @@ describe('recordFailure handler', () => {
       TableName: 'catalog-table',
       Item: { sourceKey: 'trips/a b+c.jpg', preset: '#failure', errorType: 'PhotoError', error: 'cannot decode: bad', runId: 'exec-1', sourceEtag: 'etag-1' },
     });
+  });
+});
+
+describe('onDemand handler (HTTP API payload v2)', () => {
+  it('renders an allowed size from the source bucket and answers 301 to the website, never with image bytes', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'originals', Key: 'trips/a b+c.jpg' }).resolves({ ContentLength: photo.length, ETag: '"etag-1"' });
+    const { handler } = await import('../../src/handlers/on-demand');
+    const response = await handler({ rawPath: '/dynamic/300x200/trips/a%20b%2Bc.jpg', queryStringParameters: {} });
+    expect(response).toEqual({
+      statusCode: 301,
+      headers: { Location: 'http://library-bucket.s3-website-us-east-1.amazonaws.com/dynamic/300x200/trips/a%20b%2Bc.jpg', 'Cache-Control': 'no-store' },
+      body: '',
+    });
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => p.Key)).toEqual([expect.stringMatching(/^assets\//), 'dynamic/300x200/trips/a b+c.jpg']);
+    expect((await sharp(puts[0]!.Body as Uint8Array).metadata()).width).toBe(300);
+    expect(doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!['catalog-table']![0]!.PutRequest!.Item).toMatchObject({
+      sourceKey: 'trips/a b+c.jpg',
+      preset: 'dynamic/300x200',
+      width: 300,
+      height: 200,
+    });
+  });
+
+  it('answers 400 with a JSON reason for a size that is not allowed, before reading anything', async () => {
+    const { handler } = await import('../../src/handlers/on-demand');
+    const response = await handler({ rawPath: '/dynamic/4000x4000/trips/a.jpg' });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error).toMatch(/not allowed/);
+    expect(s3.calls()).toHaveLength(0);
   });
 });
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogTableSchema } from '../../src/aws/catalog-schema';
 import { loadDefinition } from '../../src/local/asl';
 import { STATE_MACHINE_FILE } from '../../src/local/migrate';
+import { dynamicRoutingRule } from '../../src/local/serve';
 import { allStates, type AnyState } from '../helpers/definition';
 import { zipEntries } from '../helpers/zip';
 
@@ -108,24 +109,54 @@ describe('serverless package (offline)', () => {
     expect(resources.LibraryBucket!.Type).toBe('AWS::S3::Bucket');
   });
 
-  it('ships sharp for arm64 in a layer attached to resize only, never inside a function bundle', () => {
+  it('ships sharp for arm64 in a layer attached to the two rendering functions only, never inside a function bundle', () => {
     const functions = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions.map(([id]) => id).sort()).toEqual(['DedupeLambdaFunction', 'RecordFailureLambdaFunction', 'ResizeLambdaFunction']);
+    expect(functions.map(([id]) => id).sort()).toEqual(['DedupeLambdaFunction', 'OnDemandLambdaFunction', 'RecordFailureLambdaFunction', 'ResizeLambdaFunction']);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs20.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       expect(fn.Properties.Environment.Variables).toMatchObject({ LIBRARY_BUCKET: { Ref: 'LibraryBucket' }, CATALOG_TABLE: { Ref: 'CatalogTable' } });
-      expect(fn.Properties.Layers ?? [], id).toEqual(id === 'ResizeLambdaFunction' ? [{ Ref: 'SharpLambdaLayer' }] : []);
+      expect(fn.Properties.Layers ?? [], id).toEqual(['ResizeLambdaFunction', 'OnDemandLambdaFunction'].includes(id) ? [{ Ref: 'SharpLambdaLayer' }] : []);
     }
     expect(resources.SharpLambdaLayer!.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs20.x'], CompatibleArchitectures: ['arm64'] });
     const layer = zipEntries(join(out, 'sharp.zip'));
     expect(layer.some((name) => /^nodejs\/node_modules\/@img\/sharp-linux-arm64\/lib\/.*\.node$/.test(name))).toBe(true);
     expect(layer.some((name) => name.startsWith('nodejs/node_modules/sharp/lib/'))).toBe(true);
-    for (const fn of ['dedupe', 'resize', 'recordFailure']) {
+    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure', onDemand: 'on-demand' };
+    for (const [fn, file] of Object.entries(files)) {
       const entries = zipEntries(join(out, `${fn}.zip`));
       expect(entries.filter((name) => name.includes('node_modules/sharp') || name.includes('@img/')), fn).toEqual([]);
-      expect(entries).toContain(`src/handlers/${fn === 'recordFailure' ? 'record-failure' : fn}.js`);
+      expect(entries).toContain(`src/handlers/${file}.js`);
     }
+  });
+
+  it('routes GET /dynamic/{size}/{key+} on the HTTP API to the on-demand function', () => {
+    const route = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')!;
+    expect(route.Properties.RouteKey).toBe('GET /dynamic/{size}/{key+}');
+    const integration = resources.HttpApiIntegrationOnDemand!;
+    expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain('OnDemandLambdaFunction');
+    expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
+    expect(resources.OnDemandLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+      WEBSITE_URL: { 'Fn::GetAtt': ['LibraryBucket', 'WebsiteURL'] },
+      SOURCE_BUCKET: 'photo-scaler-source-test',
+    });
+  });
+
+  it('serves the library as a website whose 404s under dynamic/ go to the API with a 307, as serve does locally', () => {
+    const website = resources.LibraryBucket!.Properties.WebsiteConfiguration;
+    expect(website.RoutingRules).toHaveLength(1);
+    const [rule] = website.RoutingRules;
+    const local = dynamicRoutingRule('API_HOST', 'https');
+    expect(rule.RoutingRuleCondition).toEqual(local.RoutingRuleCondition);
+    expect({ ...rule.RedirectRule, HostName: 'API_HOST' }).toEqual(local.RedirectRule);
+    expect(rule.RedirectRule.HostName).toEqual({ 'Fn::Sub': '${HttpApi}.execute-api.${AWS::Region}.amazonaws.com' });
+    const policy = resources.LibraryBucketPolicy!.Properties.PolicyDocument.Statement as AnyState[];
+    const allow = (action: string) => policy.find((s) => s.Effect === 'Allow' && s.Principal === '*' && [s.Action].flat().includes(action));
+    expect(allow('s3:GetObject')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/*' });
+    // Without ListBucket a missing key answers 403 and the 404 routing rule would never fire.
+    expect(allow('s3:ListBucket')?.Resource).toEqual({ 'Fn::GetAtt': ['LibraryBucket', 'Arn'] });
+    expect(policy.find((s) => s.Effect === 'Deny')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' });
+    expect(resources.LibraryBucket!.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, BlockPublicPolicy: false });
   });
 
   it('grants no wildcard actions; Resource "*" only where the service has no resource-level permissions', () => {

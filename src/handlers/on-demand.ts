@@ -1,0 +1,69 @@
+/**
+ * `GET /dynamic/{size}/{key+}` on the HTTP API (payload v2), reached by the library website's
+ * routing rule on a 404. Answers 301 back to the website (never image bytes: a Lambda response is
+ * limited to 6 MB), or a short JSON error.
+ */
+import { config } from '../config';
+import { type OnDemandContext, serveDynamic } from '../core/on-demand';
+import { contextFromEnv } from './context';
+
+export interface HttpApiEvent {
+  rawPath: string;
+  rawQueryString?: string;
+  queryStringParameters?: Record<string, string | undefined>;
+}
+
+export interface HttpApiResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface OnDemandEnvironment {
+  context: OnDemandContext;
+  /** The library bucket's website, e.g. http://<bucket>.s3-website-us-east-1.amazonaws.com */
+  websiteUrl: string;
+}
+
+const PATH = /\/dynamic\/([^/]+)\/(.+)$/;
+
+export const makeOnDemandHandler =
+  (environment: () => OnDemandEnvironment) =>
+  async (event: HttpApiEvent): Promise<HttpApiResult> => {
+    const match = PATH.exec(event.rawPath ?? '');
+    let key: string | undefined;
+    try {
+      key = match ? decodeURIComponent(match[2]!) : undefined;
+    } catch {
+      key = undefined;
+    }
+    if (!match || key === undefined) return json(400, { error: 'expected /dynamic/<WxH>/<key>' });
+    const { context, websiteUrl } = environment();
+    const result = await serveDynamic(context, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
+    if (result.status !== 301) return json(result.status, { error: result.error });
+    const location = `${websiteUrl.replace(/\/+$/, '')}/${encodePath(result.logicalKey)}`;
+    return { statusCode: 301, headers: { Location: location, 'Cache-Control': 'no-store' }, body: '' };
+  };
+
+function json(statusCode: number, body: object): HttpApiResult {
+  return { statusCode, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, body: JSON.stringify(body) };
+}
+
+/** A key as a URL path: each segment percent-encoded, '/' kept. */
+export function encodePath(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+let cached: OnDemandEnvironment | undefined;
+export function lambdaEnvironment(env: NodeJS.ProcessEnv = process.env): OnDemandEnvironment {
+  if (cached) return cached;
+  const context: OnDemandContext = {
+    ...contextFromEnv(env),
+    sourceBucket: env.SOURCE_BUCKET ?? '',
+    signingSecret: env[config.onDemand.signingSecretEnv] || undefined,
+  };
+  cached = { context, websiteUrl: env.WEBSITE_URL ?? '' };
+  return cached;
+}
+
+export const handler = makeOnDemandHandler(lambdaEnvironment);
