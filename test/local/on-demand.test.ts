@@ -112,7 +112,7 @@ describe('GET /dynamic/<size>/<key> on the local website', () => {
     const before = await libraryContent();
     const response = await fetch(`${server.website.url}${requestPath}`);
     expect(response.status).toBe(status);
-    expect((await response.json()).error).toMatch(message);
+    expect(((await response.json()) as { error: string }).error).toMatch(message);
     expect(await libraryContent()).toEqual(before);
   });
 });
