@@ -1,0 +1,262 @@
+/**
+ * `npm run bench -- [--photos <dir>] [--json]`: every measurement in ONE process run, so the ratios
+ * compare like with like on a noisy machine. Prints one JSON object (--json) or a table.
+ *
+ *   pipeline        photos/s of the full local run (state machine, emulated S3 + DynamoDB)
+ *   core            photos/s of the render core alone (decode once, all presets, encode)
+ *   sharpReference  photos/s of a plain, well-written sharp script making the same outputs
+ *   imagemagick     photos/s of ImageMagick making the same outputs (null when not installed)
+ *   decodeOnly      photos/s of a full decode to raw pixels
+ *   sha256MBps, peakRssMB (50 MP JPEG, all presets, in a child process), onDemand miss/hit vs sharp
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { basename, delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { config } from '../src/config';
+import { validateConfig, type ResolvedPreset } from '../src/core/presets';
+import { renderPresets } from '../src/core/render';
+import { runLocalMigration } from '../src/local/migrate';
+import { listPhotos } from '../src/local/photos';
+import { writeSamplePhotos } from '../src/local/samples';
+import { startLocalServer } from '../src/local/serve';
+import { LOCAL_NAMES, openLocalStack } from '../src/local/stack';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const run = promisify(execFile);
+const presets = validateConfig(config);
+const CONCURRENCY = cpus().length;
+
+interface Photo {
+  path: string;
+  key: string;
+  bytes: Buffer;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const photosArg = args.includes('--photos') ? args[args.indexOf('--photos') + 1] : undefined;
+  const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-'));
+  try {
+    const dir = photosArg ?? (await generatedPhotos(join(work, 'generated')));
+    const photos = await Promise.all((await listPhotos(dir)).map(async (p) => ({ ...p, bytes: await readFile(p.path) })));
+    const decodable = (await Promise.all(photos.map(async (p) => ((await sharp(p.bytes).stats().then(() => true, () => false)) ? p : undefined)))).filter(Boolean) as Photo[];
+    const log = (line: string) => json || process.stderr.write(`${line}\n`);
+    const meta = await Promise.all(decodable.map((p) => sharp(p.bytes).metadata()));
+    const megapixels = meta.reduce((sum, m) => sum + ((m.width ?? 0) * (m.height ?? 0)) / 1e6, 0) / meta.length;
+
+    log(`${decodable.length} photos, ${megapixels.toFixed(1)} MP on average, concurrency ${CONCURRENCY}`);
+    await timeEach(decodable.slice(0, 2), (p) => renderPresets(p.bytes, presets, config.limits)); // warm-up
+    const decodeOnly = await throughput(decodable, (p) => sharp(p.bytes).rotate().raw().toBuffer());
+    log(`decodeOnly ${decodeOnly.toFixed(2)} photos/s`);
+    const core = await throughput(decodable, (p) => renderPresets(p.bytes, presets, config.limits));
+    log(`core ${core.toFixed(2)} photos/s`);
+    const sharpReference = await throughput(decodable, (p) => sharpScript(p.bytes, presets));
+    log(`sharpReference ${sharpReference.toFixed(2)} photos/s`);
+    const magick = await findImageMagick();
+    const imagemagick = magick ? await throughput(decodable, (p) => imageMagick(magick, p, work)) : null;
+    log(`imagemagick ${imagemagick?.toFixed(2) ?? 'not installed'} photos/s`);
+    const pipeline = await pipelineThroughput(dir, join(work, 'pipeline'), decodable.length);
+    log(`pipeline ${pipeline.toFixed(2)} photos/s`);
+    const sha256MBps = hashSpeed();
+    const peakRssMB = await peakRss(work);
+    log(`peak RSS for a 50 MP JPEG: ${peakRssMB} MB`);
+    const largestJpeg = [...decodable].filter((p) => /\.jpe?g$/i.test(p.key)).sort((a, b) => b.bytes.length - a.bytes.length)[0] ?? decodable[0]!;
+    const onDemand = await onDemandLatency(largestJpeg, join(work, 'on-demand'));
+    log(`on-demand miss p50 ${onDemand.missMsP50} ms, hit p50 ${onDemand.hitMsP50} ms, bare sharp ${onDemand.sharpResizeMs} ms`);
+
+    const result = {
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips, imagemagick: magick?.version ?? null },
+      photos: { dir: photosArg ? basename(photosArg) : 'generated samples', count: decodable.length, avgMegapixels: round(megapixels), avgMB: round(decodable.reduce((s, p) => s + p.bytes.length, 0) / decodable.length / 1e6) },
+      pipeline: round(pipeline),
+      core: round(core),
+      sharpReference: round(sharpReference),
+      imagemagick: imagemagick === null ? null : round(imagemagick),
+      decodeOnly: round(decodeOnly),
+      sha256MBps: round(sha256MBps),
+      peakRssMB,
+      onDemand,
+      ratios: {
+        pipelineOverSharpReference: round(pipeline / sharpReference),
+        coreOverImagemagick: imagemagick ? round(core / imagemagick) : null,
+        coreOverDecodeOnly: round(core / decodeOnly),
+      },
+    };
+    process.stdout.write(json ? `${JSON.stringify(result)}\n` : table(result));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function generatedPhotos(dir: string): Promise<string> {
+  await writeSamplePhotos(dir);
+  await rm(join(dir, 'broken'), { recursive: true, force: true });
+  return dir;
+}
+
+/** Photos per second, CONCURRENCY at a time (as the local Resize runs them). */
+async function throughput(photos: Photo[], work: (photo: Photo) => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < photos.length; i = next++) await work(photos[i]!);
+    }),
+  );
+  return photos.length / ((performance.now() - started) / 1000);
+}
+
+async function timeEach<T>(photos: T[], work: (photo: T) => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (const photo of photos) {
+    const started = performance.now();
+    await work(photo);
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+/** What a competent engineer would write with sharp directly: one pipeline, cloned per preset. */
+async function sharpScript(input: Buffer, list: readonly ResolvedPreset[]): Promise<Buffer[]> {
+  const base = sharp(input).rotate();
+  const alpha = (await sharp(input).metadata()).hasAlpha;
+  return Promise.all(
+    list.map((p) => {
+      const resized = base.clone().resize({ width: p.width, height: p.height, fit: p.fit, withoutEnlargement: p.withoutEnlargement });
+      return (alpha ? resized.png({ compressionLevel: 6 }) : resized.jpeg({ quality: p.quality })).toBuffer();
+    }),
+  );
+}
+
+interface ImageMagick {
+  command: string;
+  version: string;
+}
+
+/** A real ImageMagick on PATH (`magick`, or a `convert` that is one: some machines have stand-ins). */
+async function findImageMagick(): Promise<ImageMagick | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    for (const name of ['magick', 'convert', 'convert-im6.q16']) {
+      const command = join(dir, name);
+      try {
+        accessSync(command, constants.X_OK);
+        const { stdout } = await run(command, ['-version']);
+        const version = /ImageMagick ([^\s]+)/.exec(stdout)?.[1];
+        if (version) return { command, version };
+      } catch {
+        // not there, or not ImageMagick
+      }
+    }
+  }
+  return undefined;
+}
+
+/** One ImageMagick process per photo, one decode, every preset written (the same outputs). */
+async function imageMagick(magick: ImageMagick, photo: Photo, work: string): Promise<void> {
+  const out = join(work, 'im', createHash('md5').update(photo.key).digest('hex'));
+  await mkdir(out, { recursive: true });
+  const args = [photo.path, '-auto-orient', '-strip', '-colorspace', 'sRGB'];
+  for (const p of presets) {
+    const geometry = p.fit === 'cover' ? [`-resize`, `${p.width}x${p.height}^`, '-gravity', 'center', '-extent', `${p.width}x${p.height}`] : ['-resize', `${p.width}x${p.height}>`];
+    args.push('(', '+clone', ...geometry, '-quality', String(p.quality), '-write', join(out, `${p.name}.jpg`), '+delete', ')');
+  }
+  args.push('null:');
+  await run(magick.command, args, { maxBuffer: 1 << 20 });
+}
+
+async function pipelineThroughput(photosDir: string, dataDir: string, expected: number): Promise<number> {
+  const result = await runLocalMigration({ photosDir, dataDir });
+  if (result.summary.items < expected) throw new Error(`pipeline ran ${result.summary.items} of ${expected} photos`);
+  return result.summary.succeeded / result.seconds;
+}
+
+function hashSpeed(): number {
+  const buffer = Buffer.alloc(64 * 1024 * 1024, 7);
+  const started = performance.now();
+  createHash('sha256').update(buffer).digest();
+  return 64 / ((performance.now() - started) / 1000);
+}
+
+/** Peak RSS (VmHWM, in MB) of a fresh process rendering every preset of a 50 MP JPEG. */
+async function peakRss(work: string): Promise<number> {
+  const file = join(work, 'fifty-megapixels.jpg');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="8192" height="6144"><defs><linearGradient id="g"><stop offset="0" stop-color="#123"/><stop offset="1" stop-color="#fc8"/></linearGradient></defs><rect width="8192" height="6144" fill="url(#g)"/><circle cx="4000" cy="3000" r="2000" fill="#3a6"/></svg>`;
+  await writeFile(file, await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toBuffer());
+  const script = `import { readFileSync } from 'node:fs';
+import { renderPresets } from ${JSON.stringify(join(import.meta.dirname, '../src/core/render.ts'))};
+import { validateConfig } from ${JSON.stringify(join(import.meta.dirname, '../src/core/presets.ts'))};
+import { config } from ${JSON.stringify(join(import.meta.dirname, '../src/config.ts'))};
+await renderPresets(readFileSync(${JSON.stringify(file)}), validateConfig(config), config.limits);
+// VmHWM belongs to this process image; ru_maxrss would carry over the forking parent's size.
+const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+process.stdout.write(String(hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS));`;
+  const scriptFile = join(work, 'rss.mts');
+  await writeFile(scriptFile, script);
+  const child = spawn(process.execPath, ['--import', 'tsx', scriptFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.on('exit', resolve));
+  return Math.round(Number(out) / 1024);
+}
+
+/** Miss (first request: the whole 307 → render → 301 → 301 → 200 dance) and hit, on `serve`. */
+async function onDemandLatency(photo: Photo, dataDir: string) {
+  const samples = 15;
+  const stack = await openLocalStack(dataDir);
+  const server = await startLocalServer(stack, { signingSecret: '' });
+  try {
+    for (let i = 0; i < samples; i++) {
+      await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: `bench/${i}.jpg` }, photo.bytes, { contentType: 'image/jpeg' });
+    }
+    const url = (i: number) => `${server.website.url}/dynamic/300x200/bench/${i}.jpg`;
+    const get = async (i: number) => {
+      const response = await fetch(url(i));
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`on-demand answered ${response.status}`);
+    };
+    const misses = await timeEach([...Array(samples).keys()], get);
+    const hits = await timeEach([...Array(samples).keys()], get);
+    const bare = await timeEach([...Array(samples).keys()], () => sharp(photo.bytes).rotate().resize(300, 200, { fit: 'cover' }).jpeg({ quality: config.jpegQuality }).toBuffer());
+    const sharpResizeMs = percentile(bare, 50);
+    return {
+      photo: photo.key,
+      megapixels: round((((await sharp(photo.bytes).metadata()).width ?? 0) * ((await sharp(photo.bytes).metadata()).height ?? 0)) / 1e6),
+      samples,
+      missMsP50: percentile(misses, 50),
+      missMsP95: percentile(misses, 95),
+      hitMsP50: percentile(hits, 50),
+      hitMsP95: percentile(hits, 95),
+      sharpResizeMs,
+      missOverSharpResize: round(percentile(misses, 50) / sharpResizeMs),
+    };
+  } finally {
+    await server.close();
+    await stack.close();
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function table(result: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const walk = (value: unknown, prefix: string) => {
+    if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
+    else lines.push(`${prefix.padEnd(36)} ${value}`);
+  };
+  walk(result, '');
+  return `${lines.join('\n')}\n`;
+}
+
+await main();
