@@ -1,6 +1,7 @@
 /** `photo-scaler` — the command line. One file per command; this one only wires them. */
 import { Command } from 'commander';
 import { registerDemo } from './demo';
+import { registerEstimate } from './estimate';
 import { registerRun } from './run';
 import { registerServe } from './serve';
 import { registerSign } from './sign';
@@ -16,6 +17,7 @@ registerRun(program);
 registerServe(program);
 registerDemo(program);
 registerSign(program);
+registerEstimate(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);

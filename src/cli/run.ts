@@ -54,6 +54,7 @@ export function jsonOf(result: LocalRunResult) {
     status: result.status,
     ...(result.error ? { error: result.error } : {}),
     seconds: Number(result.seconds.toFixed(3)),
+    executionSeconds: Number(result.executionSeconds.toFixed(3)),
     itemsPerSecond: Number((items / Math.max(result.seconds, 0.001)).toFixed(2)),
   };
 }

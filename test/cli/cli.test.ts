@@ -45,6 +45,27 @@ describe('photo-scaler run --json', () => {
   });
 });
 
+describe('photo-scaler estimate', () => {
+  it('prices a migration from the state machine shape and the timings file', async () => {
+    const timings = join(dir, 'timings.json');
+    await writeFile(timings, JSON.stringify({ source: 'test', renderMsPerMegapixel: 10, sha256MBps: 1000, cropBytesPerMegapixel: 20000 }));
+    const { stdout } = await cli('estimate', '--photos', '1000000', '--avg-megapixels', '12', '--timings', timings, '--json');
+    const result = JSON.parse(stdout);
+    expect(result.input).toMatchObject({ photos: 1_000_000, avgMegapixels: 12, avgMB: 4, memoryMB: 1769, concurrency: 160, batchSize: 10 });
+    expect(result.timings).toBe(`test (${timings})`);
+    expect(result.lines.map((l: { item: string }) => l.item)).toEqual([
+      'Lambda compute (arm64)', 'Lambda requests', 'Step Functions Standard (parent)', 'Step Functions Express (children)',
+      'S3 GET/HEAD', 'S3 PUT (assets + pointers)', 'DynamoDB writes', 'DynamoDB reads',
+    ]);
+    expect(result.totalUsd).toBeGreaterThan(0);
+    expect(result.wallClockHours).toBeGreaterThan(0);
+  });
+
+  it('refuses a bad count', async () => {
+    await expect(cli('estimate', '--photos', 'many')).rejects.toMatchObject({ stderr: expect.stringMatching(/--photos must be a positive number/) });
+  });
+});
+
 describe('photo-scaler serve', () => {
   let server: ChildProcess | undefined;
   afterAll(() => {

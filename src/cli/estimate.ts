@@ -1,0 +1,95 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { config } from '../config';
+import { estimate, type Estimate } from '../core/estimate';
+import { DEFAULT_TIMINGS, type Timings } from '../core/prices';
+import { validateConfig } from '../core/presets';
+import { loadDefinition } from '../local/asl';
+import { STATE_MACHINE_FILE } from '../local/migrate';
+import { DEFAULT_DATA_DIR } from '../local/stack';
+
+export const TIMINGS_FILE = 'bench-timings.json';
+
+interface EstimateFlags {
+  photos: string;
+  avgMegapixels: string;
+  avgMb: string;
+  memory: string;
+  concurrency?: string;
+  duplicates: string;
+  timings?: string;
+  json?: boolean;
+}
+
+export function registerEstimate(program: Command): void {
+  program
+    .command('estimate')
+    .description('cost breakdown and wall-clock time of a migration on AWS, before you spend')
+    .requiredOption('--photos <count>', 'number of photos')
+    .option('--avg-megapixels <n>', 'average megapixels per photo', '12')
+    .option('--avg-mb <n>', 'average file size in MB', '4')
+    .option('--memory <MB>', 'Resize Lambda memory (1769 MB = one vCPU)', '1769')
+    .option('--concurrency <n>', 'photos at once (default: MaxConcurrency x the batch MaxConcurrency of the state machine)')
+    .option('--duplicates <share>', 'share of photos that are exact duplicates (0..1)', '0')
+    .option('--timings <file>', `per-photo timings from npm run bench (default: ${DEFAULT_DATA_DIR}/${TIMINGS_FILE}, else built-in defaults)`)
+    .option('--json', 'print one JSON object')
+    .action(async (flags: EstimateFlags) => {
+      const definition = (await loadDefinition(STATE_MACHINE_FILE)) as { States: Record<string, any> };
+      const map = definition.States.ProcessInventory;
+      const batchConcurrency = map.ItemProcessor.States.EachPhoto.MaxConcurrency ?? 1;
+      const result = estimate(
+        {
+          photos: positive(flags.photos, '--photos'),
+          avgMegapixels: positive(flags.avgMegapixels, '--avg-megapixels'),
+          avgMB: positive(flags.avgMb, '--avg-mb'),
+          memoryMB: positive(flags.memory, '--memory'),
+          concurrency: flags.concurrency ? positive(flags.concurrency, '--concurrency') : map.MaxConcurrency * batchConcurrency,
+          batchSize: map.ItemBatcher.MaxItemsPerBatch,
+          duplicateShare: share(flags.duplicates),
+          presets: validateConfig(config).length,
+          dedupeMemoryMB: 512,
+        },
+        readTimings(flags.timings),
+      );
+      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : human(result));
+    });
+}
+
+function readTimings(file: string | undefined): Timings {
+  const path = file ?? join(DEFAULT_DATA_DIR, TIMINGS_FILE);
+  if (!existsSync(path)) {
+    if (file) throw new Error(`no timings file at ${file}`);
+    return DEFAULT_TIMINGS;
+  }
+  const measured = JSON.parse(readFileSync(path, 'utf8')) as Partial<Timings>;
+  return { ...DEFAULT_TIMINGS, ...measured, source: `${measured.source ?? 'npm run bench'} (${path})` };
+}
+
+function positive(value: string, flag: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new Error(`${flag} must be a positive number, got ${value}`);
+  return number;
+}
+
+function share(value: string): number {
+  const number = Number(value);
+  if (!(number >= 0 && number < 1)) throw new Error(`--duplicates must be a share in [0, 1), got ${value}`);
+  return number;
+}
+
+function human(result: Estimate): string {
+  const { input } = result;
+  const lines = [
+    `${input.photos.toLocaleString('en-US')} photos of ${input.avgMegapixels} MP / ${input.avgMB} MB, Resize at ${input.memoryMB} MB, ${input.concurrency} at once`,
+    `per photo: Dedupe ${result.perPhoto.dedupeMs} ms, Resize ${result.perPhoto.resizeMs} ms   (timings: ${result.timings})`,
+    '',
+    ...result.lines.map((line) => `  ${line.item.padEnd(34)} $${line.usd.toFixed(2).padStart(10)}   ${line.how}`),
+    `  ${'total (one run)'.padEnd(34)} $${result.totalUsd.toFixed(2).padStart(10)}`,
+    `  ${'storage per month'.padEnd(34)} $${result.storagePerMonthUsd.toFixed(2).padStart(10)}   ${result.storageHow}`,
+    `  ${'wall clock'.padEnd(34)} ${result.wallClockHours.toFixed(2).padStart(8)} h   ${result.wallClockHow}`,
+    '',
+    `Prices: ${result.prices.region} list prices of ${result.prices.date} (src/core/prices.ts). Network times are assumptions (AWS_ASSUMPTIONS there).`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

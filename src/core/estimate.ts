@@ -1,0 +1,94 @@
+/**
+ * What a migration will cost and how long it will take, before it starts: every line with the
+ * arithmetic that produced it. Pure: prices, timings and the shape of the state machine come in.
+ */
+import { AWS_ASSUMPTIONS, PRICES, type Timings } from './prices';
+
+export interface EstimateInput {
+  photos: number;
+  avgMegapixels: number;
+  avgMB: number;
+  /** Resize Lambda memory (MB); 1769 MB = one full vCPU. */
+  memoryMB: number;
+  /** Photos processed at once (Distributed Map MaxConcurrency x the batch's inline MaxConcurrency). */
+  concurrency: number;
+  /** Photos per child execution (ItemBatcher MaxItemsPerBatch). */
+  batchSize: number;
+  /** Share of photos whose content is a duplicate (no Resize). */
+  duplicateShare: number;
+  presets: number;
+  dedupeMemoryMB: number;
+}
+
+export interface EstimateLine {
+  item: string;
+  usd: number;
+  how: string;
+}
+
+export interface Estimate {
+  input: EstimateInput;
+  prices: { date: string; region: string };
+  timings: string;
+  perPhoto: { dedupeMs: number; resizeMs: number };
+  lines: EstimateLine[];
+  totalUsd: number;
+  storagePerMonthUsd: number;
+  storageHow: string;
+  wallClockHours: number;
+  wallClockHow: string;
+}
+
+const usd = (value: number) => Math.round(value * 100) / 100;
+const n = (value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+
+export function estimate(input: EstimateInput, timings: Timings): Estimate {
+  if (!(input.photos > 0)) throw new Error('photos must be a positive number');
+  if (!(input.concurrency > 0)) throw new Error('concurrency must be a positive number');
+  const cpuShare = Math.min(1, input.memoryMB / 1769);
+  const readMs = (input.avgMB / AWS_ASSUMPTIONS.s3ReadMBps) * 1000;
+  const hashMs = (input.avgMB / timings.sha256MBps) * 1000;
+  const dedupeMs = AWS_ASSUMPTIONS.dedupeFixedMs + readMs + hashMs;
+  const renderMs = (timings.renderMsPerMegapixel * input.avgMegapixels) / cpuShare;
+  const resizeMs = AWS_ASSUMPTIONS.resizeFixedMs + readMs + hashMs + renderMs;
+  const resized = input.photos * (1 - input.duplicateShare);
+  const batches = Math.ceil(input.photos / input.batchSize);
+  const objectsPerPhoto = input.presets + 1;
+
+  const dedupeGbS = (input.photos * dedupeMs * input.dedupeMemoryMB) / 1024 / 1000;
+  const resizeGbS = (resized * resizeMs * input.memoryMB) / 1024 / 1000;
+  const invocations = input.photos + resized;
+  const expressGbS = (batches * ((dedupeMs + resizeMs) * input.batchSize) * AWS_ASSUMPTIONS.expressMemoryGb) / 1000;
+  const transitions = batches + 4;
+  const gets = input.photos + resized + resized * objectsPerPhoto * 2;
+  const puts = resized * objectsPerPhoto * 2 + (input.photos - resized) * objectsPerPhoto;
+  const writeUnits = resized * (objectsPerPhoto + 3) + (input.photos - resized) * (objectsPerPhoto + 1);
+  const readUnits = input.photos * 3;
+  const storedGb = (resized * (input.avgMB * 1e6 + timings.cropBytesPerMegapixel * input.avgMegapixels)) / 1e9;
+
+  const lines: EstimateLine[] = [
+    { item: 'Lambda compute (arm64)', usd: (dedupeGbS + resizeGbS) * PRICES.lambdaArmGbSecond, how: `Dedupe ${n(input.photos)} x ${n(dedupeMs)} ms x ${input.dedupeMemoryMB} MB = ${n(dedupeGbS)} GB-s; Resize ${n(resized)} x ${n(resizeMs)} ms x ${input.memoryMB} MB = ${n(resizeGbS)} GB-s; x $${PRICES.lambdaArmGbSecond}/GB-s` },
+    { item: 'Lambda requests', usd: invocations * PRICES.lambdaRequest, how: `${n(invocations)} invocations (Dedupe per photo + Resize per new content) x $0.20/M` },
+    { item: 'Step Functions Standard (parent)', usd: transitions * PRICES.stepFunctionsStandardTransition, how: `~${n(transitions)} state transitions (one per child execution started + the run's own) x $0.025/1000` },
+    { item: 'Step Functions Express (children)', usd: batches * PRICES.stepFunctionsExpressRequest + expressGbS * PRICES.stepFunctionsExpressGbSecond, how: `${n(batches)} child executions of ${input.batchSize} photos x $1/M + ${n(expressGbS)} GB-s (64 MB billed) x $${PRICES.stepFunctionsExpressGbSecond}` },
+    { item: 'S3 GET/HEAD', usd: gets * PRICES.s3Get, how: `${n(gets)} requests: 1 GET per photo (Dedupe) + 1 GET and ${objectsPerPhoto * 2} HEADs per new content (Resize) x $0.0004/1000` },
+    { item: 'S3 PUT (assets + pointers)', usd: puts * PRICES.s3Put, how: `${n(puts)} PUTs: ${objectsPerPhoto} assets + ${objectsPerPhoto} pointers per new content, ${objectsPerPhoto} pointers per duplicate x $0.005/1000` },
+    { item: 'DynamoDB writes', usd: writeUnits * PRICES.dynamoWriteRequestUnit, how: `${n(writeUnits)} WRU: ${objectsPerPhoto} catalog rows + failure-row delete + claim + release per photo x $0.625/M` },
+    { item: 'DynamoDB reads', usd: readUnits * PRICES.dynamoReadRequestUnit, how: `${n(readUnits)} RRU: key query, hash index query, twin lookup per photo x $0.125/M` },
+  ].map((line) => ({ ...line, usd: usd(line.usd) }));
+  const totalUsd = usd(lines.reduce((sum, line) => sum + line.usd, 0));
+  const storagePerMonthUsd = usd(storedGb * PRICES.s3StandardGbMonth);
+  const wallClockHours = (input.photos * dedupeMs + resized * resizeMs) / input.concurrency / 3_600_000;
+  return {
+    input,
+    prices: { date: PRICES.date, region: PRICES.region },
+    timings: timings.source,
+    perPhoto: { dedupeMs: Math.round(dedupeMs), resizeMs: Math.round(resizeMs) },
+    lines,
+    totalUsd,
+    storagePerMonthUsd,
+    storageHow: `${n(storedGb)} GB (a content-addressed copy of each distinct original, ${n(input.avgMB)} MB, + its crops, ${n((timings.cropBytesPerMegapixel * input.avgMegapixels) / 1e6)} MB) x $${PRICES.s3StandardGbMonth}/GB-month`,
+    wallClockHours: Math.round(wallClockHours * 100) / 100,
+    wallClockHow: `(${n(input.photos)} x ${n(dedupeMs)} ms + ${n(resized)} x ${n(resizeMs)} ms) / ${input.concurrency} photos at once`,
+  };
+}
