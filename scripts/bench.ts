@@ -65,6 +65,13 @@ async function main(): Promise<void> {
       cropBytes += renditions.reduce((sum, r) => sum + r.body.byteLength, 0);
     });
     log(`core ${core.toFixed(2)} photos/s`);
+    const mozPresets = validateConfig({ ...config, mozjpeg: true });
+    let mozBytes = 0;
+    const mozCore = await throughput(decodable, async (p) => {
+      const { renditions } = await renderPresets(p.bytes, mozPresets, config.limits);
+      mozBytes += renditions.reduce((sum, r) => sum + r.body.byteLength, 0);
+    });
+    log(`core with mozjpeg ${mozCore.toFixed(2)} photos/s, ${mozBytes} vs ${cropBytes} bytes`);
     const sharpReference = await throughput(decodable, (p) => sharpScript(p.bytes, presets));
     log(`sharpReference ${sharpReference.toFixed(2)} photos/s`);
     const magick = await findImageMagick();
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
       decodeOnly: round(decodeOnly),
       sha256MBps: round(sha256MBps),
       peakRssMB,
+      mozjpeg: { coreWithMozjpeg: round(mozCore), cropBytes, cropBytesWithMozjpeg: mozBytes, bytesSaved: round(1 - mozBytes / cropBytes), timeCost: round(core / mozCore) },
       onDemand,
       ratios: {
         pipelineOverSharpReference: round(pipeline / sharpReference),

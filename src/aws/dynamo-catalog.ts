@@ -3,7 +3,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
-  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -50,11 +49,16 @@ export class DynamoCatalog implements Catalog {
     return items.map((item) => ({ sourceKey: String(item.sourceKey), preset: String(item.preset) }));
   }
 
-  async putRows(rows: CatalogRow[]): Promise<void> {
+  async putRows(rows: CatalogRow[], options: { releaseClaims?: string[] } = {}): Promise<void> {
     const unique = new Map(rows.map((row) => [`${row.sourceKey}\u0000${row.preset}`, row]));
     const requests: WriteRequest[] = [...unique.values()].map((row) => ({ PutRequest: { Item: { ...row } } }));
     for (const sourceKey of new Set(rows.map((row) => row.sourceKey))) {
       requests.push({ DeleteRequest: { Key: { sourceKey, preset: FAILURE } } });
+    }
+    // Unconditional (a batch cannot carry conditions): if our lease had expired and another worker
+    // took the claim over, dropping it only lets a third render the same bytes again, harmlessly.
+    for (const sha256 of new Set(options.releaseClaims ?? [])) {
+      requests.push({ DeleteRequest: { Key: { sourceKey: claimKey(sha256), preset: CLAIM } } });
     }
     for (let start = 0; start < requests.length; start += BATCH_LIMIT) {
       await this.batchWrite(requests.slice(start, start + BATCH_LIMIT));
@@ -91,25 +95,6 @@ export class DynamoCatalog implements Catalog {
     } catch (error) {
       if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
       throw error;
-    }
-  }
-
-  async releaseContent(sha256: string, owner: string): Promise<void> {
-    try {
-      await guard(`release ${sha256}`, () =>
-        this.doc.send(
-          new DeleteCommand({
-            TableName: this.table,
-            Key: { sourceKey: claimKey(sha256), preset: CLAIM },
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':owner': owner },
-          }),
-        ),
-      );
-    } catch (error) {
-      // Someone else's claim (ours expired and was taken over), or none: nothing to release.
-      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
     }
   }
 

@@ -105,7 +105,7 @@ async function findOriginal(context: OnDemandContext, key: string): Promise<Orig
 
 async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, original: OriginalBytes): Promise<void> {
   if (!sniffImage(original.body)) throw new PhotoError('cannot decode: not an image');
-  const preset = resolvePreset(`${DYNAMIC_PREFIX}/${size.text}`, { width: size.width, height: size.height, fit: size.fit, quality: context.config.jpegQuality });
+  const preset = resolvePreset(`${DYNAMIC_PREFIX}/${size.text}`, { width: size.width, height: size.height, fit: size.fit, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
   const { renditions } = await renderPresets(original.body, [preset], context.config.limits);
   const rendition = renditions[0]!;
   const asset = await putAsset(context, rendition.body, rendition.ext, rendition.contentType);

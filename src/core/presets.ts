@@ -12,6 +12,8 @@ export interface Preset {
   quality?: number;
   /** Defaults: false for `cover` (always exactly WxH), true for `inside` (never upscale). */
   withoutEnlargement?: boolean;
+  /** mozjpeg's encoder: smaller JPEGs, slower encoding (npm run bench reports both). */
+  mozjpeg?: boolean;
 }
 
 export interface Limits {
@@ -27,6 +29,8 @@ export interface OnDemandConfig {
 export interface PhotoScalerConfig {
   presets: Record<string, Preset>;
   jpegQuality: number;
+  /** Default of every preset's `mozjpeg`. */
+  mozjpeg: boolean;
   limits: Limits;
   onDemand: OnDemandConfig;
   claimLeaseMs: number;
@@ -68,7 +72,7 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
     if (!['auto', 'jpeg', 'png', 'webp'].includes(format)) problems.push(`${where}: format must be auto, jpeg, png or webp`);
     const quality = preset.quality ?? config.jpegQuality;
     if (!isIntIn(quality, 1, 100)) problems.push(`${where}: quality must be an integer 1..100`);
-    resolved.push(resolvePreset(name, { ...preset, format, quality }));
+    resolved.push(resolvePreset(name, { ...preset, format, quality, mozjpeg: preset.mozjpeg ?? config.mozjpeg === true }));
   }
   if (problems.length > 0) throw new ConfigError(`invalid photo-scaler config:\n  - ${problems.join('\n  - ')}`);
   return resolved;
@@ -78,8 +82,9 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
 export function resolvePreset(name: string, preset: Preset & { quality: number }): ResolvedPreset {
   const format = preset.format ?? 'auto';
   const withoutEnlargement = preset.withoutEnlargement ?? preset.fit === 'inside';
-  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}`;
-  return { name, width: preset.width, height: preset.height, fit: preset.fit, format, quality: preset.quality, withoutEnlargement, spec };
+  const mozjpeg = preset.mozjpeg === true;
+  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}${mozjpeg ? '-moz' : ''}`;
+  return { name, width: preset.width, height: preset.height, fit: preset.fit, format, quality: preset.quality, withoutEnlargement, mozjpeg, spec };
 }
 
 export interface Size {

@@ -134,7 +134,7 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean):
   });
   if (format === 'jpeg') {
     if (transparent) pipeline = pipeline.flatten({ background: '#ffffff' });
-    pipeline = pipeline.jpeg({ quality: preset.quality });
+    pipeline = pipeline.jpeg({ quality: preset.quality, mozjpeg: preset.mozjpeg });
   } else if (format === 'png') {
     pipeline = pipeline.png({ compressionLevel: 6 });
   } else {

@@ -52,9 +52,9 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   ];
 
   const pointers = await putPointers(context, rows);
-  await context.catalog.putRows(rows);
-  await context.catalog.releaseContent(sha256, source.key);
-  if (event.outcome?.sha256 && event.outcome.sha256 !== sha256) await context.catalog.releaseContent(event.outcome.sha256, source.key);
+  // One BatchWriteItem: every row, the failure row's delete and the content claim's release.
+  const claims = [sha256, ...(event.outcome?.sha256 && event.outcome.sha256 !== sha256 ? [event.outcome.sha256] : [])];
+  await context.catalog.putRows(rows, { releaseClaims: claims });
   const assets = [originalAsset!, ...cropAssets].filter((asset) => asset.written).length;
   return { key: source.key, status: 'resized', sha256, written: { assets, pointers, catalogRows: rows.length } };
 }

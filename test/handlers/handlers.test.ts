@@ -76,7 +76,12 @@ describe('resize handler', () => {
     const rows = doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!['catalog-table']!.filter((r) => r.PutRequest).map((r) => r.PutRequest!.Item!);
     expect(rows.map((r) => r.preset).sort()).toEqual(['large', 'medium', 'original', 'small', 'thumb']);
     expect(rows.find((r) => r.preset === 'small')).toMatchObject({ width: 300, height: 200, sourceEtag: 'etag-1', runId: 'exec-1', sourceSha256: sha(photo) });
-    expect(doc.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ sourceKey: `#claim/${sha(photo)}`, preset: '#claim' });
+    // The claim is released in the same batch: one DynamoDB write request for the whole photo.
+    expect(doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!['catalog-table']!.filter((r) => r.DeleteRequest).map((r) => r.DeleteRequest!.Key)).toEqual([
+      { sourceKey: 'trips/a b+c.jpg', preset: '#failure' },
+      { sourceKey: `#claim/${sha(photo)}`, preset: '#claim' },
+    ]);
+    expect(doc.commandCalls(DeleteCommand)).toHaveLength(0);
   });
 });
 

@@ -16,12 +16,13 @@ export class MemoryCatalog implements Catalog {
     return [...this.rows.values()].filter((row) => row.sha256 === sha256).map(({ sourceKey, preset }) => ({ sourceKey, preset }));
   }
 
-  async putRows(rows: CatalogRow[]): Promise<void> {
+  async putRows(rows: CatalogRow[], options: { releaseClaims?: string[] } = {}): Promise<void> {
     this.writeRequests += Math.ceil(rows.length / 25);
     for (const row of rows) {
       this.rows.set(`${row.sourceKey}\u0000${row.preset}`, { ...row });
       this.failures.delete(row.sourceKey);
     }
+    for (const sha256 of options.releaseClaims ?? []) this.claims.delete(sha256);
   }
 
   async recordFailure(row: FailureRow): Promise<void> {
@@ -38,9 +39,5 @@ export class MemoryCatalog implements Catalog {
     if (claim && claim.owner !== owner && claim.leaseUntil >= this.now()) return false;
     this.claims.set(sha256, { owner, leaseUntil: this.now() + leaseMs });
     return true;
-  }
-
-  async releaseContent(sha256: string, owner: string): Promise<void> {
-    if (this.claims.get(sha256)?.owner === owner) this.claims.delete(sha256);
   }
 }
