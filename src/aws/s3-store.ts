@@ -35,21 +35,30 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<void> {
-    await guard(`PutObject s3://${ref.bucket}/${ref.key}`, () =>
-      this.s3.send(
-        new PutObjectCommand({
-          Bucket: ref.bucket,
-          Key: ref.key,
-          Body: body,
-          ContentLength: body.byteLength,
-          ContentType: options.contentType,
-          CacheControl: options.cacheControl,
-          WebsiteRedirectLocation: options.redirectLocation,
-          Metadata: options.metadata,
-        }),
-      ),
-    );
+  async put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<boolean> {
+    try {
+      await guard(`PutObject s3://${ref.bucket}/${ref.key}`, () =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: ref.bucket,
+            Key: ref.key,
+            Body: body,
+            ContentLength: body.byteLength,
+            ContentType: options.contentType,
+            CacheControl: options.cacheControl,
+            WebsiteRedirectLocation: options.redirectLocation,
+            Metadata: options.metadata,
+            IfNoneMatch: options.ifAbsent ? '*' : undefined,
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      // 412: the object exists. (409 ConditionalRequestConflict, a concurrent conditional write, is
+      // transient and retried: guard turns it into TransientError above only for 5xx/throttling.)
+      if (options.ifAbsent && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return false;
+      throw error;
+    }
   }
 
   async delete(ref: ObjectRef): Promise<void> {

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { type LocalRunResult, runLocalMigration } from '../local/migrate';
 import { DEFAULT_DATA_DIR } from '../local/stack';
+import { parseFaults } from '../local/faults';
 import { progressBar } from './progress';
 
 export interface RunFlags {
   photos: string;
   dataDir: string;
   json?: boolean;
+  faults?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -16,6 +18,7 @@ export function registerRun(program: Command): void {
     .requiredOption('--photos <dir>', 'folder of photos (searched recursively; keys are the relative paths)')
     .option('--data-dir <dir>', 'where the emulated buckets and table persist', DEFAULT_DATA_DIR)
     .option('--json', 'print one JSON object on stdout')
+    .option('--faults <spec>', 'inject faults, e.g. slowdown=0.05,internal=0.01,throttle=0.01,crash=0.01,seed=42')
     .action(async (flags: RunFlags) => {
       const result = await runWithProgress(flags);
       process.stdout.write(flags.json ? `${JSON.stringify(jsonOf(result))}\n` : humanSummary(result, flags.dataDir));
@@ -23,7 +26,7 @@ export function registerRun(program: Command): void {
     });
 }
 
-export async function runWithProgress(flags: { photos: string; dataDir: string }): Promise<LocalRunResult> {
+export async function runWithProgress(flags: { photos: string; dataDir: string; faults?: string }): Promise<LocalRunResult> {
   const upload = progressBar('upload ');
   const process_ = progressBar('process');
   let retries = 0;
@@ -31,6 +34,7 @@ export async function runWithProgress(flags: { photos: string; dataDir: string }
     return await runLocalMigration({
       photosDir: flags.photos,
       dataDir: flags.dataDir,
+      faults: flags.faults ? parseFaults(flags.faults) : undefined,
       onProgress: (progress) => {
         if (progress.phase === 'upload') upload.update(progress.done, progress.total);
         else if (progress.phase === 'process') process_.update(progress.done, progress.total, progress.failed ? `(${progress.failed} failed)` : '');
@@ -40,7 +44,7 @@ export async function runWithProgress(flags: { photos: string; dataDir: string }
   } finally {
     upload.done();
     process_.done();
-    if (retries > 0) process.stderr.write(`${retries} transient errors were retried\n`);
+    if (retries > 0) process.stderr.write(`${retries} errors were retried by the state machine\n`);
   }
 }
 
@@ -56,6 +60,8 @@ export function jsonOf(result: LocalRunResult) {
     seconds: Number(result.seconds.toFixed(3)),
     executionSeconds: Number(result.executionSeconds.toFixed(3)),
     itemsPerSecond: Number((items / Math.max(result.seconds, 0.001)).toFixed(2)),
+    retries: result.retries,
+    ...(result.injected ? { injectedFaults: result.injected } : {}),
   };
 }
 

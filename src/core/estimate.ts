@@ -60,7 +60,7 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   const invocations = input.photos + resized;
   const expressGbS = (batches * ((dedupeMs + resizeMs) * input.batchSize) * AWS_ASSUMPTIONS.expressMemoryGb) / 1000;
   const transitions = batches + 4;
-  const gets = input.photos + resized + resized * objectsPerPhoto * 2;
+  const gets = input.photos + resized + resized * objectsPerPhoto;
   const puts = resized * objectsPerPhoto * 2 + (input.photos - resized) * objectsPerPhoto;
   const writeUnits = resized * (objectsPerPhoto + 3) + (input.photos - resized) * (objectsPerPhoto + 1);
   const readUnits = input.photos * 3;
@@ -71,7 +71,7 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
     { item: 'Lambda requests', usd: invocations * PRICES.lambdaRequest, how: `${n(invocations)} invocations (Dedupe per photo + Resize per new content) x $0.20/M` },
     { item: 'Step Functions Standard (parent)', usd: transitions * PRICES.stepFunctionsStandardTransition, how: `~${n(transitions)} state transitions (one per child execution started + the run's own) x $0.025/1000` },
     { item: 'Step Functions Express (children)', usd: batches * PRICES.stepFunctionsExpressRequest + expressGbS * PRICES.stepFunctionsExpressGbSecond, how: `${n(batches)} child executions of ${input.batchSize} photos x $1/M + ${n(expressGbS)} GB-s (64 MB billed) x $${PRICES.stepFunctionsExpressGbSecond}` },
-    { item: 'S3 GET/HEAD', usd: gets * PRICES.s3Get, how: `${n(gets)} requests: 1 GET per photo (Dedupe) + 1 GET and ${objectsPerPhoto * 2} HEADs per new content (Resize) x $0.0004/1000` },
+    { item: 'S3 GET/HEAD', usd: gets * PRICES.s3Get, how: `${n(gets)} requests: 1 GET per photo (Dedupe) + 1 GET and ${objectsPerPhoto} pointer HEADs per new content (Resize; assets are conditional PUTs) x $0.0004/1000` },
     { item: 'S3 PUT (assets + pointers)', usd: puts * PRICES.s3Put, how: `${n(puts)} PUTs: ${objectsPerPhoto} assets + ${objectsPerPhoto} pointers per new content, ${objectsPerPhoto} pointers per duplicate x $0.005/1000` },
     { item: 'DynamoDB writes', usd: writeUnits * PRICES.dynamoWriteRequestUnit, how: `${n(writeUnits)} WRU: ${objectsPerPhoto} catalog rows + failure-row delete + claim + release per photo x $0.625/M` },
     { item: 'DynamoDB reads', usd: readUnits * PRICES.dynamoReadRequestUnit, how: `${n(readUnits)} RRU: key query, hash index query, twin lookup per photo x $0.125/M` },

@@ -22,12 +22,14 @@ export interface StoredAsset {
   written: boolean;
 }
 
+/**
+ * One conditional PUT (`If-None-Match: *`): the same key always holds the same bytes, so an asset
+ * that is already there is never rewritten, and no HEAD is needed first.
+ */
 export async function putAsset(context: StepContext, body: Uint8Array, ext: string, contentType: string, sha256 = sha256Hex(body)): Promise<StoredAsset> {
   const ref = { bucket: context.libraryBucket, key: assetKey(sha256, ext) };
-  const existing = await context.store.head(ref);
-  if (existing && existing.size === body.byteLength) return { key: ref.key, sha256, bytes: body.byteLength, written: false };
-  await context.store.put(ref, body, { contentType, cacheControl: ASSET_CACHE_CONTROL, metadata: { sha256 } });
-  return { key: ref.key, sha256, bytes: body.byteLength, written: true };
+  const written = await context.store.put(ref, body, { contentType, cacheControl: ASSET_CACHE_CONTROL, metadata: { sha256 }, ifAbsent: true });
+  return { key: ref.key, sha256, bytes: body.byteLength, written };
 }
 
 /** Writes the 0-byte pointer at `logicalKey` unless it already points at `target`. True when written. */
@@ -36,8 +38,7 @@ export async function putPointer(context: StepContext, logicalKey: string, targe
   const location = pointerTarget(target);
   const existing = await context.store.head(ref);
   if (existing?.redirectLocation === location && existing.size === 0) return false;
-  await context.store.put(ref, new Uint8Array(0), { redirectLocation: location, cacheControl: POINTER_CACHE_CONTROL });
-  return true;
+  return context.store.put(ref, new Uint8Array(0), { redirectLocation: location, cacheControl: POINTER_CACHE_CONTROL });
 }
 
 /** Writes every pointer in parallel; returns how many were written. */

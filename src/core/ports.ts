@@ -31,6 +31,8 @@ export interface PutOptions {
   /** Makes the object a pointer: S3 website answers 301 to this location. */
   redirectLocation?: string;
   metadata?: Record<string, string>;
+  /** Conditional write (`If-None-Match: *`): only when no object is at the key yet. */
+  ifAbsent?: boolean;
 }
 
 export interface ObjectStore {
@@ -38,7 +40,8 @@ export interface ObjectStore {
   get(ref: ObjectRef): Promise<StoredObject>;
   /** Undefined when the object does not exist. */
   head(ref: ObjectRef): Promise<ObjectHead | undefined>;
-  put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<void>;
+  /** False when `ifAbsent` was asked and an object was already there (nothing written). */
+  put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<boolean>;
   delete(ref: ObjectRef): Promise<void>;
 }
 

@@ -3,8 +3,8 @@
  * their data under the data dir. The buckets and the catalog table are created when missing.
  */
 import { mkdir } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -12,6 +12,7 @@ import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import { catalogTableSchema } from '../aws/catalog-schema';
 import { makeDynamoClient, makeS3Client } from '../aws/clients';
+import { type FaultInjector, gateServer } from './faults';
 
 export interface Emulators {
   s3Endpoint: string;
@@ -25,6 +26,8 @@ export interface EmulatorOptions {
   dataDir: string;
   buckets: string[];
   tableName: string;
+  /** Injects S3 and DynamoDB errors into the emulators' answers. */
+  faults?: FaultInjector;
 }
 
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -48,6 +51,9 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     throw error;
   }
   const dynamoPort = (dynamoServer.address() as AddressInfo).port;
+  const faults = options.faults;
+  gateServer(s3rver.httpServer, async (request, response) => faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
+  if (faults) gateServer(dynamoServer, (request, response) => faults.dynamoGate(request, response));
 
   const s3Endpoint = `http://127.0.0.1:${s3Port}`;
   const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
@@ -59,7 +65,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     await s3rver.close();
     await new Promise<void>((resolve) => {
       dynamoServer.close(() => resolve());
-      (dynamoServer as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      dynamoServer.closeAllConnections();
     });
   };
   try {
@@ -70,6 +76,25 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     throw error;
   }
   return { s3Endpoint, dynamoEndpoint, s3, dynamo, close };
+}
+
+/**
+ * S3 honours `If-None-Match: *` on PutObject (412 when the key exists); s3rver ignores it. This gate
+ * makes the emulator behave like S3, so conditional writes are exercised locally too.
+ */
+async function refuseExistingObject(s3rver: S3rver, request: IncomingMessage, response: ServerResponse): Promise<boolean> {
+  if (request.method !== 'PUT' || request.headers['if-none-match'] !== '*') return false;
+  const url = new URL(request.url ?? '/', 'http://local');
+  if (url.searchParams.has('uploadId') || url.searchParams.has('partNumber')) return false;
+  const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
+  const key = decodeURIComponent(rest.join('/'));
+  if (!key || !(await s3rver.store.existsObject(decodeURIComponent(bucket), key))) return false;
+  request.resume();
+  request.once('end', () => {
+    response.writeHead(412, { 'Content-Type': 'application/xml' });
+    response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>');
+  });
+  return true;
 }
 
 async function createBucket(s3: S3Client, bucket: string): Promise<void> {

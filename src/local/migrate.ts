@@ -12,6 +12,7 @@ import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
 import { loadDefinition, startExecution } from './asl';
 import { listPhotos, uploadPhotos } from './photos';
+import type { FaultKind, FaultRates } from './faults';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
@@ -31,6 +32,8 @@ export interface LocalRunOptions {
   timeScale?: number;
   /** Reuse an open stack (tests, `serve`); otherwise one is opened and closed. */
   stack?: LocalStack;
+  /** Fault injection for a stack this run opens. */
+  faults?: FaultRates;
 }
 
 export interface LocalRunResult {
@@ -43,6 +46,12 @@ export interface LocalRunResult {
   /** The state machine execution alone (what a run on AWS, where the photos already are in S3, takes). */
   executionSeconds: number;
   resultWriter?: ResultWriterDetails;
+  /** Retries the state machine made (after the SDK's own retries gave up). */
+  retries: number;
+  /** Faults injected into this run, when injection is on. */
+  injected?: Record<FaultKind, number>;
+  /** Where the run's inventory report is (for verify and redrive). */
+  manifest: { bucket: string; key: string };
 }
 
 export async function runLocalMigration(options: LocalRunOptions): Promise<LocalRunResult> {
@@ -51,7 +60,7 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
   const photos = await listPhotos(options.photosDir);
   if (photos.length === 0) throw new ConfigError(`no images (jpg, png, gif, webp, tiff, avif, heic) found in ${options.photosDir}`);
   const definition = await loadDefinition(STATE_MACHINE_FILE);
-  const stack = options.stack ?? (await openLocalStack(options.dataDir, { config }));
+  const stack = options.stack ?? (await openLocalStack(options.dataDir, { config, faults: options.faults }));
   const progress = options.onProgress ?? (() => {});
   try {
     const started = performance.now();
@@ -70,6 +79,8 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
     let total = 0;
     let done = 0;
     let failed = 0;
+    let retries = 0;
+    const injectedBefore = { ...stack.faults.injected };
     const executionStarted = performance.now();
     const execution = await startExecution({
       definition,
@@ -85,6 +96,7 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
           done += event.items;
           if (event.type === 'childFailed') failed += event.items;
         } else if (event.type === 'retry') {
+          retries++;
           progress({ phase: 'retry', state: event.state, error: event.error, attempt: event.attempt });
           return;
         } else return;
@@ -102,6 +114,9 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
       seconds: (performance.now() - started) / 1000,
       executionSeconds,
       resultWriter,
+      retries,
+      injected: stack.faults.active ? (Object.fromEntries(Object.entries(stack.faults.injected).map(([k, v]) => [k, v - injectedBefore[k as FaultKind]])) as Record<FaultKind, number>) : undefined,
+      manifest: { bucket: LOCAL_NAMES.inventoryBucket, key: report.manifestKey },
     };
   } finally {
     if (!options.stack) await stack.close();

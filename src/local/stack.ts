@@ -15,6 +15,7 @@ import { makeDedupeHandler } from '../handlers/dedupe';
 import { makeRecordFailureHandler } from '../handlers/record-failure';
 import { makeResizeHandler } from '../handlers/resize';
 import { startEmulators } from './emulators';
+import { FaultInjector, type FaultRates, NO_FAULTS } from './faults';
 import { limitConcurrency } from './limit';
 
 /** Local names of what serverless.yml creates (and of the source bucket the user already has). */
@@ -36,12 +37,15 @@ export interface LocalStack {
   /** The raw client, for listings (the core needs none). */
   s3: S3Client;
   tasks: LocalTasks;
+  faults: FaultInjector;
   s3Endpoint: string;
   close(): Promise<void>;
 }
 
 export interface LocalStackOptions {
   config?: PhotoScalerConfig;
+  /** Fault injection (S3 SlowDown/500, DynamoDB throttling, crashing Lambdas); none by default. */
+  faults?: FaultRates;
   /**
    * Like a Lambda function's reserved concurrency: how many Resize invocations may run at once in
    * this process (each decodes a photo; unbounded they would only fight for the same cores and RAM).
@@ -52,7 +56,9 @@ export interface LocalStackOptions {
 export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = options.config ?? defaultConfig;
   const presets = validateConfig(config);
+  const faults = new FaultInjector(options.faults ?? NO_FAULTS);
   const emulators = await startEmulators({
+    faults: faults.active ? faults : undefined,
     dataDir,
     buckets: [LOCAL_NAMES.sourceBucket, LOCAL_NAMES.libraryBucket, LOCAL_NAMES.inventoryBucket],
     tableName: LOCAL_NAMES.catalogTable,
@@ -65,13 +71,15 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     config,
     presets,
   };
-  const handlerContext = () => context;
+  // The Lambdas see a store whose writes can crash them mid-item (when crashes are injected).
+  const lambdaContext: StepContext = faults.rates.crash > 0 ? { ...context, store: faults.crashableStore(store) } : context;
+  const handlerContext = () => lambdaContext;
   const tasks: LocalTasks = {
-    dedupe: makeDedupeHandler(handlerContext),
-    resize: limitConcurrency(makeResizeHandler(handlerContext), options.resizeConcurrency ?? Math.max(1, cpus().length)),
-    recordFailure: makeRecordFailureHandler(handlerContext),
+    dedupe: faults.crashing(makeDedupeHandler(handlerContext)),
+    resize: limitConcurrency(faults.crashing(makeResizeHandler(handlerContext)), options.resizeConcurrency ?? Math.max(1, cpus().length)),
+    recordFailure: faults.crashing(makeRecordFailureHandler(handlerContext)),
   };
-  return { dataDir, context, store, s3: emulators.s3, tasks, s3Endpoint: emulators.s3Endpoint, close: () => emulators.close() };
+  return { dataDir, context, store, s3: emulators.s3, tasks, faults, s3Endpoint: emulators.s3Endpoint, close: () => emulators.close() };
 }
 
 export function dataPath(dataDir: string, ...parts: string[]): string {

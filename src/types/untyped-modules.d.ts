@@ -1,10 +1,14 @@
 /** Minimal types for the npm packages that ship none (only what this project calls). */
 declare module 's3rver' {
+  import type { Server } from 'node:http';
   import type { AddressInfo } from 'node:net';
   export default class S3rver {
     constructor(options: { port?: number; address?: string; directory: string; silent?: boolean; configureBuckets?: Array<{ name: string }> });
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
+    /** Set once run() resolves. */
+    httpServer: Server;
+    store: { existsObject(bucket: string, key: string): Promise<boolean> };
   }
 }
 

@@ -23,6 +23,13 @@ describe('S3ObjectStore', () => {
     });
   });
 
+  it('writes an asset with If-None-Match: * and reports an existing one (412) as not written', async () => {
+    s3.on(PutObjectCommand).resolvesOnce({}).rejectsOnce(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', message: 'exists', $metadata: { httpStatusCode: 412 } }));
+    expect(await store.put(ref, new Uint8Array(3), { ifAbsent: true })).toBe(true);
+    expect(await store.put(ref, new Uint8Array(3), { ifAbsent: true })).toBe(false);
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.IfNoneMatch).toBe('*');
+  });
+
   it('reads an object and its unquoted ETag', async () => {
     s3.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array(Buffer.from('hello')) } as never, ETag: '"abc"', ContentType: 'image/jpeg' });
     const object = await store.get(ref);

@@ -32,9 +32,12 @@ export class MemoryStore implements ObjectStore {
     };
   }
 
-  async put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<void> {
+  async put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<boolean> {
+    if (options.ifAbsent && this.objects.has(id(ref))) return false;
     this.puts++;
-    this.objects.set(id(ref), { body: body.slice(), options: { ...options }, etag: createHash('md5').update(body).digest('hex') });
+    const { ifAbsent: _, ...stored } = options;
+    this.objects.set(id(ref), { body: body.slice(), options: stored, etag: createHash('md5').update(body).digest('hex') });
+    return true;
   }
 
   async delete(ref: ObjectRef): Promise<void> {

@@ -29,6 +29,10 @@ describe('emulators', () => {
     const catalog = new DynamoCatalog(first.dynamo, 'catalog');
     const key = 'thumb/spaces and ü + 100%.jpg';
     await store.put({ bucket: 'library', key }, new Uint8Array(0), { redirectLocation: '/assets/ab/cd/ef/x.jpg', cacheControl: 'public, max-age=300' });
+    // Like S3, the emulator refuses a conditional write over an existing object.
+    expect(await store.put({ bucket: 'library', key: 'assets/x.jpg' }, new Uint8Array([1]), { ifAbsent: true })).toBe(true);
+    expect(await store.put({ bucket: 'library', key: 'assets/x.jpg' }, new Uint8Array([2, 2]), { ifAbsent: true })).toBe(false);
+    expect((await store.get({ bucket: 'library', key: 'assets/x.jpg' })).body).toEqual(new Uint8Array([1]));
     await catalog.putRows([...Array.from({ length: 30 }, (_, i) => row(`k${i}.jpg`, 'original', i < 2 ? 'same' : `h${i}`))]);
     expect((await catalog.keysForHash('same')).map((use) => use.sourceKey).sort()).toEqual(['k0.jpg', 'k1.jpg']);
     expect(await catalog.claimContent('c'.repeat(64), 'a', 60_000)).toBe(true);

@@ -1,0 +1,145 @@
+/**
+ * Fault injection for the local stack, deterministic from a seed: S3 answers 503 SlowDown or 500
+ * InternalError, DynamoDB answers ProvisionedThroughputExceeded, and a Lambda crashes mid-item (after
+ * some of its writes, before the others). The emulators answer like the services do, so the SDK's
+ * retries and the state machine's Retry/backoff are what absorb them.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ObjectRef, ObjectStore, PutOptions } from '../core/ports';
+
+export interface FaultRates {
+  /** Share of S3 requests answered 503 SlowDown. */
+  slowDown: number;
+  /** Share of S3 requests answered 500 InternalError. */
+  internalError: number;
+  /** Share of DynamoDB requests answered ProvisionedThroughputExceededException. */
+  throttle: number;
+  /** Share of Lambda invocations that crash after some of their writes. */
+  crash: number;
+  seed: number;
+}
+
+export const NO_FAULTS: FaultRates = { slowDown: 0, internalError: 0, throttle: 0, crash: 0, seed: 1 };
+
+export type FaultKind = 'slowDown' | 'internalError' | 'throttle' | 'crash';
+
+/** `slowdown=0.05,internal=0.01,throttle=0.01,crash=0.01,seed=42` → rates. */
+export function parseFaults(spec: string): FaultRates {
+  const names: Record<string, keyof FaultRates> = { slowdown: 'slowDown', internal: 'internalError', throttle: 'throttle', crash: 'crash', seed: 'seed' };
+  const rates: FaultRates = { ...NO_FAULTS };
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name = '', value = ''] = part.split('=');
+    const field = names[name.toLowerCase()];
+    const number = Number(value);
+    if (!field || !Number.isFinite(number) || (field !== 'seed' && (number < 0 || number >= 1))) {
+      throw new Error(`bad fault "${part}": use slowdown|internal|throttle|crash=<rate in [0,1)> and seed=<n>`);
+    }
+    rates[field] = number;
+  }
+  return rates;
+}
+
+export class FaultInjector {
+  readonly injected: Record<FaultKind, number> = { slowDown: 0, internalError: 0, throttle: 0, crash: 0 };
+  private state: number;
+
+  constructor(readonly rates: FaultRates) {
+    this.state = rates.seed >>> 0 || 1;
+  }
+
+  get active(): boolean {
+    return this.rates.slowDown + this.rates.internalError + this.rates.throttle + this.rates.crash > 0;
+  }
+
+  /** mulberry32: the same seed gives the same sequence of faults. */
+  random(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  roll(kind: FaultKind): boolean {
+    const hit = this.rates[kind] > 0 && this.random() < this.rates[kind];
+    if (hit) this.injected[kind]++;
+    return hit;
+  }
+
+  /** S3 as the service answers: an XML error with the status. */
+  s3Gate(request: IncomingMessage, response: ServerResponse): boolean {
+    const fault = this.roll('slowDown') ? ([503, 'SlowDown', 'Please reduce your request rate.'] as const) : this.roll('internalError') ? ([500, 'InternalError', 'We encountered an internal error. Please try again.'] as const) : undefined;
+    if (!fault) return false;
+    const [status, code, message] = fault;
+    answerAfterBody(request, () => {
+      response.writeHead(status, { 'Content-Type': 'application/xml' });
+      response.end(request.method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>injected</RequestId></Error>`);
+    });
+    return true;
+  }
+
+  /** DynamoDB as the service answers a throttled request. */
+  dynamoGate(request: IncomingMessage, response: ServerResponse): boolean {
+    if (!this.roll('throttle')) return false;
+    answerAfterBody(request, () => {
+      response.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.0' });
+      response.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded.' }));
+    });
+    return true;
+  }
+
+  /**
+   * Wraps a Lambda handler: a crashing invocation dies after a random number of its S3 writes,
+   * like a runtime that is killed mid-item. Step Functions reports that as Lambda.Unknown.
+   */
+  crashing<E, R>(handler: (event: E) => Promise<R>): (event: E) => Promise<R> {
+    return (event) => {
+      const crashAfter = this.roll('crash') ? 1 + Math.floor(this.random() * 6) : undefined;
+      return invocation.run({ crashAfter, writes: 0 }, () => handler(event));
+    };
+  }
+
+  /** An ObjectStore whose writes count toward the current invocation's crash. */
+  crashableStore(store: ObjectStore): ObjectStore {
+    return {
+      get: (ref) => store.get(ref),
+      head: (ref) => store.head(ref),
+      delete: (ref) => store.delete(ref),
+      put: async (ref: ObjectRef, body: Uint8Array, options: PutOptions) => {
+        const written = await store.put(ref, body, options);
+        const current = invocation.getStore();
+        if (current?.crashAfter !== undefined && ++current.writes >= current.crashAfter) {
+          const crash = new Error(`injected crash after ${current.writes} writes`);
+          crash.name = 'Lambda.Unknown';
+          throw crash;
+        }
+        return written;
+      },
+    };
+  }
+}
+
+const invocation = new AsyncLocalStorage<{ crashAfter?: number; writes: number }>();
+
+/** Puts a gate in front of a server's request handling: a gate that answers returns true. */
+export function gateServer(server: Server, gate: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>): void {
+  const listeners = server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    Promise.resolve(gate(request, response)).then(
+      (answered) => {
+        if (!answered) for (const listener of listeners) listener.call(server, request, response);
+      },
+      (error: unknown) => {
+        response.writeHead(500).end(String(error));
+      },
+    );
+  });
+}
+
+function answerAfterBody(request: IncomingMessage, answer: () => void): void {
+  request.resume();
+  if (request.readableEnded) answer();
+  else request.once('end', answer);
+}
