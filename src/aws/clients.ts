@@ -33,7 +33,7 @@ function common(options: ClientOptions) {
   return {
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: options.maxAttempts ?? DEFAULT_ATTEMPTS,
-    retryMode: 'adaptive',
+    retryMode: 'standard',
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };

@@ -2,9 +2,11 @@
 import { Command } from 'commander';
 import { registerDemo } from './demo';
 import { registerEstimate } from './estimate';
+import { registerRedrive } from './redrive';
 import { registerRun } from './run';
 import { registerServe } from './serve';
 import { registerSign } from './sign';
+import { registerVerify } from './verify';
 
 // The AWS SDK warns once per process that its 2027 releases need Node 22; the CLI supports Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,6 +20,8 @@ registerServe(program);
 registerDemo(program);
 registerSign(program);
 registerEstimate(program);
+registerVerify(program);
+registerRedrive(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);

@@ -15,6 +15,12 @@ import { type Original, type SourceRef, readOriginal, sourceOf } from './source'
 
 /** How many other keys with the same content are tried before rendering anyway. */
 const MAX_CANDIDATES = 5;
+/**
+ * How many retries Dedupe waits for a twin that holds the claim (its Resize may have crashed and be
+ * retried, or the lease may simply outlive it) before rendering the content itself: rendering twice
+ * writes the same content-addressed assets, so patience is an optimisation, never a failure.
+ */
+export const CONTENT_BUSY_PATIENCE = 6;
 
 export async function dedupe(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
   const source = sourceOf(event.item, context.presets.map((preset) => preset.name));
@@ -26,7 +32,8 @@ export async function dedupe(context: StepContext, event: ItemEvent): Promise<It
   const sha256 = sha256Hex(original.body);
   const reused = await reuseDuplicate(context, event.runId, source, original, sha256, existing);
   if (reused) return reused;
-  if (!(await context.catalog.claimContent(sha256, source.key, context.config.claimLeaseMs))) {
+  const claimed = await context.catalog.claimContent(sha256, source.key, context.config.claimLeaseMs);
+  if (!claimed && (event.retryCount ?? 0) < CONTENT_BUSY_PATIENCE) {
     throw new ContentBusy(`content ${sha256} is being rendered for another key; retrying to reuse its crops`);
   }
   return { key: source.key, status: 'needs-resize', sha256, written: NOTHING_WRITTEN };

@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConfigError } from './errors';
+import type { ObjectStore } from './ports';
 
 export interface InventoryFile {
   key: string;
@@ -223,4 +224,27 @@ export function buildInventoryReport(input: {
   const checksumKey = `${base}/${stamp}/manifest.checksum`;
   files.push({ key: manifestKey, body: manifestBody }, { key: checksumKey, body: Buffer.from(`${md5(manifestBody)}\n`, 'utf8') });
   return { files, manifestKey, checksumKey };
+}
+
+/**
+ * Every row of the S3 Inventory report at `manifest` (bucket + key of manifest.json), checked as a
+ * whole first: the manifest against manifest.checksum (when present beside it), each data file
+ * against its listed size and MD5, each row against the schema and the source bucket.
+ */
+export async function readInventoryReport(store: ObjectStore, manifest: { bucket: string; key: string }): Promise<InventoryRow[]> {
+  const read = async (key: string) => (await store.get({ bucket: manifest.bucket, key })).body;
+  const checksumKey = manifest.key.replace(/manifest\.json$/, 'manifest.checksum');
+  const checksum = checksumKey !== manifest.key && (await store.head({ bucket: manifest.bucket, key: checksumKey })) ? Buffer.from(await read(checksumKey)).toString('utf8') : undefined;
+  const parsed = parseManifest(await read(manifest.key), { checksum });
+  const rows: InventoryRow[] = [];
+  for (const file of parsed.files) {
+    let body: Uint8Array;
+    try {
+      body = await read(file.key);
+    } catch (error) {
+      throw new ConfigError(`${file.key}, listed in the manifest, cannot be read: ${(error as Error).message}`);
+    }
+    rows.push(...parseInventoryCsv(body, parsed, file));
+  }
+  return rows;
 }

@@ -21,6 +21,8 @@ export interface CaughtError {
 export interface ItemEvent {
   item: InventoryItem;
   runId: string;
+  /** `$$.State.RetryCount` of the Dedupe state (how often it was retried so far). */
+  retryCount?: number;
   outcome?: ItemOutcome;
   error?: CaughtError;
 }

@@ -35,3 +35,9 @@ export function sniffImage(bytes: Uint8Array): ImageType | undefined {
   }
   return undefined;
 }
+
+/** An SVG (or other XML) document: never handed to a decoder, since it may fetch what it references. */
+export function looksLikeSvg(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  return /^<\?xml|^<svg|^<!DOCTYPE svg/i.test(head);
+}

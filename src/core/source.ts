@@ -4,7 +4,7 @@ import { NotFoundError, PhotoError } from './errors';
 import { decodeInventoryKey } from './inventory';
 import type { InventoryItem } from './item';
 import { validateSourceKey } from './keys';
-import { type ImageType, sniffImage } from './sniff';
+import { type ImageType, looksLikeSvg, sniffImage } from './sniff';
 
 export interface SourceRef {
   bucket: string;
@@ -50,6 +50,7 @@ export async function readOriginal(context: StepContext, source: SourceRef): Pro
   if (object.body.byteLength === 0) throw new PhotoError('empty file (0 bytes)');
   if (object.body.byteLength > maxInputBytes) throw new PhotoError(`too large: ${object.body.byteLength} bytes, limit is ${maxInputBytes}`);
   const type = sniffImage(object.body);
+  if (!type && looksLikeSvg(object.body)) throw new PhotoError('refused: SVG (vector images can reference external files; only raster photos are migrated)');
   if (!type) throw new PhotoError('not an image: unrecognised file format');
   return { body: object.body, etag: object.etag ?? source.etag ?? '', type };
 }

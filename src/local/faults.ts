@@ -107,9 +107,13 @@ export class FaultInjector {
       head: (ref) => store.head(ref),
       delete: (ref) => store.delete(ref),
       put: async (ref: ObjectRef, body: Uint8Array, options: PutOptions) => {
-        const written = await store.put(ref, body, options);
         const current = invocation.getStore();
+        // A crashed runtime writes nothing more, not even the writes that were already under way.
+        if (current?.crashed) throw Object.assign(new Error('the invocation crashed'), { name: 'Lambda.Unknown' });
+        const written = await store.put(ref, body, options);
+        if (current?.crashed) throw Object.assign(new Error('the invocation crashed'), { name: 'Lambda.Unknown' });
         if (current?.crashAfter !== undefined && ++current.writes >= current.crashAfter) {
+          current.crashed = true;
           const crash = new Error(`injected crash after ${current.writes} writes`);
           crash.name = 'Lambda.Unknown';
           throw crash;
@@ -120,7 +124,7 @@ export class FaultInjector {
   }
 }
 
-const invocation = new AsyncLocalStorage<{ crashAfter?: number; writes: number }>();
+const invocation = new AsyncLocalStorage<{ crashAfter?: number; writes: number; crashed?: boolean }>();
 
 /** Puts a gate in front of a server's request handling: a gate that answers returns true. */
 export function gateServer(server: Server, gate: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>): void {

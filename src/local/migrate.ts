@@ -4,10 +4,12 @@
  * up what the ResultWriter wrote.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
-import { buildInventoryReport } from '../core/inventory';
+import { buildInventoryReport, type InventoryObject } from '../core/inventory';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
 import { loadDefinition, startExecution } from './asl';
@@ -17,6 +19,13 @@ import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
 export const INVENTORY_PREFIX = 'inventory';
+/** Written under the data dir after each run: what verify and redrive look at. */
+export const LAST_RUN_FILE = 'last-run.json';
+
+export interface ManifestRef {
+  bucket: string;
+  key: string;
+}
 
 export type Progress =
   | { phase: 'upload'; done: number; total: number }
@@ -51,7 +60,7 @@ export interface LocalRunResult {
   /** Faults injected into this run, when injection is on. */
   injected?: Record<FaultKind, number>;
   /** Where the run's inventory report is (for verify and redrive). */
-  manifest: { bucket: string; key: string };
+  manifest: ManifestRef;
 }
 
 export async function runLocalMigration(options: LocalRunOptions): Promise<LocalRunResult> {
@@ -59,66 +68,101 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
   validateConfig(config);
   const photos = await listPhotos(options.photosDir);
   if (photos.length === 0) throw new ConfigError(`no images (jpg, png, gif, webp, tiff, avif, heic) found in ${options.photosDir}`);
-  const definition = await loadDefinition(STATE_MACHINE_FILE);
   const stack = options.stack ?? (await openLocalStack(options.dataDir, { config, faults: options.faults }));
   const progress = options.onProgress ?? (() => {});
   try {
     const started = performance.now();
     const objects = await uploadPhotos(stack.store, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }));
-    const report = buildInventoryReport({
-      sourceBucket: LOCAL_NAMES.sourceBucket,
-      destinationBucket: LOCAL_NAMES.inventoryBucket,
-      prefix: INVENTORY_PREFIX,
-      objects: objects.map((object) => ({ key: object.key, size: object.size, etag: object.etag, lastModified: object.lastModified })),
-      now: new Date(),
-    });
-    for (const file of report.files) {
-      await stack.store.put({ bucket: LOCAL_NAMES.inventoryBucket, key: file.key }, file.body, { contentType: file.key.endsWith('.gz') ? 'application/gzip' : 'application/json' });
-    }
-    const executionName = `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
-    let total = 0;
-    let done = 0;
-    let failed = 0;
-    let retries = 0;
-    const injectedBefore = { ...stack.faults.injected };
-    const executionStarted = performance.now();
-    const execution = await startExecution({
-      definition,
-      name: executionName,
-      input: { manifest: { bucket: LOCAL_NAMES.inventoryBucket, key: report.manifestKey } },
-      tasks: stack.tasks as unknown as Record<string, (event: unknown) => Promise<unknown>>,
-      intrinsics: { LibraryBucket: LOCAL_NAMES.libraryBucket },
-      store: stack.store,
-      timeScale: options.timeScale,
-      onEvent: (event) => {
-        if (event.type === 'mapRunStarted') total = event.totalItems;
-        else if (event.type === 'childSucceeded' || event.type === 'childFailed') {
-          done += event.items;
-          if (event.type === 'childFailed') failed += event.items;
-        } else if (event.type === 'retry') {
-          retries++;
-          progress({ phase: 'retry', state: event.state, error: event.error, attempt: event.attempt });
-          return;
-        } else return;
-        progress({ phase: 'process', done, total, failed });
-      },
-    });
-    const executionSeconds = (performance.now() - executionStarted) / 1000;
-    const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails;
-    const outcomes = resultWriter ? await readRunOutcomes(stack.store, resultWriter) : [];
-    return {
-      summary: summarize(outcomes),
-      executionName,
-      status: execution.status,
-      error: execution.status === 'FAILED' ? `${execution.error ?? 'Error'}: ${execution.cause ?? ''}` : undefined,
-      seconds: (performance.now() - started) / 1000,
-      executionSeconds,
-      resultWriter,
-      retries,
-      injected: stack.faults.active ? (Object.fromEntries(Object.entries(stack.faults.injected).map(([k, v]) => [k, v - injectedBefore[k as FaultKind]])) as Record<FaultKind, number>) : undefined,
-      manifest: { bucket: LOCAL_NAMES.inventoryBucket, key: report.manifestKey },
-    };
+    const manifest = await writeInventoryReport(stack, INVENTORY_PREFIX, objects);
+    return await executeMigration(stack, manifest, options, started);
   } finally {
     if (!options.stack) await stack.close();
+  }
+}
+
+/** A genuine S3 Inventory report of `objects` in the emulated inventory bucket; returns its manifest. */
+export async function writeInventoryReport(stack: LocalStack, prefix: string, objects: readonly InventoryObject[]): Promise<ManifestRef> {
+  // S3 Inventory stamps reports by the minute; two local runs in one minute must not overwrite each
+  // other's manifest (verify and redrive read it later), so a taken minute moves the stamp on.
+  let now = Date.now();
+  let report = buildInventoryReport({ sourceBucket: LOCAL_NAMES.sourceBucket, destinationBucket: LOCAL_NAMES.inventoryBucket, prefix, objects, now: new Date(now) });
+  while (await stack.store.head({ bucket: LOCAL_NAMES.inventoryBucket, key: report.manifestKey })) {
+    now += 60_000;
+    report = buildInventoryReport({ sourceBucket: LOCAL_NAMES.sourceBucket, destinationBucket: LOCAL_NAMES.inventoryBucket, prefix, objects, now: new Date(now) });
+  }
+  for (const file of report.files) {
+    await stack.store.put({ bucket: LOCAL_NAMES.inventoryBucket, key: file.key }, file.body, { contentType: file.key.endsWith('.gz') ? 'application/gzip' : 'application/json' });
+  }
+  return { bucket: LOCAL_NAMES.inventoryBucket, key: report.manifestKey };
+}
+
+/** Runs statemachines/migrate.asl.yaml on an inventory report, sums up its results and remembers the run. */
+export async function executeMigration(
+  stack: LocalStack,
+  manifest: ManifestRef,
+  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale'> = {},
+  started = performance.now(),
+): Promise<LocalRunResult> {
+  const progress = options.onProgress ?? (() => {});
+  const definition = await loadDefinition(STATE_MACHINE_FILE);
+  const executionName = `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  let total = 0;
+  let done = 0;
+  let failed = 0;
+  let retries = 0;
+  const injectedBefore = { ...stack.faults.injected };
+  const executionStarted = performance.now();
+  const execution = await startExecution({
+    definition,
+    name: executionName,
+    input: { manifest },
+    tasks: stack.tasks as unknown as Record<string, (event: unknown) => Promise<unknown>>,
+    intrinsics: { LibraryBucket: LOCAL_NAMES.libraryBucket },
+    store: stack.store,
+    timeScale: options.timeScale,
+    onEvent: (event) => {
+      if (event.type === 'mapRunStarted') total = event.totalItems;
+      else if (event.type === 'childSucceeded' || event.type === 'childFailed') {
+        done += event.items;
+        if (event.type === 'childFailed') failed += event.items;
+      } else if (event.type === 'retry') {
+        retries++;
+        progress({ phase: 'retry', state: event.state, error: event.error, attempt: event.attempt });
+        return;
+      } else return;
+      progress({ phase: 'process', done, total, failed });
+    },
+  });
+  const executionSeconds = (performance.now() - executionStarted) / 1000;
+  const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails;
+  const outcomes = resultWriter ? await readRunOutcomes(stack.store, resultWriter) : [];
+  const result: LocalRunResult = {
+    summary: summarize(outcomes),
+    executionName,
+    status: execution.status,
+    error: execution.status === 'FAILED' ? `${execution.error ?? 'Error'}: ${execution.cause ?? ''}` : undefined,
+    seconds: (performance.now() - started) / 1000,
+    executionSeconds,
+    resultWriter,
+    retries,
+    injected: stack.faults.active ? (Object.fromEntries(Object.entries(stack.faults.injected).map(([k, v]) => [k, v - injectedBefore[k as FaultKind]])) as Record<FaultKind, number>) : undefined,
+    manifest,
+  };
+  await writeFile(join(stack.dataDir, LAST_RUN_FILE), `${JSON.stringify({ execution: executionName, status: result.status, manifest, resultWriter }, null, 2)}\n`);
+  return result;
+}
+
+export interface LastRun {
+  execution: string;
+  status: string;
+  manifest: ManifestRef;
+  resultWriter?: ResultWriterDetails;
+}
+
+export async function readLastRun(dataDir: string): Promise<LastRun> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, LAST_RUN_FILE), 'utf8')) as LastRun;
+  } catch {
+    throw new ConfigError(`no finished run in ${dataDir}: run photo-scaler run first`);
   }
 }

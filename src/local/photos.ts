@@ -8,6 +8,8 @@ import type { ObjectStore } from '../core/ports';
 const CONTENT_TYPES: Record<string, string> = {
   '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
   '.tif': 'image/tiff', '.tiff': 'image/tiff', '.avif': 'image/avif', '.heic': 'image/heic', '.heif': 'image/heif',
+  // Migrated so that it is recorded (as refused) rather than silently skipped.
+  '.svg': 'image/svg+xml',
 };
 
 export interface PhotoFile {

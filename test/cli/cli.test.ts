@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_NAMES, openLocalStack } from '../../src/local/stack';
 import { noiseJpeg } from '../helpers/images';
 
 const run = promisify(execFile);
@@ -42,6 +43,25 @@ describe('photo-scaler run --json', () => {
       code: 1,
       stderr: expect.stringMatching(/photos folder not found/),
     });
+  });
+});
+
+describe('photo-scaler verify and redrive', () => {
+  it('audits the last run (exit 0), reports a broken pointer (exit 1), and redrives nothing when all succeeded', async () => {
+    const ok = JSON.parse((await cli('verify', '--data-dir', join(dir, 'data'), '--json')).stdout);
+    expect(ok).toMatchObject({ items: 2, done: 2, failed: 0, incomplete: 0, discrepancies: [] });
+    const redrive = JSON.parse((await cli('redrive', '--data-dir', join(dir, 'data'), '--json')).stdout);
+    expect(redrive).toEqual({ items: 0, redriven: [] });
+
+    const stack = await openLocalStack(join(dir, 'data'));
+    await stack.store.put({ bucket: LOCAL_NAMES.libraryBucket, key: 'thumb/c.jpg' }, new Uint8Array(0), { redirectLocation: '/assets/wrong.jpg' });
+    await stack.close();
+    const broken = await cli('verify', '--data-dir', join(dir, 'data'), '--json').then(
+      () => undefined,
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(broken?.code).toBe(1);
+    expect(JSON.parse(broken!.stdout).discrepancies).toEqual([{ key: 'c.jpg', problem: expect.stringMatching(/^thumb: pointer thumb\/c.jpg points at \/assets\/wrong.jpg/) }]);
   });
 });
 

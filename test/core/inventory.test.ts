@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors';
-import { buildInventoryReport, decodeInventoryKey, encodeInventoryKey, parseCsv, parseInventoryCsv, parseManifest } from '../../src/core/inventory';
+import { buildInventoryReport, decodeInventoryKey, encodeInventoryKey, parseCsv, parseInventoryCsv, parseManifest, readInventoryReport } from '../../src/core/inventory';
+import { MemoryStore } from '../helpers/memory-store';
 
 const md5 = (bytes: Uint8Array | string) => createHash('md5').update(bytes).digest('hex');
 const KEYS = ['plain.jpg', 'a b/ü+%25 x.jpg', '100%.jpg', 'c++.png', '日本/写真 1.png', "quote\"d, comma'.jpg", 'x/y/z.jpeg'];
@@ -82,6 +83,18 @@ describe('a bad report is refused with a clear message', () => {
     const body = gzipSync(Buffer.from(csv));
     const manifest = parseManifest(Buffer.from(report().manifestBody));
     expect(() => parseInventoryCsv(body, manifest, { key: 'data/x.csv.gz', size: body.byteLength, MD5checksum: md5(body) })).toThrow(message);
+  });
+});
+
+describe('readInventoryReport', () => {
+  it('reads a whole report from a store, and refuses one whose listed data file is missing', async () => {
+    const { built } = report(KEYS, 3);
+    const store = new MemoryStore();
+    for (const file of built.files) await store.put({ bucket: 'inv', key: file.key }, file.body, {});
+    const rows = await readInventoryReport(store, { bucket: 'inv', key: built.manifestKey });
+    expect(rows.map((row) => decodeInventoryKey(row.Key!))).toEqual(KEYS);
+    await store.delete({ bucket: 'inv', key: built.files[1]!.key });
+    await expect(readInventoryReport(store, { bucket: 'inv', key: built.manifestKey })).rejects.toThrow(/listed in the manifest, cannot be read/);
   });
 });
 

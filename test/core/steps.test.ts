@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import type { StepContext } from '../../src/core/context';
-import { dedupe } from '../../src/core/dedupe';
+import { CONTENT_BUSY_PATIENCE, dedupe } from '../../src/core/dedupe';
 import { ContentBusy, PhotoError } from '../../src/core/errors';
 import { encodeInventoryKey } from '../../src/core/inventory';
 import type { ItemEvent } from '../../src/core/item';
@@ -119,6 +119,13 @@ describe('the same bytes under another key', () => {
     const photo = await noiseJpeg(300, 300, 9);
     expect((await dedupe(context, await source('one.jpg', photo))).status).toBe('needs-resize');
     await expect(dedupe(context, await source('two.jpg', photo))).rejects.toThrow(ContentBusy);
+  });
+
+  it('stop waiting after a few retries and render the content themselves (same bytes, same assets)', async () => {
+    const photo = await noiseJpeg(300, 300, 10);
+    await dedupe(context, await source('one.jpg', photo));
+    const twin = await source('two.jpg', photo);
+    expect(await dedupe(context, { ...twin, retryCount: CONTENT_BUSY_PATIENCE })).toMatchObject({ status: 'needs-resize', sha256: sha(photo) });
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../../core/ports';
-import { parseInventoryCsv, parseManifest } from '../../core/inventory';
+import { readInventoryReport } from '../../core/inventory';
 import { fromTaskError, StatesError } from './errors';
 import { readPath } from './jsonpath';
 import { applyTemplate } from './payload';
@@ -121,12 +121,8 @@ async function readItems(reader: Record<string, any>, effective: unknown, contex
     const read = async (key: string) => (await store.get({ bucket: Bucket, key })).body;
     let items: unknown[];
     if (inputType === 'MANIFEST') {
-      const checksumKey = Key.replace(/manifest\.json$/, 'manifest.checksum');
-      const checksum = checksumKey !== Key && (await store.head({ bucket: Bucket, key: checksumKey })) ? Buffer.from(await read(checksumKey)).toString('utf8') : undefined;
-      const manifest = parseManifest(await read(Key), { checksum });
       // Every data file is read and checked before the first item runs: a bad report writes nothing.
-      items = [];
-      for (const file of manifest.files) items.push(...parseInventoryCsv(await read(file.key), manifest, file));
+      items = await readInventoryReport(store, { bucket: Bucket, key: Key });
     } else if (inputType === 'JSON') {
       items = JSON.parse(Buffer.from(await read(Key)).toString('utf8')) as unknown[];
     } else {

@@ -57,7 +57,9 @@ async function runState(name: string, state: StateDefinition, input: unknown, co
       return { output: outputOf(s, data, context), next: target };
     }
     case 'Task':
-      return withRetryAndCatch(name, s, input, context, runtime, next, () => runTask(s, effective(), context, runtime));
+      return withRetryAndCatch(name, s, input, context, runtime, next, (retryCount) =>
+        runTask(s, effective(), { ...context, State: { Name: name, EnteredTime: context.State?.EnteredTime ?? new Date().toISOString(), RetryCount: retryCount } }, runtime),
+      );
     case 'Map': {
       const distributed = s.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
       return withRetryAndCatch(name, s, input, context, runtime, next, () =>
@@ -76,13 +78,13 @@ async function withRetryAndCatch(
   context: ContextObject,
   runtime: Runtime,
   next: string | undefined,
-  attempt: () => Promise<unknown>,
+  attempt: (retryCount: number) => Promise<unknown>,
 ): Promise<Step> {
   const retriers = (s.Retry ?? []) as Retrier[];
   const retries = retriers.map(() => 0);
-  for (;;) {
+  for (let retryCount = 0; ; retryCount++) {
     try {
-      return { output: finish(s, input, await attempt(), context), next };
+      return { output: finish(s, input, await attempt(retryCount), context), next };
     } catch (thrown) {
       const error = fromTaskError(thrown);
       const index = retriers.findIndex((retrier) => matchesError(retrier.ErrorEquals, error.error));

@@ -38,6 +38,14 @@ describe('Task, Retry and Catch', () => {
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { value: 21, keep: true, result: { doubled: 42 } } });
   });
 
+  it('tells a retried task its $$.State.RetryCount', async () => {
+    const counting = { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: fn('work'), Parameters: { 'n.$': '$$.State.RetryCount' }, Retry: [{ ErrorEquals: ['TransientError'], MaxAttempts: 3 }], End: true } } };
+    const seen: number[] = [];
+    const result = await run(counting, {}, { work: async (event) => (seen.push(event.n), seen.length < 3 ? Promise.reject(new TransientError('x')) : 'ok') });
+    expect(result.output).toBe('ok');
+    expect(seen).toEqual([0, 1, 2]);
+  });
+
   it('retries a transient error with backoff, then succeeds', async () => {
     let calls = 0;
     const events: ExecutionEvent[] = [];

@@ -1,0 +1,105 @@
+/**
+ * The definition of done for a run, checked: every inventory item is DONE (its catalog rows exist,
+ * each asset exists with the recorded size and sha-256, each pointer points at the right asset) or
+ * FAILED (a failure row with its reason). Anything else is a discrepancy. Works on any ports: the
+ * emulators locally, S3 + DynamoDB on AWS.
+ */
+import { isComplete, originalRow } from './catalog-rows';
+import { decodeInventoryKey, type InventoryRow } from './inventory';
+import { pointerTarget } from './keys';
+import { sha256Hex } from './library';
+import { type Catalog, type CatalogRow, type ObjectStore, ORIGINAL } from './ports';
+import type { ResolvedPreset } from './presets';
+
+export interface VerifyContext {
+  store: ObjectStore;
+  catalog: Catalog;
+  libraryBucket: string;
+  presets: ResolvedPreset[];
+}
+
+export interface Discrepancy {
+  key: string;
+  problem: string;
+}
+
+export interface VerifyReport {
+  items: number;
+  done: number;
+  failed: number;
+  /** Neither DONE nor FAILED: each is also listed in discrepancies. */
+  incomplete: number;
+  assetsChecked: number;
+  pointersChecked: number;
+  discrepancies: Discrepancy[];
+}
+
+export interface VerifyOptions {
+  /** Download every asset and hash it (otherwise: size, recorded sha-256 metadata and key). */
+  deep?: boolean;
+  concurrency?: number;
+}
+
+export async function verifyRun(context: VerifyContext, items: readonly InventoryRow[], options: VerifyOptions = {}): Promise<VerifyReport> {
+  const report: VerifyReport = { items: items.length, done: 0, failed: 0, incomplete: 0, assetsChecked: 0, pointersChecked: 0, discrepancies: [] };
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) await verifyItem(context, items[index]!, options, report);
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  report.discrepancies.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return report;
+}
+
+async function verifyItem(context: VerifyContext, item: InventoryRow, options: VerifyOptions, report: VerifyReport): Promise<void> {
+  let key: string;
+  try {
+    key = decodeInventoryKey(item.Key ?? '');
+  } catch {
+    key = item.Key ?? '';
+  }
+  const [rows, failure] = await Promise.all([context.catalog.rowsForKey(key), context.catalog.failureFor(key)]);
+  const problems: string[] = [];
+  if (isComplete(rows, context.presets, item.ETag)) {
+    const wanted = rows.filter((row) => row.preset === ORIGINAL || context.presets.some((p) => p.name === row.preset && p.spec === row.spec));
+    for (const row of wanted) problems.push(...(await checkRow(context, row, options, report)));
+    if (failure) problems.push('DONE, yet a failure row remains');
+    if (problems.length === 0) {
+      report.done++;
+      return;
+    }
+  } else if (failure) {
+    if (!failure.error) problems.push('failure row without a reason');
+    else {
+      report.failed++;
+      return;
+    }
+  } else {
+    const original = originalRow(rows);
+    problems.push(original ? `incomplete: ${rows.length} catalog rows, source ETag ${original.sourceEtag} (inventory: ${item.ETag ?? '?'})` : 'neither DONE nor FAILED: no catalog rows, no failure row');
+  }
+  report.incomplete++;
+  for (const problem of problems) report.discrepancies.push({ key, problem });
+}
+
+async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, report: VerifyReport): Promise<string[]> {
+  const problems: string[] = [];
+  const where = `${row.preset}:`;
+  const asset = await context.store.head({ bucket: context.libraryBucket, key: row.assetKey });
+  report.assetsChecked++;
+  if (!asset) problems.push(`${where} asset ${row.assetKey} is missing`);
+  else {
+    if (asset.size !== row.bytes) problems.push(`${where} asset is ${asset.size} bytes, the catalog says ${row.bytes}`);
+    if (!row.assetKey.includes(row.sha256)) problems.push(`${where} asset key ${row.assetKey} does not carry its sha-256 ${row.sha256}`);
+    if (asset.metadata?.sha256 && asset.metadata.sha256 !== row.sha256) problems.push(`${where} asset metadata sha-256 ${asset.metadata.sha256} differs from the catalog's`);
+    if (options.deep) {
+      const actual = sha256Hex((await context.store.get({ bucket: context.libraryBucket, key: row.assetKey })).body);
+      if (actual !== row.sha256) problems.push(`${where} asset bytes hash to ${actual}, the catalog says ${row.sha256}`);
+    }
+  }
+  const pointer = await context.store.head({ bucket: context.libraryBucket, key: row.logicalKey });
+  report.pointersChecked++;
+  if (!pointer) problems.push(`${where} pointer ${row.logicalKey} is missing`);
+  else if (pointer.redirectLocation !== pointerTarget(row.assetKey)) problems.push(`${where} pointer ${row.logicalKey} points at ${pointer.redirectLocation ?? 'nothing'}, not ${pointerTarget(row.assetKey)}`);
+  return problems;
+}
