@@ -1,33 +1,43 @@
 /**
  * The local Step Functions executor: runs an ASL definition (read from its file, never re-coded) with
- * in-process task handlers and an ObjectStore for ItemReader/ResultWriter.
+ * in-process task handlers, and an ObjectStore for the Distributed Map's ItemReader and ResultWriter.
+ *
+ *   const definition = await loadDefinition('statemachines/migrate.asl.yaml');
+ *   const result = await startExecution({ definition, input, tasks: { dedupe, resize, recordFailure },
+ *     intrinsics: { LibraryBucket: 'library' }, store });
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import type { ObjectStore } from '../../core/ports';
+import { rootContext } from './context';
 import { fromTaskError } from './errors';
 import { runMachine } from './interpreter';
-import type { ExecutionEvent, StateMachineDefinition, TaskHandler } from './types';
+import { jsonCopy } from './task';
+import { resolveRefs } from './refs';
+import type { ExecutionEvent, Runtime, StateMachineDefinition, TaskHandler } from './types';
 import { validateDefinition } from './validate';
 
 export type { ExecutionEvent, StateMachineDefinition, TaskHandler } from './types';
-export { validateDefinition } from './validate';
+export { InvalidDefinition, StatesError } from './errors';
+export { loadDefinition, parseDefinition } from './load';
+export { resolveRefs } from './refs';
+export { definitionProblems, validateDefinition } from './validate';
 
-export async function loadDefinition(path: string): Promise<StateMachineDefinition> {
-  return parse(await readFile(path, 'utf8'), { merge: true, maxAliasCount: -1 }) as StateMachineDefinition;
-}
+export const LOCAL_ARN_PREFIX = 'arn:aws:states:local:000000000000';
 
 export interface ExecutionOptions {
   definition: StateMachineDefinition;
-  input: unknown;
+  input?: unknown;
+  /** `$$.Execution.Name`; a UUID when absent. */
   name?: string;
-  tasks: Record<string, TaskHandler>;
+  /** Handlers by function name (`Fn::GetAtt: [<name>, Arn]`). */
+  tasks: Readonly<Record<string, TaskHandler>>;
   /** Values of `{"Ref": X}` in the definition (e.g. LibraryBucket → the local bucket's name). */
-  intrinsics?: Record<string, string>;
+  intrinsics?: Readonly<Record<string, string>>;
   store: ObjectStore;
   stateMachineName?: string;
+  /** Multiplies every wait (Retry backoff, Wait states): 1 (default) = real time, 0 = none. */
   timeScale?: number;
+  /** Random numbers in [0, 1) for JitterStrategy FULL (default Math.random). */
   random?: () => number;
   onEvent?: (event: ExecutionEvent) => void;
 }
@@ -40,39 +50,33 @@ export interface ExecutionResult {
   cause?: string;
 }
 
+/**
+ * Validates the whole definition first (rejects with InvalidDefinition, nothing run), then runs it.
+ * Resolves with FAILED and `{error, cause}` when the execution fails.
+ */
 export async function startExecution(options: ExecutionOptions): Promise<ExecutionResult> {
   const definition = resolveRefs(options.definition, options.intrinsics ?? {}) as StateMachineDefinition;
   validateDefinition(definition, Object.keys(options.tasks));
   const machineName = options.stateMachineName ?? 'photo-scaler-migrate-local';
-  const stateMachineArn = `arn:aws:states:local:000000000000:stateMachine:${machineName}`;
+  const stateMachineArn = `${LOCAL_ARN_PREFIX}:stateMachine:${machineName}`;
   const name = options.name ?? randomUUID();
-  const executionArn = `arn:aws:states:local:000000000000:execution:${machineName}:${name}`;
-  const runtime = {
+  const executionArn = `${LOCAL_ARN_PREFIX}:execution:${machineName}:${name}`;
+  const runtime: Runtime = {
     tasks: options.tasks,
     store: options.store,
     timeScale: options.timeScale ?? 1,
     random: options.random ?? Math.random,
     onEvent: options.onEvent ?? (() => {}),
     stateMachineArn,
+    stateMachineName: machineName,
   };
-  const context = {
-    Execution: { Id: executionArn, Name: name, StartTime: new Date().toISOString(), Input: options.input },
-    StateMachine: { Id: stateMachineArn, Name: machineName },
-  };
+  const input = jsonCopy(options.input ?? {});
+  const context = rootContext({ arn: executionArn, name, input }, { arn: stateMachineArn, name: machineName });
   try {
-    const output = await runMachine(definition, options.input, context, runtime);
+    const output = await runMachine(definition, input, context, runtime);
     return { executionArn, status: 'SUCCEEDED', output };
   } catch (thrown) {
     const error = fromTaskError(thrown);
     return { executionArn, status: 'FAILED', error: error.error, cause: error.cause };
   }
-}
-
-/** Replaces `{"Ref": X}` objects by their local values; unknown Refs are left for validation to report. */
-export function resolveRefs(value: unknown, intrinsics: Record<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((item) => resolveRefs(item, intrinsics));
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value);
-  if (entries.length === 1 && entries[0]![0] === 'Ref' && typeof entries[0]![1] === 'string' && entries[0]![1] in intrinsics) return intrinsics[entries[0]![1]];
-  return Object.fromEntries(entries.map(([key, item]) => [key, resolveRefs(item, intrinsics)]));
 }

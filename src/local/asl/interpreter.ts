@@ -1,153 +1,143 @@
 /**
- * Runs the states of a state machine (JSONPath): Task, Pass, Choice, Map (inline here, distributed in
- * distributed-map.ts), Wait, Succeed, Fail — with InputPath, Parameters, ResultSelector, ResultPath,
- * OutputPath, Retry and Catch as Step Functions applies them.
+ * Runs the states of a state machine (JSONPath): Task, Pass, Choice, Wait, Succeed, Fail, Parallel
+ * and Map (inline in inline-map.ts, distributed in distributed-map.ts) — with InputPath, Parameters,
+ * ResultSelector, ResultPath, OutputPath, Retry and Catch as Step Functions applies them.
  */
-import { matchesRule, type ChoiceRule } from './choice';
+import { matchesRule, timestampOf } from './choice';
+import { enterState, withRetryCount } from './context';
 import { runDistributedMap } from './distributed-map';
-import { fromTaskError, StatesError } from './errors';
-import { readPath, writePath } from './jsonpath';
+import { fromTaskError, States, StatesError } from './errors';
+import { runInlineMap } from './inline-map';
+import { effectiveInput, outputPath, placeResult, stateOutput } from './io';
+import { readPath } from './jsonpath';
+import { runParallel } from './parallel';
 import { applyTemplate } from './payload';
-import { runPool } from './pool';
-import { type Catcher, matchesError, type Retrier, retryDelayMs } from './retry';
-import { resolveTask } from './resources';
-import type { ContextObject, Runtime, StateDefinition, StateMachineDefinition } from './types';
+import { findCatcher, isTerminal, RetryPolicy } from './retry';
+import { invokeTask } from './task';
+import { scaledSleep } from './timing';
+import type { ChoiceState, ContextObject, FailState, MapState, ParallelState, PassState, Runtime, StateDefinition, StateMachineDefinition, TaskState, WaitState } from './types';
+
+interface Step {
+  output: unknown;
+  /** Undefined: the machine ends with `output`. */
+  next?: string;
+}
 
 export async function runMachine(machine: StateMachineDefinition, input: unknown, context: ContextObject, runtime: Runtime): Promise<unknown> {
   let name = machine.StartAt;
   let data = input;
   for (;;) {
     const state = machine.States[name];
-    if (!state) throw new StatesError('States.Runtime', `no state named ${name}`);
-    const { output, next } = await runState(name, state, data, { ...context, State: { Name: name, EnteredTime: new Date().toISOString(), RetryCount: 0 } }, runtime);
-    if (next === undefined) return output;
-    name = next;
-    data = output;
+    if (!state) throw new StatesError(States.Runtime, `no state named ${name}`);
+    const step = await runState(name, state, data, enterState(context, name), runtime);
+    if (step.next === undefined) return step.output;
+    name = step.next;
+    data = step.output;
   }
-}
-
-interface Step {
-  output: unknown;
-  next?: string;
 }
 
 async function runState(name: string, state: StateDefinition, input: unknown, context: ContextObject, runtime: Runtime): Promise<Step> {
-  const s = state as Record<string, any>;
-  const next = s.End ? undefined : (s.Next as string | undefined);
-  const effective = () => (s.InputPath === null ? {} : readPath(input, s.InputPath ?? '$', context));
+  const next = state.End ? undefined : state.Next;
   switch (state.Type) {
-    case 'Pass': {
-      const result = 'Result' in s ? s.Result : s.Parameters ? applyTemplate(s.Parameters, effective(), context) : effective();
-      return { output: finish(s, input, result, context), next };
-    }
+    case 'Pass':
+      return { output: pass(state, input, context), next };
     case 'Succeed':
-      return { output: outputOf(s, effective(), context) };
+      return { output: outputPath(state, effectiveInput(state, input, context), context) };
     case 'Fail':
-      throw new StatesError(s.Error ?? 'States.Fail', s.Cause ?? '');
+      throw failure(state, input, context);
     case 'Wait': {
-      const seconds = s.Seconds ?? (s.SecondsPath ? Number(readPath(effective(), s.SecondsPath, context)) : 0);
-      await sleep(seconds * 1000 * runtime.timeScale);
-      return { output: outputOf(s, effective(), context), next };
+      const effective = effectiveInput(state, input, context);
+      await scaledSleep(waitMs(state, effective, context), runtime.timeScale);
+      return { output: outputPath(state, effective, context), next };
     }
-    case 'Choice': {
-      const data = effective();
-      const choice = (s.Choices as Array<ChoiceRule & { Next: string }>).find((rule) => matchesRule(rule, data, context));
-      const target = choice?.Next ?? s.Default;
-      if (!target) throw new StatesError('States.NoChoiceMatched', `no Choice rule of ${name} matched and there is no Default`);
-      return { output: outputOf(s, data, context), next: target };
-    }
+    case 'Choice':
+      return choose(name, state, input, context);
     case 'Task':
-      return withRetryAndCatch(name, s, input, context, runtime, next, (retryCount) =>
-        runTask(s, effective(), { ...context, State: { Name: name, EnteredTime: context.State?.EnteredTime ?? new Date().toISOString(), RetryCount: retryCount } }, runtime),
-      );
-    case 'Map': {
-      const distributed = s.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
-      return withRetryAndCatch(name, s, input, context, runtime, next, () =>
-        distributed ? runDistributedMap(name, s, effective(), context, runtime) : runInlineMap(s, effective(), context, runtime),
-      );
-    }
+      return withRetryAndCatch(name, state, input, context, runtime, next, (attempt) => invokeTask(state, effectiveInput(state, input, attempt), attempt, runtime));
+    case 'Parallel':
+      return withRetryAndCatch(name, state, input, context, runtime, next, (attempt) => runParallel(state, effectiveInput(state, input, attempt), attempt, runtime, runMachine));
+    case 'Map':
+      return withRetryAndCatch(name, state, input, context, runtime, next, (attempt) => runMap(name, state, effectiveInput(state, input, attempt), attempt, runtime));
     default:
-      throw new StatesError('States.Runtime', `state type ${state.Type} is not supported by the local executor`);
+      throw new StatesError(States.Runtime, `state type ${(state as { Type: unknown }).Type} is not supported by the local executor`);
   }
 }
 
+function pass(state: PassState, input: unknown, context: ContextObject): unknown {
+  const effective = effectiveInput(state, input, context);
+  const result = 'Result' in state ? state.Result : state.Parameters !== undefined ? applyTemplate(state.Parameters, effective, context) : effective;
+  return outputPath(state, placeResult(state.ResultPath, input, result), context);
+}
+
+function failure(state: FailState, input: unknown, context: ContextObject): StatesError {
+  const text = (value: string | undefined, path: string | undefined, fallback: string) => {
+    if (path === undefined) return value ?? fallback;
+    const resolved = readPath(input, path, context);
+    if (typeof resolved !== 'string') throw new StatesError(States.Runtime, `${path} must select a string (got ${JSON.stringify(resolved)})`);
+    return resolved;
+  };
+  return new StatesError(text(state.Error, state.ErrorPath, 'States.Fail'), text(state.Cause, state.CausePath, ''));
+}
+
+function waitMs(state: WaitState, effective: unknown, context: ContextObject): number {
+  if (state.Seconds !== undefined || state.SecondsPath !== undefined) {
+    const seconds = state.SecondsPath !== undefined ? readPath(effective, state.SecondsPath, context) : state.Seconds;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) throw new StatesError(States.Runtime, `Wait seconds must be a non-negative number (got ${JSON.stringify(seconds)})`);
+    return seconds * 1000;
+  }
+  const timestamp = state.TimestampPath !== undefined ? readPath(effective, state.TimestampPath, context) : state.Timestamp;
+  const at = timestampOf(timestamp);
+  if (at === undefined) throw new StatesError(States.Runtime, `Wait timestamp must be an RFC 3339 timestamp (got ${JSON.stringify(timestamp)})`);
+  return Math.max(0, at - Date.now());
+}
+
+function choose(name: string, state: ChoiceState, input: unknown, context: ContextObject): Step {
+  const effective = effectiveInput(state, input, context);
+  const rule = state.Choices.find((candidate) => matchesRule(candidate, effective, context));
+  const target = rule?.Next ?? state.Default;
+  if (target === undefined) throw new StatesError(States.NoChoiceMatched, `no Choice rule of ${name} matched, and it has no Default`);
+  return { output: outputPath(state, effective, context), next: target };
+}
+
+function runMap(name: string, state: MapState, effective: unknown, context: ContextObject, runtime: Runtime): Promise<unknown> {
+  const processor = state.ItemProcessor ?? state.Iterator;
+  return processor?.ProcessorConfig?.Mode === 'DISTRIBUTED'
+    ? runDistributedMap(name, state, effective, context, runtime, runMachine)
+    : runInlineMap(state, effective, context, runtime, runMachine);
+}
+
+/**
+ * Runs `attempt` until it succeeds or no retrier takes its error (waiting the retrier's backoff in
+ * between); then the first matching catcher places `{Error, Cause}` at its ResultPath in the raw
+ * input and goes to its Next. States.Runtime errors are never retried or caught.
+ */
 async function withRetryAndCatch(
   name: string,
-  s: Record<string, any>,
+  state: TaskState | MapState | ParallelState,
   input: unknown,
   context: ContextObject,
   runtime: Runtime,
   next: string | undefined,
-  attempt: (retryCount: number) => Promise<unknown>,
+  attempt: (context: ContextObject) => Promise<unknown>,
 ): Promise<Step> {
-  const retriers = (s.Retry ?? []) as Retrier[];
-  const retries = retriers.map(() => 0);
+  const policy = new RetryPolicy(state.Retry);
   for (let retryCount = 0; ; retryCount++) {
+    const attemptContext = withRetryCount(context, retryCount);
     try {
-      return { output: finish(s, input, await attempt(retryCount), context), next };
+      const result = await attempt(attemptContext);
+      return { output: stateOutput(state, input, result, attemptContext), next };
     } catch (thrown) {
       const error = fromTaskError(thrown);
-      const index = retriers.findIndex((retrier) => matchesError(retrier.ErrorEquals, error.error));
-      const retrier = retriers[index];
-      if (retrier && retries[index]! < (retrier.MaxAttempts ?? 3)) {
-        const delayMs = retryDelayMs(retrier, retries[index]!, runtime.random);
-        retries[index]!++;
-        runtime.onEvent({ type: 'retry', state: name, error: error.error, attempt: retries[index]!, delayMs });
-        await sleep(delayMs * runtime.timeScale);
+      if (isTerminal(error.error)) throw error;
+      const retry = policy.next(error.error, runtime.random);
+      if (retry) {
+        runtime.onEvent({ type: 'retry', state: name, error: error.error, attempt: retry.attempt, delayMs: retry.delayMs });
+        await scaledSleep(retry.delayMs, runtime.timeScale);
         continue;
       }
-      const catcher = ((s.Catch ?? []) as Catcher[]).find((c) => matchesError(c.ErrorEquals, error.error));
+      const catcher = findCatcher(state.Catch, error.error);
       if (!catcher) throw error;
-      const caught = { Error: error.error, Cause: error.cause };
-      const output = catcher.ResultPath === null ? input : writePath(input, catcher.ResultPath ?? '$', caught);
-      return { output, next: catcher.Next };
+      return { output: placeResult(catcher.ResultPath, input, { Error: error.error, Cause: error.cause }), next: catcher.Next };
     }
   }
-}
-
-async function runTask(s: Record<string, any>, effective: unknown, context: ContextObject, runtime: Runtime): Promise<unknown> {
-  const parameters = s.Parameters ? applyTemplate(s.Parameters, effective, context) : effective;
-  const task = resolveTask(s.Resource, parameters, runtime.tasks);
-  const payload = JSON.parse(JSON.stringify(task.payload ?? null)) as unknown;
-  const call = task.handler(payload);
-  const result = s.TimeoutSeconds ? await withTimeout(call, s.TimeoutSeconds * 1000) : await call;
-  const output = result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
-  return task.wrapped ? { Payload: output, StatusCode: 200 } : output;
-}
-
-async function runInlineMap(s: Record<string, any>, effective: unknown, context: ContextObject, runtime: Runtime): Promise<unknown[]> {
-  const items = readPath(effective, s.ItemsPath ?? '$', context);
-  if (!Array.isArray(items)) throw new StatesError('States.Runtime', `ItemsPath ${s.ItemsPath ?? '$'} is not an array`);
-  const processor = (s.ItemProcessor ?? s.Iterator) as StateMachineDefinition;
-  const selector = s.ItemSelector ?? s.Parameters;
-  const { State: _state, Map: _map, ...base } = context;
-  const jobs = items.map((value, index) => () => {
-    const itemInput = selector ? applyTemplate(selector, effective, { ...context, Map: { Item: { Index: index, Value: value } } }) : value;
-    return runMachine(processor, itemInput, base, runtime);
-  });
-  const settled = await runPool(jobs, s.MaxConcurrency ?? 0);
-  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value);
-}
-
-/** ResultSelector → ResultPath → OutputPath. */
-function finish(s: Record<string, any>, rawInput: unknown, result: unknown, context: ContextObject): unknown {
-  const selected = s.ResultSelector ? applyTemplate(s.ResultSelector, result, context) : result;
-  const merged = s.ResultPath === null ? rawInput : writePath(rawInput, s.ResultPath ?? '$', selected);
-  return outputOf(s, merged, context);
-}
-
-function outputOf(s: Record<string, any>, data: unknown, context: ContextObject): unknown {
-  return s.OutputPath === null ? {} : readPath(data, s.OutputPath ?? '$', context);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StatesError('States.Timeout', `task did not finish within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }

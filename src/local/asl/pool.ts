@@ -1,6 +1,6 @@
 /**
- * Runs jobs with at most `limit` in flight (0 = no limit). `failFast`: after the first failure no new
- * job starts, the running ones finish, and that failure is thrown.
+ * Runs jobs with at most `limit` in flight (0 = no limit), starting them in order. `failFast`: after
+ * the first failure no new job starts, the running ones finish, and that failure is thrown.
  */
 export async function runPool<T>(jobs: ReadonlyArray<() => Promise<T>>, limit: number, failFast = true): Promise<Array<PromiseSettledResult<T>>> {
   const results: Array<PromiseSettledResult<T>> = new Array(jobs.length);

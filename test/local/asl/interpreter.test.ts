@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startExecution, type ExecutionEvent, type StateMachineDefinition } from '../../../src/local/asl';
+import { type ExecutionEvent, InvalidDefinition, startExecution, type StateMachineDefinition } from '../../../src/local/asl';
 import { MemoryStore } from '../../helpers/memory-store';
 
 class TransientError extends Error {
@@ -9,9 +9,121 @@ class PhotoError extends Error {
   override name = 'PhotoError';
 }
 
+type Handler = (event: any) => Promise<unknown>;
 const fn = (name: string) => ({ 'Fn::GetAtt': [name, 'Arn'] });
-const run = (definition: unknown, input: unknown, tasks: Record<string, (e: any) => Promise<unknown>>, events: ExecutionEvent[] = []) =>
-  startExecution({ definition: definition as StateMachineDefinition, input, tasks, store: new MemoryStore(), timeScale: 0, random: () => 0.5, onEvent: (e) => events.push(e) });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function run(definition: unknown, input: unknown, tasks: Record<string, Handler> = {}, options: { events?: ExecutionEvent[]; name?: string; intrinsics?: Record<string, string>; timeScale?: number } = {}) {
+  return startExecution({
+    definition: definition as StateMachineDefinition,
+    input,
+    tasks,
+    store: new MemoryStore(),
+    timeScale: options.timeScale ?? 0,
+    random: () => 0.5,
+    name: options.name,
+    intrinsics: options.intrinsics,
+    onEvent: (e) => options.events?.push(e),
+  });
+}
+
+const single = (state: Record<string, unknown>) => ({ StartAt: 'S', States: { S: { ...state, End: true } as Record<string, unknown> } });
+
+describe('input and output processing', () => {
+  it('InputPath → Parameters (with the context object) → handler → ResultSelector → ResultPath → OutputPath', async () => {
+    let seen: unknown;
+    const machine = single({
+      Type: 'Task',
+      Resource: fn('work'),
+      InputPath: '$.payload',
+      Parameters: {
+        'value.$': '$.value',
+        'execution.$': '$$.Execution.Name',
+        'executionId.$': '$$.Execution.Id',
+        'started.$': '$$.Execution.StartTime',
+        'state.$': '$$.State.Name',
+        'machine.$': '$$.StateMachine.Name',
+        fixed: 'x',
+      },
+      ResultSelector: { 'doubled.$': '$.doubled', 'run.$': '$$.Execution.Name' },
+      ResultPath: '$.payload.result',
+      OutputPath: '$.payload',
+    });
+    const result = await run(machine, { payload: { value: 21 }, other: true }, { work: async (event) => ((seen = event), { doubled: event.value * 2, noise: 1 }) }, { name: 'run-42' });
+    expect(seen).toEqual({
+      value: 21,
+      execution: 'run-42',
+      executionId: 'arn:aws:states:local:000000000000:execution:photo-scaler-migrate-local:run-42',
+      started: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      state: 'S',
+      machine: 'photo-scaler-migrate-local',
+      fixed: 'x',
+    });
+    expect(result).toEqual({
+      executionArn: 'arn:aws:states:local:000000000000:execution:photo-scaler-migrate-local:run-42',
+      status: 'SUCCEEDED',
+      output: { value: 21, result: { doubled: 42, run: 'run-42' } },
+    });
+  });
+
+  it('without Parameters the handler gets the effective input; ResultPath $ (default) replaces it', async () => {
+    let seen: unknown;
+    const result = await run(single({ Type: 'Task', Resource: fn('work') }), { a: 1 }, { work: async (e) => ((seen = e), { b: 2 }) });
+    expect(seen).toEqual({ a: 1 });
+    expect(result.output).toEqual({ b: 2 });
+  });
+
+  it('ResultPath null keeps the input, InputPath/OutputPath null give {}', async () => {
+    let seen: unknown;
+    const work = async (e: unknown) => ((seen = e), 'ignored');
+    expect((await run(single({ Type: 'Task', Resource: fn('work'), ResultPath: null }), { a: 1 }, { work })).output).toEqual({ a: 1 });
+    expect((await run(single({ Type: 'Task', Resource: fn('work'), InputPath: null, ResultPath: '$.r' }), { a: 1 }, { work })).output).toEqual({ a: 1, r: 'ignored' });
+    expect(seen).toEqual({});
+    expect((await run(single({ Type: 'Task', Resource: fn('work'), OutputPath: null }), { a: 1 }, { work })).output).toEqual({});
+  });
+
+  it('gives each handler a JSON copy of its input, and keeps a JSON copy of its result, like a Lambda call', async () => {
+    const shared = { n: 1, when: new Date('2026-01-01T00:00:00Z'), gone: undefined as unknown };
+    const machine = {
+      StartAt: 'A',
+      States: {
+        A: { Type: 'Task', Resource: fn('mutate'), ResultPath: '$.a', Next: 'B' },
+        B: { Type: 'Task', Resource: fn('read'), ResultPath: '$.b', End: true },
+      },
+    };
+    let read: unknown;
+    const result = await run(machine, { list: [1] }, {
+      mutate: async (event) => {
+        event.list.push(2);
+        return shared;
+      },
+      read: async (event) => {
+        read = structuredClone(event);
+        return undefined;
+      },
+    });
+    shared.n = 99;
+    expect(read).toEqual({ list: [1], a: { n: 1, when: '2026-01-01T00:00:00.000Z' } });
+    expect(result.output).toEqual({ list: [1], a: { n: 1, when: '2026-01-01T00:00:00.000Z' }, b: null });
+  });
+
+  it('a path that matches nothing fails the execution with States.Runtime, which no Catch takes', async () => {
+    const machine = {
+      StartAt: 'S',
+      States: {
+        S: { Type: 'Task', Resource: fn('work'), Parameters: { 'x.$': '$.missing' }, Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }], End: true },
+        Caught: { Type: 'Succeed' },
+      },
+    };
+    const result = await run(machine, {}, { work: async () => 'never' });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime', cause: expect.stringMatching(/"x.\$".*\$\.missing matches nothing/) });
+  });
+
+  it('a ResultPath that cannot be applied is States.ResultPathMatchFailure', async () => {
+    const result = await run(single({ Type: 'Task', Resource: fn('work'), ResultPath: '$.a.b' }), { a: 'text' }, { work: async () => 1 });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.ResultPathMatchFailure' });
+  });
+});
 
 describe('Task, Retry and Catch', () => {
   const machine = {
@@ -20,130 +132,276 @@ describe('Task, Retry and Catch', () => {
       Work: {
         Type: 'Task',
         Resource: fn('work'),
-        Parameters: { 'value.$': '$.value', 'execution.$': '$$.Execution.Name', fixed: 'x' },
-        ResultSelector: { 'doubled.$': '$.doubled' },
         ResultPath: '$.result',
         Retry: [{ ErrorEquals: ['TransientError'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2, MaxDelaySeconds: 10, JitterStrategy: 'FULL' }],
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Caught' }],
-        End: true,
+        Catch: [
+          { ErrorEquals: ['PhotoError'], ResultPath: '$.error', Next: 'RecordFailure' },
+          { ErrorEquals: ['States.ALL'], Next: 'Other' },
+        ],
+        Next: 'Done',
       },
-      Caught: { Type: 'Pass', OutputPath: '$.error', End: true },
+      RecordFailure: { Type: 'Pass', Parameters: { 'caught.$': '$.error', 'original.$': '$.value' }, Next: 'Done' },
+      Other: { Type: 'Pass', Result: 'other', Next: 'Done' },
+      Done: { Type: 'Succeed' },
     },
   };
 
-  it('passes Parameters (with the context object) and places the selected result at ResultPath', async () => {
-    let seen: unknown;
-    const result = await run(machine, { value: 21, keep: true }, { work: async (event) => ((seen = event), { doubled: event.value * 2, noise: 1 }) });
-    expect(seen).toEqual({ value: 21, execution: expect.any(String), fixed: 'x' });
-    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { value: 21, keep: true, result: { doubled: 42 } } });
-  });
-
-  it('tells a retried task its $$.State.RetryCount', async () => {
-    const counting = { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: fn('work'), Parameters: { 'n.$': '$$.State.RetryCount' }, Retry: [{ ErrorEquals: ['TransientError'], MaxAttempts: 3 }], End: true } } };
-    const seen: number[] = [];
-    const result = await run(counting, {}, { work: async (event) => (seen.push(event.n), seen.length < 3 ? Promise.reject(new TransientError('x')) : 'ok') });
-    expect(result.output).toBe('ok');
-    expect(seen).toEqual([0, 1, 2]);
-  });
-
-  it('retries a transient error with backoff, then succeeds', async () => {
+  it('retries a transient error with backoff, then goes on', async () => {
     let calls = 0;
     const events: ExecutionEvent[] = [];
-    const result = await run(machine, { value: 1 }, { work: async () => (++calls < 3 ? Promise.reject(new TransientError('SlowDown')) : { doubled: 2 }) }, events);
+    const result = await run(machine, { value: 1 }, { work: async () => (++calls < 3 ? Promise.reject(new TransientError('SlowDown')) : 'ok') }, { events });
     expect(calls).toBe(3);
-    expect(result.status).toBe('SUCCEEDED');
-    expect(events.filter((e) => e.type === 'retry')).toEqual([
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { value: 1, result: 'ok' } });
+    expect(events).toEqual([
       { type: 'retry', state: 'Work', error: 'TransientError', attempt: 1, delayMs: 500 },
       { type: 'retry', state: 'Work', error: 'TransientError', attempt: 2, delayMs: 1000 },
     ]);
   });
 
-  it('after MaxAttempts, or for an error no Retry names, goes to the Catch with {Error, Cause} as Lambda reports it', async () => {
+  it('routes a caught error to the matching catcher\'s Next, with {Error, Cause} at its ResultPath in the raw input', async () => {
+    const result = await run(machine, { value: 7 }, { work: async () => Promise.reject(new PhotoError('corrupt JPEG')) });
+    expect(result.status).toBe('SUCCEEDED');
+    const { caught, original } = result.output as { caught: { Error: string; Cause: string }; original: number };
+    expect(original).toBe(7);
+    expect(caught.Error).toBe('PhotoError');
+    const cause = JSON.parse(caught.Cause);
+    expect(Object.keys(cause)).toEqual(['errorType', 'errorMessage', 'trace']);
+    expect(cause).toMatchObject({ errorType: 'PhotoError', errorMessage: 'corrupt JPEG' });
+    expect(cause.trace[0]).toBe('PhotoError: corrupt JPEG');
+    expect(cause.trace.length).toBeGreaterThan(1);
+  });
+
+  it('an exhausted retrier goes to Catch; the default catcher ResultPath replaces the input', async () => {
     let calls = 0;
-    const exhausted = await run(machine, { value: 1 }, { work: async () => (calls++, Promise.reject(new TransientError('still busy'))) });
+    const result = await run(machine, { value: 1 }, { work: async () => (calls++, Promise.reject(new TransientError('still busy'))) });
     expect(calls).toBe(3);
-    expect(exhausted.output).toMatchObject({ Error: 'TransientError' });
-    expect(JSON.parse((exhausted.output as { Cause: string }).Cause)).toMatchObject({ errorType: 'TransientError', errorMessage: 'still busy' });
-
-    calls = 0;
-    const permanent = await run(machine, { value: 1 }, { work: async () => (calls++, Promise.reject(new PhotoError('corrupt'))) });
-    expect(calls).toBe(1);
-    expect(permanent.output).toMatchObject({ Error: 'PhotoError' });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: 'other' });
   });
 
-  it('fails the execution when nothing catches', async () => {
-    const bare = { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: fn('work'), End: true } } };
-    expect(await run(bare, {}, { work: async () => Promise.reject(new PhotoError('corrupt')) })).toMatchObject({ status: 'FAILED', error: 'PhotoError' });
+  it('a handler that throws synchronously or a non-Error is reported like Lambda does', async () => {
+    const bare = single({ Type: 'Task', Resource: fn('work') });
+    const sync = await run(bare, {}, { work: (() => {
+      throw new PhotoError('sync');
+    }) as unknown as Handler });
+    expect(sync).toMatchObject({ status: 'FAILED', error: 'PhotoError' });
+    expect(JSON.parse(sync.cause!)).toMatchObject({ errorType: 'PhotoError', errorMessage: 'sync' });
+    const text = await run(bare, {}, { work: () => Promise.reject('plain string') });
+    expect(text).toMatchObject({ status: 'FAILED', error: 'Error' });
+    expect(JSON.parse(text.cause!)).toMatchObject({ errorMessage: 'plain string' });
   });
 
-  it('times out a task after TimeoutSeconds with States.Timeout', async () => {
-    const slow = { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: fn('work'), TimeoutSeconds: 0.05, End: true } } };
-    expect(await run(slow, {}, { work: () => new Promise((resolve) => setTimeout(resolve, 500)) })).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+  it('times out a task after TimeoutSeconds with States.Timeout, which States.TaskFailed does not catch', async () => {
+    const slow = {
+      StartAt: 'Work',
+      States: {
+        Work: { Type: 'Task', Resource: fn('work'), TimeoutSeconds: 0.05, Catch: [{ ErrorEquals: ['States.TaskFailed'], Next: 'Caught' }], End: true },
+        Caught: { Type: 'Succeed' },
+      },
+    };
+    expect(await run(slow, {}, { work: () => sleep(500) })).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+  });
+
+  it('arn:aws:states:::lambda:invoke wraps the result as {Payload} and passes Parameters.Payload', async () => {
+    let seen: unknown;
+    const machine = single({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { FunctionName: fn('work'), 'Payload.$': '$.event' },
+      ResultSelector: { 'body.$': '$.Payload' },
+    });
+    const result = await run(machine, { event: { x: 1 } }, { work: async (e) => ((seen = e), { y: 2 }) });
+    expect(seen).toEqual({ x: 1 });
+    expect(result.output).toEqual({ body: { y: 2 } });
+    const raw = await run(single({ Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: fn('work') } }), {}, { work: async () => 'r' });
+    expect(raw.output).toMatchObject({ Payload: 'r', StatusCode: 200 });
+  });
+
+  it('a Lambda ARN resource names its function too', async () => {
+    const result = await run(single({ Type: 'Task', Resource: 'arn:aws:lambda:eu-west-1:123456789012:function:work' }), { a: 1 }, { work: async (e) => e });
+    expect(result.output).toEqual({ a: 1 });
   });
 });
 
-describe('Choice and Pass', () => {
-  it('routes on rules and falls back to Default', async () => {
+describe('Choice, Pass, Wait, Succeed, Fail', () => {
+  const router = {
+    StartAt: 'Route',
+    States: {
+      Route: {
+        Type: 'Choice',
+        InputPath: '$.outcome',
+        OutputPath: '$.status',
+        Choices: [
+          { Variable: '$.status', StringEquals: 'needs-resize', Next: 'Resize' },
+          { And: [{ Variable: '$.n', IsPresent: true }, { Variable: '$.n', NumericGreaterThan: 10 }], Next: 'Big' },
+        ],
+        Default: 'Other',
+      },
+      Resize: { Type: 'Pass', Parameters: { 'was.$': '$' }, End: true },
+      Big: { Type: 'Pass', Result: 'big', End: true },
+      Other: { Type: 'Pass', Result: { fixed: true }, End: true },
+    },
+  };
+
+  it('routes on the first matching rule, else Default', async () => {
+    expect((await run(router, { outcome: { status: 'needs-resize' } })).output).toEqual({ was: 'needs-resize' });
+    expect((await run(router, { outcome: { status: 'x', n: 11 } })).output).toBe('big');
+    expect((await run(router, { outcome: { status: 'x' } })).output).toEqual({ fixed: true });
+  });
+
+  it('fails with States.NoChoiceMatched without a Default', async () => {
+    const { Default: _, ...noDefault } = router.States.Route;
+    const result = await run({ ...router, States: { ...router.States, Route: noDefault } }, { outcome: { status: 'x' } });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.NoChoiceMatched' });
+  });
+
+  it('Wait waits Seconds × timeScale, SecondsPath and Timestamp too', async () => {
+    const wait = (state: Record<string, unknown>) => ({ StartAt: 'W', States: { W: { Type: 'Wait', ...state, Next: 'End' }, End: { Type: 'Succeed' } } });
+    let started = performance.now();
+    expect((await run(wait({ Seconds: 10 }), { a: 1 }, {}, { timeScale: 0.005 })).output).toEqual({ a: 1 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    started = performance.now();
+    await run(wait({ SecondsPath: '$.s' }), { s: 10 }, {}, { timeScale: 0.005 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    expect(await run(wait({ Timestamp: '2020-01-01T00:00:00Z' }), {}, {}, { timeScale: 1 })).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await run(wait({ SecondsPath: '$.s' }), { s: 'soon' })).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+  });
+
+  it('Fail ends the execution with its Error and Cause (or ErrorPath/CausePath)', async () => {
+    expect(await run({ StartAt: 'F', States: { F: { Type: 'Fail', Error: 'Broken', Cause: 'because' } } }, {})).toMatchObject({ status: 'FAILED', error: 'Broken', cause: 'because' });
+    expect(await run({ StartAt: 'F', States: { F: { Type: 'Fail', ErrorPath: '$.e', CausePath: '$.c' } } }, { e: 'E', c: 'C' })).toMatchObject({ error: 'E', cause: 'C' });
+  });
+
+  it('Succeed ends with its (filtered) input', async () => {
+    expect((await run({ StartAt: 'S', States: { S: { Type: 'Succeed', InputPath: '$.a', OutputPath: '$.b' } } }, { a: { b: 2 } })).output).toBe(2);
+  });
+});
+
+describe('Parallel', () => {
+  it('runs every branch on the input, results in branch order; a failing branch fails the state (catchable)', async () => {
+    const branch = (name: string) => ({ StartAt: name, States: { [name]: { Type: 'Task', Resource: fn(name), End: true } } });
     const machine = {
-      StartAt: 'Route',
+      StartAt: 'P',
       States: {
-        Route: {
-          Type: 'Choice',
-          Choices: [
-            { Variable: '$.status', StringEquals: 'needs-resize', Next: 'Resize' },
-            { And: [{ Variable: '$.n', IsPresent: true }, { Variable: '$.n', NumericGreaterThan: 10 }], Next: 'Big' },
-          ],
-          Default: 'Other',
-        },
-        Resize: { Type: 'Pass', Result: 'resize', End: true },
-        Big: { Type: 'Pass', Result: 'big', End: true },
-        Other: { Type: 'Pass', Result: 'other', End: true },
+        P: { Type: 'Parallel', Branches: [branch('slow'), branch('fast')], ResultPath: '$.results', Catch: [{ ErrorEquals: ['PhotoError'], ResultPath: '$.error', Next: 'Caught' }], End: true },
+        Caught: { Type: 'Pass', End: true },
       },
     };
-    expect((await run(machine, { status: 'needs-resize' }, {})).output).toBe('resize');
-    expect((await run(machine, { status: 'x', n: 11 }, {})).output).toBe('big');
-    expect((await run(machine, { status: 'x' }, {})).output).toBe('other');
+    const ok = await run(machine, { x: 1 }, { slow: async (e) => (await sleep(20), `slow${e.x}`), fast: async (e) => `fast${e.x}` });
+    expect(ok.output).toEqual({ x: 1, results: ['slow1', 'fast1'] });
+    const failed = await run(machine, { x: 1 }, { slow: async () => 's', fast: async () => Promise.reject(new PhotoError('bad')) });
+    expect(failed.output).toMatchObject({ x: 1, error: { Error: 'PhotoError' } });
   });
 });
 
 describe('inline Map', () => {
-  it('runs each item through the processor, never more than MaxConcurrency at once, results in order', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const machine = {
+  function mapMachine(maxConcurrency: number) {
+    return {
       StartAt: 'Each',
       States: {
         Each: {
           Type: 'Map',
           ItemsPath: '$.items',
-          ItemSelector: { 'value.$': '$$.Map.Item.Value', 'index.$': '$$.Map.Item.Index', 'tag.$': '$.tag' },
-          MaxConcurrency: 3,
+          ItemSelector: { 'value.$': '$$.Map.Item.Value', 'index.$': '$$.Map.Item.Index', 'tag.$': '$.tag', 'map.$': '$$.State.Name' },
+          MaxConcurrency: maxConcurrency,
           ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'Work', States: { Work: { Type: 'Task', Resource: fn('work'), End: true } } },
+          ResultPath: '$.results',
           End: true,
         },
       },
     };
-    const result = await run(machine, { items: [5, 6, 7, 8, 9, 10, 11], tag: 't' }, {
-      work: async (event) => {
-        peak = Math.max(peak, ++inFlight);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        inFlight--;
-        return `${event.tag}${event.index}:${event.value}`;
-      },
-    });
-    expect(result.output).toEqual(['t0:5', 't1:6', 't2:7', 't3:8', 't4:9', 't5:10', 't6:11']);
-    expect(peak).toBe(3);
+  }
+
+  function measured(fail?: (event: any) => boolean) {
+    const state = { inFlight: 0, peak: 0, started: 0 };
+    const work: Handler = async (event) => {
+      state.started++;
+      state.peak = Math.max(state.peak, ++state.inFlight);
+      await sleep(5 + (event.index % 3) * 3);
+      state.inFlight--;
+      if (fail?.(event)) throw new PhotoError(`item ${event.index}`);
+      return `${event.map}:${event.tag}${event.index}:${event.value}`;
+    };
+    return { state, work };
+  }
+
+  it('runs each item through the processor, never more than MaxConcurrency at once, results in order', async () => {
+    const { state, work } = measured();
+    const items = Array.from({ length: 12 }, (_, i) => i * 10);
+    const result = await run(mapMachine(3), { items, tag: 't' }, { work });
+    expect(result.output).toEqual({ items, tag: 't', results: items.map((value, index) => `Each:t${index}:${value}`) });
+    expect(state.peak).toBe(3);
+  });
+
+  it('MaxConcurrency 0 runs every item at once', async () => {
+    const { state, work } = measured();
+    await run(mapMachine(0), { items: [1, 2, 3, 4, 5, 6, 7], tag: '' }, { work });
+    expect(state.peak).toBe(7);
+  });
+
+  it('the first failing iteration fails the Map; no new iteration starts after it', async () => {
+    const { state, work } = measured((event) => event.index === 1);
+    const result = await run(mapMachine(2), { items: Array.from({ length: 10 }, (_, i) => i), tag: '' }, { work });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'PhotoError' });
+    expect(state.started).toBeLessThan(10);
+  });
+
+  it('an ItemsPath that is not an array is States.Runtime', async () => {
+    expect(await run(mapMachine(1), { items: 'nope', tag: '' }, { work: async () => 1 })).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
   });
 });
 
 describe('validation before anything runs', () => {
-  it('refuses a definition whose transitions or resources do not resolve', async () => {
+  it('refuses a definition whose transitions, resources, paths or Refs do not resolve, listing every problem', async () => {
     let called = false;
-    const broken = { StartAt: 'A', States: { A: { Type: 'Task', Resource: fn('work'), Next: 'Nowhere' }, B: { Type: 'Task', Resource: fn('missing'), End: true } } };
-    // Like CreateStateMachine, an invalid definition is refused: no execution starts.
+    const broken = {
+      StartAt: 'A',
+      States: {
+        A: { Type: 'Task', Resource: fn('work'), Parameters: { 'id.$': 'States.UUID()' }, Next: 'Nowhere' },
+        B: { Type: 'Task', Resource: fn('missing'), Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Gone' }], End: true },
+        C: { Type: 'Choice', Choices: [{ Variable: '$.x', StringEquals: 'y', Next: 'Lost' }], Default: 'A' },
+        D: { Type: 'Pass', InputPath: 'x', Result: { Ref: 'Unknown' }, End: true },
+        E: { Type: 'Task', Resource: 'arn:aws:states:::s3:putObject', End: true },
+        F: { Type: 'Wait', End: true },
+        G: { Type: 'Task', Resource: fn('work'), Retry: [{ ErrorEquals: ['States.ALL'] }, { ErrorEquals: ['X'] }], End: true },
+      },
+    };
     const attempt = run(broken, {}, { work: async () => (called = true) });
-    await expect(attempt).rejects.toThrow(/Next "Nowhere" is not a state/);
-    await expect(attempt).rejects.toThrow(/no local handler for Resource .*missing/);
+    await expect(attempt).rejects.toThrow(InvalidDefinition);
+    const message = await attempt.catch((error: Error) => error.message);
+    for (const expected of [
+      /A: Next "Nowhere" is not a state/,
+      /A.Parameters: the field "id.\$" uses the intrinsic function States.UUID/,
+      /B: no local handler "missing"/,
+      /B: Catch\[0\].Next "Gone" is not a state/,
+      /C.Choices\[0\]: Next "Lost" is not a state/,
+      /D: InputPath "x" is not a reference path/,
+      /D.Result: \{"Ref": "Unknown"\} has no local value/,
+      /E: Resource "arn:aws:states:::s3:putObject" names no function/,
+      /F: a Wait state needs exactly one of Seconds/,
+      /G: Retry\[0\]: States.ALL must appear alone, in the last retrier/,
+    ]) {
+      expect(message).toMatch(expected);
+    }
     expect(called).toBe(false);
+  });
+
+  it('refuses JSONata, an unknown StartAt and unknown state types', async () => {
+    await expect(run({ QueryLanguage: 'JSONata', StartAt: 'A', States: { A: { Type: 'Succeed' } } }, {})).rejects.toThrow(/JSONPath only/);
+    await expect(run({ StartAt: 'Z', States: { A: { Type: 'Succeed' } } }, {})).rejects.toThrow(/StartAt "Z" is not a state/);
+    await expect(run({ StartAt: 'A', States: { A: { Type: 'Activity', End: true } } }, {})).rejects.toThrow(/unknown Type "Activity"/);
+  });
+
+  it('resolves {Ref} objects anywhere from intrinsics, without changing the definition given', async () => {
+    const definition = single({ Type: 'Pass', Result: { bucket: { Ref: 'LibraryBucket' }, list: [{ Ref: 'LibraryBucket' }] } });
+    const result = await run(definition, {}, {}, { intrinsics: { LibraryBucket: 'local-library' } });
+    expect(result.output).toEqual({ bucket: 'local-library', list: ['local-library'] });
+    expect(definition.States.S.Result).toEqual({ bucket: { Ref: 'LibraryBucket' }, list: [{ Ref: 'LibraryBucket' }] });
+  });
+
+  it('names an execution with a UUID when no name is given', async () => {
+    const result = await run(single({ Type: 'Pass', Parameters: { 'name.$': '$$.Execution.Name' } }), {});
+    const name = (result.output as { name: string }).name;
+    expect(name).toMatch(/^[0-9a-f-]{36}$/);
+    expect(result.executionArn).toBe(`arn:aws:states:local:000000000000:execution:photo-scaler-migrate-local:${name}`);
   });
 });

@@ -1,0 +1,29 @@
+/**
+ * One invocation of a Task: Parameters → the local handler, called like a Lambda function (a JSON
+ * copy of its event in, a JSON copy of its result out), within TimeoutSeconds.
+ */
+import { States, StatesError } from './errors';
+import { readPath } from './jsonpath';
+import { applyTemplate } from './payload';
+import { resolveTask } from './resources';
+import { withTimeout } from './timing';
+import type { ContextObject, Runtime, TaskState } from './types';
+
+/** What Lambda does to a payload: JSON in, JSON out (`undefined` becomes null). */
+export function jsonCopy(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  return text === undefined ? null : (JSON.parse(text) as unknown);
+}
+
+export async function invokeTask(state: TaskState, effective: unknown, context: ContextObject, runtime: Runtime): Promise<unknown> {
+  const parameters = state.Parameters !== undefined ? applyTemplate(state.Parameters, effective, context) : effective;
+  const task = resolveTask(state.Resource, parameters, runtime.tasks);
+  const event = jsonCopy(task.payload);
+  const call = Promise.resolve().then(() => task.handler(event));
+  const timeoutSeconds = state.TimeoutSecondsPath !== undefined ? Number(readPath(effective, state.TimeoutSecondsPath, context)) : state.TimeoutSeconds;
+  const result = timeoutSeconds
+    ? await withTimeout(call, timeoutSeconds * 1000, () => new StatesError(States.Timeout, `the task ${task.name} did not finish within ${timeoutSeconds} s`))
+    : await call;
+  const output = jsonCopy(result);
+  return task.wrapped ? { ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 } : output;
+}
