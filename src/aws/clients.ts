@@ -1,6 +1,8 @@
 /**
- * AWS SDK clients with the retry settings every adapter shares. On Lambda the defaults (region and
- * credentials from the environment) apply; locally an endpoint points them at the emulators.
+ * AWS SDK clients with the retry and timeout settings every adapter shares. On Lambda the defaults
+ * (region and credentials from the environment) apply and `sharedS3Client()`/`sharedDynamoClient()`
+ * keep one client per container, reused across invocations (warm sockets); locally an endpoint
+ * points fresh clients at the emulators.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -8,16 +10,25 @@ import { S3Client } from '@aws-sdk/client-s3';
 export interface ClientOptions {
   endpoint?: string;
   region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** SDK attempts per call before an error surfaces (then the state machine's Retry takes over). */
   maxAttempts?: number;
+  /** `standard` (default): exponential backoff with jitter; `adaptive` also rate-limits this client. */
+  retryMode?: 'standard' | 'adaptive';
 }
 
 const DEFAULT_ATTEMPTS = 5;
+/** A connection that cannot be set up in this time is retried (TimeoutError). */
+const CONNECTION_TIMEOUT_MS = 3_000;
+/** A socket idle this long (no byte either way) is abandoned and the call retried (TimeoutError). */
+const S3_SOCKET_TIMEOUT_MS = 30_000;
+const DYNAMO_SOCKET_TIMEOUT_MS = 10_000;
 
 export function makeS3Client(options: ClientOptions = {}): S3Client {
   return new S3Client({
     ...common(options),
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: S3_SOCKET_TIMEOUT_MS },
+    // Path-style URLs on an emulator: `http://127.0.0.1:port/bucket/key` (no bucket DNS names).
     forcePathStyle: options.endpoint !== undefined,
     // Checksums only where S3 requires them: s3rver rejects the newer default trailers, S3 accepts both.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -26,14 +37,30 @@ export function makeS3Client(options: ClientOptions = {}): S3Client {
 }
 
 export function makeDynamoClient(options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(common(options));
+  return new DynamoDBClient({
+    ...common(options),
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: DYNAMO_SOCKET_TIMEOUT_MS },
+  });
+}
+
+let sharedS3: S3Client | undefined;
+let sharedDynamo: DynamoDBClient | undefined;
+
+/** One S3 client per process with the environment's region and credentials (Lambda). */
+export function sharedS3Client(): S3Client {
+  return (sharedS3 ??= makeS3Client());
+}
+
+/** One DynamoDB client per process with the environment's region and credentials (Lambda). */
+export function sharedDynamoClient(): DynamoDBClient {
+  return (sharedDynamo ??= makeDynamoClient());
 }
 
 function common(options: ClientOptions) {
   return {
-    region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     maxAttempts: options.maxAttempts ?? DEFAULT_ATTEMPTS,
-    retryMode: 'standard',
+    retryMode: options.retryMode ?? 'standard',
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };

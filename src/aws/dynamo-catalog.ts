@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -11,19 +12,25 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../core/errors';
 import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse } from '../core/ports';
-import { BY_SHA256_INDEX } from './catalog-schema';
+import { BY_SHA256_INDEX, CATALOG_PARTITION_KEY, CATALOG_SORT_KEY } from './catalog-schema';
 import { guard } from './transient';
 
-const BATCH_LIMIT = 25;
-const CLAIM = '#claim';
+/** BatchWriteItem's limit of requests per call. */
+export const BATCH_LIMIT = 25;
+/** Sort key of content claims; their partition key is `#claim/<sha256>`. */
+export const CLAIM = '#claim';
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
+/** Attribute names go through placeholders: some (`owner`, `key`…) are DynamoDB reserved words. */
+const NAMES = { '#pk': CATALOG_PARTITION_KEY, '#sk': CATALOG_SORT_KEY } as const;
+
 export interface DynamoCatalogOptions {
-  /** Attempts for a batch whose items come back unprocessed (throttled). */
+  /** Attempts for a batch whose items come back unprocessed (throttled) before TransientError. */
   batchAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  random?: () => number;
 }
 
 export class DynamoCatalog implements Catalog {
@@ -31,25 +38,44 @@ export class DynamoCatalog implements Catalog {
   private readonly batchAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  private readonly random: () => number;
 
-  constructor(client: DynamoDBClient, private readonly table: string, options: DynamoCatalogOptions = {}) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  /** `client`: a DynamoDBClient (wrapped here) or a DynamoDBDocumentClient used as it is. */
+  constructor(client: DynamoDBClient | DynamoDBDocumentClient, private readonly table: string, options: DynamoCatalogOptions = {}) {
+    this.doc =
+      client instanceof DynamoDBDocumentClient
+        ? client
+        : DynamoDBDocumentClient.from(client as DynamoDBClient, { marshallOptions: { removeUndefinedValues: true } });
     this.batchAttempts = options.batchAttempts ?? 8;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
   }
 
   async rowsForKey(sourceKey: string): Promise<CatalogRow[]> {
-    const items = await this.query({ KeyConditionExpression: 'sourceKey = :key', ExpressionAttributeValues: { ':key': sourceKey }, ConsistentRead: true });
-    return items.filter((item) => !String(item.preset).startsWith("#")) as unknown as CatalogRow[];
+    const items = await this.query(`Query ${this.table} ${sourceKey}`, {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': NAMES['#pk'] },
+      ExpressionAttributeValues: { ':pk': sourceKey },
+      ConsistentRead: true,
+    });
+    // The key's failure row shares its partition; presets never start with '#'.
+    return items.filter((item) => !String(item[CATALOG_SORT_KEY]).startsWith('#')) as unknown as CatalogRow[];
   }
 
   async keysForHash(sha256: string): Promise<HashUse[]> {
-    const items = await this.query({ IndexName: BY_SHA256_INDEX, KeyConditionExpression: 'sha256 = :sha', ExpressionAttributeValues: { ':sha': sha256 } });
-    return items.map((item) => ({ sourceKey: String(item.sourceKey), preset: String(item.preset) }));
+    const items = await this.query(`Query ${this.table}/${BY_SHA256_INDEX} ${sha256}`, {
+      IndexName: BY_SHA256_INDEX,
+      KeyConditionExpression: '#sha = :sha',
+      ProjectionExpression: '#pk, #sk',
+      ExpressionAttributeNames: { '#sha': 'sha256', ...NAMES },
+      ExpressionAttributeValues: { ':sha': sha256 },
+    });
+    return items.map((item) => ({ sourceKey: String(item[CATALOG_PARTITION_KEY]), preset: String(item[CATALOG_SORT_KEY]) }));
   }
 
   async putRows(rows: CatalogRow[], options: { releaseClaims?: string[] } = {}): Promise<void> {
+    // One request per item: BatchWriteItem refuses two requests on the same key.
     const unique = new Map(rows.map((row) => [`${row.sourceKey}\u0000${row.preset}`, row]));
     const requests: WriteRequest[] = [...unique.values()].map((row) => ({ PutRequest: { Item: { ...row } } }));
     for (const sourceKey of new Set(rows.map((row) => row.sourceKey))) {
@@ -66,11 +92,13 @@ export class DynamoCatalog implements Catalog {
   }
 
   async recordFailure(row: FailureRow): Promise<void> {
-    await guard(`PutItem failure ${row.sourceKey}`, () => this.doc.send(new PutCommand({ TableName: this.table, Item: { ...row, preset: FAILURE } })));
+    await guard(`PutItem ${this.table} ${row.sourceKey} ${FAILURE}`, () =>
+      this.doc.send(new PutCommand({ TableName: this.table, Item: { ...row, preset: FAILURE } })),
+    );
   }
 
   async failureFor(sourceKey: string): Promise<FailureRow | undefined> {
-    const response = await guard(`GetItem failure ${sourceKey}`, () =>
+    const response = await guard(`GetItem ${this.table} ${sourceKey} ${FAILURE}`, () =>
       this.doc.send(new GetCommand({ TableName: this.table, Key: { sourceKey, preset: FAILURE }, ConsistentRead: true })),
     );
     return response.Item as FailureRow | undefined;
@@ -78,13 +106,15 @@ export class DynamoCatalog implements Catalog {
 
   async claimContent(sha256: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = this.now();
+    const leaseUntil = now + leaseMs;
     try {
-      await guard(`claim ${sha256}`, () =>
+      await guard(`PutItem ${this.table} ${claimKey(sha256)}`, () =>
         this.doc.send(
           new PutCommand({
             TableName: this.table,
-            // No `sha256` attribute: claims stay out of the bySha256 index.
-            Item: { sourceKey: claimKey(sha256), preset: CLAIM, owner, leaseUntil: now + leaseMs, expiresAt: Math.ceil((now + leaseMs) / 1000) + 86_400 },
+            // No `sha256` attribute: claims stay out of the bySha256 index. `expiresAt` lets the
+            // table's TTL sweep claims that were never released (a day after their lease).
+            Item: { sourceKey: claimKey(sha256), preset: CLAIM, owner, leaseUntil, expiresAt: Math.ceil(leaseUntil / 1000) + 86_400 },
             ConditionExpression: 'attribute_not_exists(sourceKey) OR leaseUntil < :now OR #owner = :owner',
             ExpressionAttributeNames: { '#owner': 'owner' },
             ExpressionAttributeValues: { ':now': now, ':owner': owner },
@@ -93,16 +123,38 @@ export class DynamoCatalog implements Catalog {
       );
       return true;
     } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
 
-  private async query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Array<Record<string, unknown>>> {
+  /**
+   * Drops `owner`'s claim on this content (not part of the port: putRows' `releaseClaims` does it in
+   * the rows' batch). A claim that is gone or was taken over by another owner is left alone.
+   */
+  async releaseContent(sha256: string, owner: string): Promise<void> {
+    try {
+      await guard(`DeleteItem ${this.table} ${claimKey(sha256)}`, () =>
+        this.doc.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { sourceKey: claimKey(sha256), preset: CLAIM },
+            ConditionExpression: '#owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': owner },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  private async query(what: string, input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await guard(`Query ${this.table}`, () => this.doc.send(new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey: start })));
+      const page = await guard(what, () => this.doc.send(new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey: start })));
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start);
@@ -114,9 +166,10 @@ export class DynamoCatalog implements Catalog {
     let pending = requests;
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > this.batchAttempts) {
-        throw new TransientError(`BatchWriteItem ${this.table}: ${pending.length} items still unprocessed after ${this.batchAttempts} attempts`);
+        throw new TransientError(`BatchWriteItem ${this.table}: ${pending.length} of ${requests.length} items still unprocessed after ${this.batchAttempts} attempts`);
       }
-      if (attempt > 1) await this.sleep(Math.random() * Math.min(2000, 50 * 2 ** attempt));
+      // Exponential backoff with full jitter: 0–100 ms, 0–200 ms, … capped at 2 s.
+      if (attempt > 1) await this.sleep(this.random() * Math.min(2_000, 50 * 2 ** (attempt - 1)));
       const response = await guard(`BatchWriteItem ${this.table}`, () => this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } })));
       pending = response.UnprocessedItems?.[this.table] ?? [];
     }
@@ -125,4 +178,8 @@ export class DynamoCatalog implements Catalog {
 
 function claimKey(sha256: string): string {
   return `${CLAIM}/${sha256}`;
+}
+
+function isConditionFailed(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 }

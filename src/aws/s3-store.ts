@@ -4,23 +4,29 @@ import { NotFoundError } from '../core/errors';
 import type { ObjectHead, ObjectRef, ObjectStore, PutOptions, StoredObject } from '../core/ports';
 import { guard } from './transient';
 
+interface SdkError {
+  name?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
   async get(ref: ObjectRef): Promise<StoredObject> {
     try {
-      const response = await guard(`GetObject s3://${ref.bucket}/${ref.key}`, () => this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
-      const body = await guard(`reading s3://${ref.bucket}/${ref.key}`, async () => (await response.Body?.transformToByteArray()) ?? new Uint8Array(0));
+      const response = await guard(`GetObject ${url(ref)}`, () => this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
+      // The body streams after the headers: a connection reset mid-body is transient too.
+      const body = await guard(`GetObject ${url(ref)} (body)`, async () => (await response.Body?.transformToByteArray()) ?? new Uint8Array(0));
       return { body, etag: unquote(response.ETag), contentType: response.ContentType };
     } catch (error) {
-      if (isNotFound(error)) throw new NotFoundError(`no such object: s3://${ref.bucket}/${ref.key}`);
+      if (isNotFound(error)) throw new NotFoundError(`no such object: ${url(ref)}`, { cause: error });
       throw error;
     }
   }
 
   async head(ref: ObjectRef): Promise<ObjectHead | undefined> {
     try {
-      const response = await guard(`HeadObject s3://${ref.bucket}/${ref.key}`, () => this.s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
+      const response = await guard(`HeadObject ${url(ref)}`, () => this.s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
       return {
         size: response.ContentLength ?? 0,
         etag: unquote(response.ETag),
@@ -37,7 +43,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<boolean> {
     try {
-      await guard(`PutObject s3://${ref.bucket}/${ref.key}`, () =>
+      await guard(`PutObject ${url(ref)}`, () =>
         this.s3.send(
           new PutObjectCommand({
             Bucket: ref.bucket,
@@ -54,21 +60,35 @@ export class S3ObjectStore implements ObjectStore {
       );
       return true;
     } catch (error) {
-      // 412: the object exists. (409 ConditionalRequestConflict, a concurrent conditional write, is
-      // transient and retried: guard turns it into TransientError above only for 5xx/throttling.)
-      if (options.ifAbsent && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return false;
+      // 412 PreconditionFailed: an object is already there. (409 ConditionalRequestConflict, a
+      // concurrent conditional write, is transient: guard has made it a TransientError.)
+      if (options.ifAbsent && isPreconditionFailed(error)) return false;
       throw error;
     }
   }
 
   async delete(ref: ObjectRef): Promise<void> {
-    await guard(`DeleteObject s3://${ref.bucket}/${ref.key}`, () => this.s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
+    await guard(`DeleteObject ${url(ref)}`, () => this.s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
   }
 }
 
+function url(ref: ObjectRef): string {
+  return `s3://${ref.bucket}/${ref.key}`;
+}
+
+/**
+ * GetObject says NoSuchKey; HeadObject has no body, so only `NotFound` and the 404 status. A missing
+ * bucket (GetObject's NoSuchBucket) is a configuration error, not a deleted photo: rethrown as is.
+ */
 function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as SdkError | undefined;
+  if (e?.name === 'NoSuchBucket') return false;
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  const e = error as SdkError | undefined;
+  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
 }
 
 function unquote(etag: string | undefined): string | undefined {

@@ -1,13 +1,17 @@
 /**
  * S3 (s3rver) and DynamoDB (dynalite) emulators in this process, on 127.0.0.1 ephemeral ports, with
- * their data under the data dir. The buckets and the catalog table are created when missing.
+ * their data under the data dir (kept across restarts) or in memory. The buckets and the catalog
+ * table are created when missing.
  */
-import { mkdir } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, type DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type CreateTableCommandInput, CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import { catalogTableSchema } from '../aws/catalog-schema';
@@ -17,65 +21,130 @@ import { type FaultInjector, gateServer } from './faults';
 export interface Emulators {
   s3Endpoint: string;
   dynamoEndpoint: string;
+  /** Clients pointed at the emulators (destroyed by close()). */
   s3: S3Client;
   dynamo: DynamoDBClient;
+  /** Stops both emulators and closes their stores; idempotent. */
   close(): Promise<void>;
 }
 
-export interface EmulatorOptions {
-  dataDir: string;
+interface CommonOptions {
   buckets: string[];
   tableName: string;
+  /** s3rver's request log off (default true). */
+  silent?: boolean;
   /** Injects S3 and DynamoDB errors into the emulators' answers. */
   faults?: FaultInjector;
 }
 
-const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** Either a data dir (`<dataDir>/s3`, `<dataDir>/dynamodb`, kept across restarts) or in memory. */
+export type EmulatorOptions = CommonOptions & ({ dataDir: string; inMemory?: false } | { inMemory: true; dataDir?: undefined });
+
+/** Any keys do: the emulators accept every signature. */
+export const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const EMULATOR_REGION = 'us-east-1';
+const TABLE_ACTIVE_TIMEOUT_MS = 30_000;
 
 export async function startEmulators(options: EmulatorOptions): Promise<Emulators> {
-  const s3Dir = join(options.dataDir, 's3');
-  const dynamoDir = join(options.dataDir, 'dynamodb');
-  await mkdir(s3Dir, { recursive: true });
-  await mkdir(dynamoDir, { recursive: true });
-
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true });
-  const { port: s3Port } = await s3rver.run();
-  const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      dynamoServer.once('error', reject);
-      dynamoServer.listen(0, '127.0.0.1', resolve);
-    });
-  } catch (error) {
-    await s3rver.close();
-    throw error;
-  }
-  const dynamoPort = (dynamoServer.address() as AddressInfo).port;
-  const faults = options.faults;
-  gateServer(s3rver.httpServer, async (request, response) => faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
-  if (faults) gateServer(dynamoServer, (request, response) => faults.dynamoGate(request, response));
-
-  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
-  const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
-  const s3 = makeS3Client({ endpoint: s3Endpoint, credentials: CREDENTIALS });
-  const dynamo = makeDynamoClient({ endpoint: dynamoEndpoint, credentials: CREDENTIALS });
-  const close = async () => {
-    s3.destroy();
-    dynamo.destroy();
-    await s3rver.close();
-    await new Promise<void>((resolve) => {
-      dynamoServer.close(() => resolve());
-      dynamoServer.closeAllConnections();
-    });
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    // Last started, first stopped; every step runs even when one fails.
+    const errors: unknown[] = [];
+    for (const step of cleanups.splice(0).reverse()) await step().catch((error: unknown) => errors.push(error));
+    if (errors.length > 0) throw errors[0];
   };
   try {
-    for (const bucket of options.buckets) await createBucket(s3, bucket);
+    // s3rver always needs a directory: "in memory" is a temp dir removed on close().
+    const s3Dir = options.inMemory ? await mkdtemp(join(tmpdir(), 'photo-scaler-s3-')) : join(options.dataDir, 's3');
+    if (options.inMemory) cleanups.push(() => rm(s3Dir, { recursive: true, force: true }));
+    else await mkdir(s3Dir, { recursive: true });
+    const dynamoDir = options.inMemory ? undefined : join(options.dataDir, 'dynamodb');
+    if (dynamoDir) {
+      await mkdir(dynamoDir, { recursive: true });
+      await assertLevelDbFree(dynamoDir);
+    }
+
+    const s3rver = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      directory: s3Dir,
+      silent: options.silent ?? true,
+      // Created at run() when missing (an existing bucket and its objects are kept).
+      configureBuckets: options.buckets.map((name) => ({ name })),
+    });
+    const { port: s3Port } = await s3rver.run();
+    cleanups.push(() => closeServer(s3rver.httpServer));
+
+    // dynalite without `path` keeps its LevelDB in memory.
+    const dynamoServer = dynalite({ ...(dynamoDir ? { path: dynamoDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await listen(dynamoServer);
+    cleanups.push(() => closeServer(dynamoServer));
+    const dynamoPort = (dynamoServer.address() as AddressInfo).port;
+
+    const faults = options.faults;
+    gateServer(s3rver.httpServer, async (request, response) => faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
+    if (faults) gateServer(dynamoServer, (request, response) => faults.dynamoGate(request, response));
+
+    const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+    const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+    const s3 = makeS3Client({ endpoint: s3Endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    const dynamo = makeDynamoClient({ endpoint: dynamoEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    cleanups.push(async () => {
+      s3.destroy();
+      dynamo.destroy();
+    });
+
     await createTable(dynamo, options.tableName);
+    let closing: Promise<void> | undefined;
+    return { s3Endpoint, dynamoEndpoint, s3, dynamo, close: () => (closing ??= cleanup()) };
   } catch (error) {
-    await close();
+    await cleanup().catch(() => {});
     throw error;
   }
-  return { s3Endpoint, dynamoEndpoint, s3, dynamo, close };
+}
+
+interface LevelDb {
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * dynalite opens its LevelDB lazily and, when that fails (the data dir is held by another emulator,
+ * in this process or another), throws "Database is closed" from a callback on the first request,
+ * which kills the process. Opening the store once beforehand turns that into a clear error here.
+ * `level` is dynalite's own dependency, so it is resolved from dynalite's location.
+ */
+async function assertLevelDbFree(path: string): Promise<void> {
+  const fromHere = createRequire(import.meta.url);
+  const { Level } = createRequire(fromHere.resolve('dynalite'))('level') as { Level: new (path: string) => LevelDb };
+  const db = new Level(path);
+  try {
+    await db.open();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code === 'LEVEL_LOCKED' ? 'in use by another emulator (another photo-scaler process?)' : (cause?.message ?? String(error));
+    throw new Error(`cannot open the DynamoDB emulator's data in ${path}: ${reason}`, { cause: error });
+  }
+  await db.close();
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, drops kept-alive connections (else close() waits for them) and waits. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // dynalite's close() also closes its LevelDB (releasing the LOCK of its data dir).
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
 }
 
 /**
@@ -97,20 +166,35 @@ async function refuseExistingObject(s3rver: S3rver, request: IncomingMessage, re
   return true;
 }
 
-async function createBucket(s3: S3Client, bucket: string): Promise<void> {
-  try {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
-  }
+/** The catalog table as catalogTableSchema declares it (mutable copies of its readonly arrays). */
+export function catalogTableInput(tableName: string): CreateTableCommandInput {
+  const schema = catalogTableSchema;
+  return {
+    TableName: tableName,
+    BillingMode: schema.BillingMode,
+    AttributeDefinitions: schema.AttributeDefinitions.map((definition) => ({ ...definition })),
+    KeySchema: schema.KeySchema.map((element) => ({ ...element })),
+    GlobalSecondaryIndexes: schema.GlobalSecondaryIndexes.map((index) => ({
+      IndexName: index.IndexName,
+      KeySchema: index.KeySchema.map((element) => ({ ...element })),
+      Projection: { ProjectionType: index.Projection.ProjectionType, NonKeyAttributes: [...index.Projection.NonKeyAttributes] },
+    })),
+  };
 }
 
 async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
   try {
-    await dynamo.send(new CreateTableCommand({ TableName: tableName, ...structuredClone(catalogTableSchema) } as never));
+    await dynamo.send(new CreateTableCommand(catalogTableInput(tableName)));
   } catch (error) {
-    if (!(error instanceof ResourceInUseException) && (error as { name?: string }).name !== 'ResourceInUseException') throw error;
+    if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
   }
-  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
+  // ACTIVE table and ACTIVE indexes (immediate with createTableMs: 0, but a real wait elsewhere).
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
+  for (;;) {
+    const { Table: table } = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexes = table?.GlobalSecondaryIndexes ?? [];
+    if (table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${TABLE_ACTIVE_TIMEOUT_MS} ms (${table?.TableStatus})`);
+    await delay(50);
+  }
 }

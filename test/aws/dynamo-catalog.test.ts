@@ -1,42 +1,79 @@
-import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  DynamoDBServiceException,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  RequestLimitExceeded,
+} from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoCatalog } from '../../src/aws/dynamo-catalog';
 import { TransientError } from '../../src/core/errors';
-import type { CatalogRow } from '../../src/core/ports';
+import type { CatalogRow, FailureRow } from '../../src/core/ports';
 
 const doc = mockClient(DynamoDBDocumentClient);
-const catalog = new DynamoCatalog(new DynamoDBClient({ region: 'us-east-1', maxAttempts: 1 }), 'catalog', { sleep: async () => {}, now: () => 1_000_000 });
+const sleeps: number[] = [];
+const catalog = new DynamoCatalog(new DynamoDBClient({ region: 'us-east-1', maxAttempts: 1 }), 'catalog', {
+  sleep: async (ms) => {
+    sleeps.push(ms);
+  },
+  now: () => 1_000_000,
+  random: () => 1,
+});
+const sha = 'c'.repeat(64);
 
 const row = (sourceKey: string, preset: string): CatalogRow => ({
   sourceKey, preset, logicalKey: `${preset}/${sourceKey}`, assetKey: `assets/${preset}`, sha256: 'a'.repeat(64), sourceSha256: 'b'.repeat(64),
   width: 1, height: 1, bytes: 1, contentType: 'image/jpeg', sourceBucket: 's', sourceEtag: 'e', spec: 'x', runId: 'r', updatedAt: 't',
 });
+const failure: FailureRow = {
+  sourceKey: 'k.jpg', preset: '#failure', sourceBucket: 's', sourceEtag: 'e', errorType: 'PhotoError', error: 'corrupt', runId: 'r', updatedAt: 't',
+};
+const batches = () => doc.commandCalls(BatchWriteCommand).map((call) => call.args[0].input.RequestItems!.catalog!);
 
-beforeEach(() => doc.reset());
+beforeEach(() => {
+  doc.reset();
+  sleeps.length = 0;
+});
 
-describe('DynamoCatalog', () => {
+describe('DynamoCatalog.putRows', () => {
   it('writes a photo’s rows in one BatchWriteItem, deleting its failure row in the same request', async () => {
     doc.on(BatchWriteCommand).resolves({});
-    await catalog.putRows(['original', 'thumb', 'small', 'medium', 'large'].map((preset) => row('k.jpg', preset)));
+    const rows = ['original', 'thumb', 'small', 'medium', 'large'].map((preset) => row('k.jpg', preset));
+    await catalog.putRows(rows);
     expect(doc.commandCalls(BatchWriteCommand)).toHaveLength(1);
-    const requests = doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!.catalog!;
-    expect(requests.filter((r) => r.PutRequest)).toHaveLength(5);
-    expect(requests.filter((r) => r.DeleteRequest)).toEqual([{ DeleteRequest: { Key: { sourceKey: 'k.jpg', preset: '#failure' } } }]);
+    expect(doc.commandCalls(BatchWriteCommand)[0]!.args[0].input).toEqual({
+      RequestItems: {
+        catalog: [...rows.map((item) => ({ PutRequest: { Item: item } })), { DeleteRequest: { Key: { sourceKey: 'k.jpg', preset: '#failure' } } }],
+      },
+    });
   });
 
   it('drops content claims in the same batch', async () => {
     doc.on(BatchWriteCommand).resolves({});
-    await catalog.putRows([row('k.jpg', 'original')], { releaseClaims: ['c'.repeat(64)] });
-    const requests = doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!.catalog!;
-    expect(requests.map((r) => r.DeleteRequest?.Key).filter(Boolean)).toEqual([
+    await catalog.putRows([row('k.jpg', 'original')], { releaseClaims: [sha, sha] });
+    expect(batches()[0]!.map((r) => r.DeleteRequest?.Key).filter(Boolean)).toEqual([
       { sourceKey: 'k.jpg', preset: '#failure' },
-      { sourceKey: `#claim/${'c'.repeat(64)}`, preset: '#claim' },
+      { sourceKey: `#claim/${sha}`, preset: '#claim' },
     ]);
   });
 
-  it('splits into batches of 25 and sends unprocessed items again', async () => {
+  it('sends one request per item (BatchWriteItem refuses duplicate keys): the last row wins', async () => {
+    doc.on(BatchWriteCommand).resolves({});
+    await catalog.putRows([row('k.jpg', 'thumb'), { ...row('k.jpg', 'thumb'), runId: 'later' }, row('k.jpg', 'small')]);
+    const puts = batches()[0]!.filter((r) => r.PutRequest).map((r) => r.PutRequest!.Item);
+    expect(puts.map((item) => [item?.preset, item?.runId])).toEqual([['thumb', 'later'], ['small', 'r']]);
+    expect(batches()[0]!.filter((r) => r.DeleteRequest)).toHaveLength(1);
+  });
+
+  it('sends nothing for no rows', async () => {
+    await catalog.putRows([]);
+    expect(doc.commandCalls(BatchWriteCommand)).toHaveLength(0);
+  });
+
+  it('splits into batches of 25 (rows, then one failure delete per distinct key) and sends unprocessed items again', async () => {
     const rows = Array.from({ length: 30 }, (_, i) => row(`k${i}.jpg`, 'thumb'));
     let first = true;
     doc.on(BatchWriteCommand).callsFake((input) => {
@@ -48,43 +85,155 @@ describe('DynamoCatalog', () => {
       return {};
     });
     await catalog.putRows(rows);
-    const sizes = doc.commandCalls(BatchWriteCommand).map((call) => call.args[0].input.RequestItems!.catalog!.length);
-    expect(sizes).toEqual([25, 3, 25, 10]);
+    expect(batches().map((batch) => batch.length)).toEqual([25, 3, 25, 10]);
+    expect(batches()[1]).toEqual(batches()[0]!.slice(0, 3));
+    const all = [batches()[0]!, batches()[2]!, batches()[3]!].flat();
+    expect(all.filter((r) => r.PutRequest)).toHaveLength(30);
+    expect(all.filter((r) => r.DeleteRequest).map((r) => r.DeleteRequest!.Key!.sourceKey)).toEqual(rows.map((r) => r.sourceKey));
+    expect(sleeps).toEqual([100]);
   });
 
-  it('gives up on items that stay unprocessed with TransientError', async () => {
+  it('backs off exponentially (capped) and gives up on items that stay unprocessed with TransientError', async () => {
     doc.on(BatchWriteCommand).callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
-    await expect(catalog.putRows([row('k.jpg', 'thumb')])).rejects.toThrow(TransientError);
+    await expect(catalog.putRows([row('k.jpg', 'thumb')])).rejects.toThrow(new TransientError('BatchWriteItem catalog: 2 of 2 items still unprocessed after 8 attempts'));
     expect(doc.commandCalls(BatchWriteCommand)).toHaveLength(8);
+    expect(sleeps).toEqual([100, 200, 400, 800, 1600, 2000, 2000]);
   });
 
-  it('reads a key’s rows with a paginated, consistent Query, leaving out failure and claim rows', async () => {
+  it('turns a throttled BatchWriteItem into TransientError', async () => {
+    doc.on(BatchWriteCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
+    await expect(catalog.putRows([row('k.jpg', 'thumb')])).rejects.toThrow('BatchWriteItem catalog: ProvisionedThroughputExceededException: slow down');
+  });
+});
+
+describe('DynamoCatalog reads', () => {
+  it('reads a key’s rows with a paginated, consistent Query, leaving out failure rows', async () => {
     doc.on(QueryCommand)
       .resolvesOnce({ Items: [row('k.jpg', 'original'), { sourceKey: 'k.jpg', preset: '#failure' }], LastEvaluatedKey: { sourceKey: 'k.jpg', preset: 'original' } })
       .resolvesOnce({ Items: [row('k.jpg', 'thumb')] });
     const rows = await catalog.rowsForKey('k.jpg');
-    expect(rows.map((r) => r.preset)).toEqual(['original', 'thumb']);
-    expect(doc.commandCalls(QueryCommand)[1]!.args[0].input).toMatchObject({ TableName: 'catalog', ConsistentRead: true, ExclusiveStartKey: { sourceKey: 'k.jpg', preset: 'original' } });
+    expect(rows).toEqual([row('k.jpg', 'original'), row('k.jpg', 'thumb')]);
+    const inputs = doc.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(inputs[0]).toEqual({
+      TableName: 'catalog',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'sourceKey' },
+      ExpressionAttributeValues: { ':pk': 'k.jpg' },
+      ConsistentRead: true,
+      ExclusiveStartKey: undefined,
+    });
+    expect(inputs[1]).toMatchObject({ ExclusiveStartKey: { sourceKey: 'k.jpg', preset: 'original' } });
   });
 
-  it('answers "which keys use this hash" from the bySha256 index', async () => {
-    doc.on(QueryCommand).resolves({ Items: [{ sourceKey: 'a.jpg', preset: 'original', sha256: 'f' }] });
-    expect(await catalog.keysForHash('f')).toEqual([{ sourceKey: 'a.jpg', preset: 'original' }]);
-    expect(doc.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ IndexName: 'bySha256', ExpressionAttributeValues: { ':sha': 'f' } });
+  it('answers "which keys use this hash" from the bySha256 index, across pages', async () => {
+    doc.on(QueryCommand)
+      .resolvesOnce({ Items: [{ sourceKey: 'a.jpg', preset: 'original' }], LastEvaluatedKey: { sha256: 'f', sourceKey: 'a.jpg', preset: 'original' } })
+      .resolvesOnce({ Items: [{ sourceKey: 'b.jpg', preset: 'thumb' }] });
+    expect(await catalog.keysForHash('f')).toEqual([
+      { sourceKey: 'a.jpg', preset: 'original' },
+      { sourceKey: 'b.jpg', preset: 'thumb' },
+    ]);
+    const inputs = doc.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(inputs[0]).toEqual({
+      TableName: 'catalog',
+      IndexName: 'bySha256',
+      KeyConditionExpression: '#sha = :sha',
+      ProjectionExpression: '#pk, #sk',
+      ExpressionAttributeNames: { '#sha': 'sha256', '#pk': 'sourceKey', '#sk': 'preset' },
+      ExpressionAttributeValues: { ':sha': 'f' },
+      ExclusiveStartKey: undefined,
+    });
+    expect(inputs[0]).not.toHaveProperty('ConsistentRead'); // a GSI cannot read consistently
+    expect(inputs[1]!.ExclusiveStartKey).toEqual({ sha256: 'f', sourceKey: 'a.jpg', preset: 'original' });
   });
 
+  it('turns throttling into TransientError naming the table and key', async () => {
+    doc.on(QueryCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
+    await expect(catalog.rowsForKey('k.jpg')).rejects.toThrow(TransientError);
+    await expect(catalog.rowsForKey('k.jpg')).rejects.toThrow('Query catalog k.jpg: ProvisionedThroughputExceededException: slow down');
+  });
+
+  it('turns a throttled second page into TransientError', async () => {
+    doc.on(QueryCommand)
+      .resolvesOnce({ Items: [], LastEvaluatedKey: { sha256: 'f', sourceKey: 'a', preset: 'p' } })
+      .rejectsOnce(new RequestLimitExceeded({ message: 'account limit', $metadata: { httpStatusCode: 400 } }));
+    await expect(catalog.keysForHash('f')).rejects.toThrow('Query catalog/bySha256 f: RequestLimitExceeded: account limit');
+  });
+});
+
+describe('DynamoCatalog failures', () => {
+  it('records a failure with PutItem', async () => {
+    doc.on(PutCommand).resolves({});
+    await catalog.recordFailure(failure);
+    expect(doc.commandCalls(PutCommand)[0]!.args[0].input).toEqual({ TableName: 'catalog', Item: failure });
+  });
+
+  it('reads a failure with a consistent GetItem', async () => {
+    doc.on(GetCommand).resolvesOnce({ Item: failure }).resolvesOnce({});
+    expect(await catalog.failureFor('k.jpg')).toEqual(failure);
+    expect(await catalog.failureFor('k.jpg')).toBeUndefined();
+    expect(doc.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: 'catalog', Key: { sourceKey: 'k.jpg', preset: '#failure' }, ConsistentRead: true });
+  });
+
+  it('turns 5xx and ThrottlingException into TransientError; a ValidationException passes unchanged', async () => {
+    doc.on(GetCommand).rejectsOnce(new InternalServerError({ message: 'boom', $metadata: { httpStatusCode: 500 } }));
+    await expect(catalog.failureFor('k.jpg')).rejects.toThrow('GetItem catalog k.jpg #failure: InternalServerError: boom');
+    doc.on(PutCommand)
+      .rejectsOnce(new DynamoDBServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'rate', $metadata: { httpStatusCode: 400 } }))
+      .rejectsOnce(new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', message: 'bad', $metadata: { httpStatusCode: 400 } }));
+    await expect(catalog.recordFailure(failure)).rejects.toThrow(TransientError);
+    const error = await catalog.recordFailure(failure).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ name: 'ValidationException', message: 'bad' });
+  });
+});
+
+describe('DynamoCatalog claims', () => {
   it('claims content with a conditional write; a live claim of another owner answers false', async () => {
-    doc.on(PutCommand).resolvesOnce({}).rejectsOnce(new ConditionalCheckFailedException({ message: 'held', $metadata: {} }));
-    expect(await catalog.claimContent('c'.repeat(64), 'a.jpg', 60_000)).toBe(true);
-    expect(await catalog.claimContent('c'.repeat(64), 'b.jpg', 60_000)).toBe(false);
+    doc.on(PutCommand).resolvesOnce({}).rejectsOnce(new ConditionalCheckFailedException({ message: 'held', $metadata: { httpStatusCode: 400 } }));
+    expect(await catalog.claimContent(sha, 'a.jpg', 60_000)).toBe(true);
+    expect(await catalog.claimContent(sha, 'b.jpg', 60_000)).toBe(false);
     const input = doc.commandCalls(PutCommand)[0]!.args[0].input;
-    expect(input.Item).toEqual({ sourceKey: `#claim/${'c'.repeat(64)}`, preset: '#claim', owner: 'a.jpg', leaseUntil: 1_060_000, expiresAt: 1_060 + 86_400 });
-    expect(input.ConditionExpression).toBe('attribute_not_exists(sourceKey) OR leaseUntil < :now OR #owner = :owner');
+    expect(input).toEqual({
+      TableName: 'catalog',
+      Item: { sourceKey: `#claim/${sha}`, preset: '#claim', owner: 'a.jpg', leaseUntil: 1_060_000, expiresAt: 1_060 + 86_400 },
+      ConditionExpression: 'attribute_not_exists(sourceKey) OR leaseUntil < :now OR #owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':now': 1_000_000, ':owner': 'a.jpg' },
+    });
     expect(input.Item).not.toHaveProperty('sha256');
   });
 
-  it('turns throttling into TransientError', async () => {
-    doc.on(QueryCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
-    await expect(catalog.rowsForKey('k.jpg')).rejects.toThrow(TransientError);
+  it('turns a throttled claim into TransientError, not false', async () => {
+    doc.on(PutCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
+    await expect(catalog.claimContent(sha, 'a.jpg', 60_000)).rejects.toThrow(`PutItem catalog #claim/${sha}: ProvisionedThroughputExceededException`);
+  });
+
+  it('releases a claim with a conditional DeleteItem; a claim held by another owner is left alone', async () => {
+    doc.on(DeleteCommand).resolvesOnce({}).rejectsOnce(new ConditionalCheckFailedException({ message: 'not yours', $metadata: { httpStatusCode: 400 } }));
+    await catalog.releaseContent(sha, 'a.jpg');
+    await catalog.releaseContent(sha, 'a.jpg');
+    expect(doc.commandCalls(DeleteCommand)[0]!.args[0].input).toEqual({
+      TableName: 'catalog',
+      Key: { sourceKey: `#claim/${sha}`, preset: '#claim' },
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': 'a.jpg' },
+    });
+  });
+
+  it('rethrows other release errors', async () => {
+    doc.on(DeleteCommand).rejects(new InternalServerError({ message: 'boom', $metadata: { httpStatusCode: 500 } }));
+    await expect(catalog.releaseContent(sha, 'a.jpg')).rejects.toThrow(TransientError);
+  });
+});
+
+describe('DynamoCatalog construction', () => {
+  it('uses a DocumentClient it is given as it is', async () => {
+    const given = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    doc.on(GetCommand).resolves({ Item: failure });
+    expect(await new DynamoCatalog(given, 'other').failureFor('k.jpg')).toEqual(failure);
+    expect(doc.commandCalls(GetCommand)[0]!.args[0].input.TableName).toBe('other');
+    expect(doc.commandCalls(GetCommand)[0]!.thisValue).toBe(given);
   });
 });
