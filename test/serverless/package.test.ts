@@ -1,5 +1,5 @@
 /**
- * `serverless package`, offline (dummy credentials, no telemetry), and what the generated
+ * `serverless package`, offline (dummy credentials, no telemetry, no AWS call), and what the generated
  * CloudFormation deploys: the Distributed Map from the ASL file, the functions, the sharp layer, the
  * bucket, the catalog table and least-privilege IAM.
  */
@@ -9,25 +9,40 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { catalogTableSchema } from '../../src/aws/catalog-schema';
-import { loadDefinition } from '../../src/local/asl';
-import { STATE_MACHINE_FILE } from '../../src/local/migrate';
-import { dynamicRoutingRule } from '../../src/local/serve';
-import { allStates, type AnyState } from '../helpers/definition';
-import { zipEntries } from '../helpers/zip';
+
+type AnyObject = Record<string, any>;
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
+const ASL_FILE = join(ROOT, 'statemachines/migrate.asl.yaml');
+const FUNCTION_IDS: Record<string, string> = { dedupe: 'DedupeLambdaFunction', resize: 'ResizeLambdaFunction', recordFailure: 'RecordFailureLambdaFunction' };
+/** CloudWatch Logs delivery actions of the state machine's logging: they have no resource-level permissions. */
+const LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+
 let out: string;
-let template: AnyState;
-let resources: Record<string, AnyState>;
+let packageSeconds: number;
+let template: AnyObject;
+let resources: Record<string, AnyObject>;
 
 beforeAll(async () => {
   if (!existsSync(join(ROOT, 'layers/sharp/nodejs/node_modules/@img/sharp-linux-arm64'))) {
-    await run(process.execPath, [join(ROOT, 'scripts/build-sharp-layer.mjs')], { cwd: ROOT });
+    await run(process.execPath, [join(ROOT, 'scripts/build-sharp-layer.mjs')], { cwd: ROOT, timeout: 180_000 });
   }
   out = await mkdtemp(join(tmpdir(), 'photo-scaler-package-'));
+  // A fresh environment: nothing of the caller's AWS profile, no SERVERLESS_PLATFORM_STAGE, no prompts.
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -39,7 +54,9 @@ beforeAll(async () => {
     SLS_DEPRECATION_DISABLE: '*',
     CI: '1',
   };
+  const started = Date.now();
   await run(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--stage', 'test', '--package', out], { cwd: ROOT, env, timeout: 240_000 });
+  packageSeconds = (Date.now() - started) / 1000;
   template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
   resources = template.Resources;
 }, 300_000);
@@ -48,11 +65,51 @@ afterAll(async () => {
   if (out) await rm(out, { recursive: true, force: true });
 });
 
+/** Every state of a definition, nested Map processors included, named by its path. */
+function* allStates(machine: AnyObject, path = ''): Generator<[string, AnyObject]> {
+  for (const [name, state] of Object.entries(machine.States ?? {}) as Array<[string, AnyObject]>) {
+    yield [`${path}${name}`, state];
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) yield* allStates(inner, `${path}${name}/`);
+  }
+}
+
+/** The entries of a zip file (from its central directory), each with a reader of its bytes. */
+function zipEntries(path: string): Map<string, () => Buffer> {
+  const zip = readFileSync(path);
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0) throw new Error(`${path}: not a zip file`);
+  const count = zip.readUInt16LE(end + 10);
+  let offset = zip.readUInt32LE(end + 16);
+  const entries = new Map<string, () => Buffer>();
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${path}: bad central directory`);
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    const local = zip.readUInt32LE(offset + 42);
+    entries.set(zip.subarray(offset + 46, offset + 46 + nameLength).toString('utf8'), () => {
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const data = zip.subarray(start, start + compressedSize);
+      return method === 8 ? inflateRawSync(data) : Buffer.from(data);
+    });
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** The ASL file as written (YAML anchors and aliases resolved). */
+function sourceDefinition(): AnyObject {
+  return parse(readFileSync(ASL_FILE, 'utf8'), { merge: true, maxAliasCount: -1 }) as AnyObject;
+}
+
 /** The deployed definition, with each `${var}` of its Fn::Sub put back as the intrinsic it stands for. */
-function deployedDefinition(): AnyState {
-  const [text, vars] = resources.MigrateStateMachine!.Properties.DefinitionString['Fn::Sub'] as [string, Record<string, unknown>];
-  const placeholder = (name: string) => `@@${name}@@`;
-  const parsed = JSON.parse(text.replace(/\$\{([^}]+)\}/g, (_, name: string) => placeholder(name)));
+function deployedDefinition(): AnyObject {
+  const definitionString = resources.MigrateStateMachine!.Properties.DefinitionString;
+  const [text, vars] = (typeof definitionString === 'string' ? [definitionString, {}] : definitionString['Fn::Sub']) as [string, Record<string, unknown>];
   const restore = (value: unknown): unknown => {
     if (typeof value === 'string') {
       const match = /^@@(.+)@@$/.exec(value);
@@ -62,26 +119,52 @@ function deployedDefinition(): AnyState {
     if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, restore(v)]));
     return value;
   };
-  return restore(parsed) as AnyState;
+  return restore(JSON.parse(text.replace(/\$\{([^}]+)\}/g, (_, name: string) => `@@${name}@@`))) as AnyObject;
 }
 
+/** Every statement of every policy document anywhere in the template (roles, policies, bucket policies). */
+function allStatements(): Array<{ where: string; statement: AnyObject }> {
+  const found: Array<{ where: string; statement: AnyObject }> = [];
+  const visit = (value: unknown, where: string) => {
+    if (Array.isArray(value)) value.forEach((item, i) => visit(item, `${where}[${i}]`));
+    else if (value && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (/PolicyDocument$/.test(key) && item && typeof item === 'object') {
+          for (const statement of [(item as AnyObject).Statement].flat()) found.push({ where: `${where}.${key}`, statement });
+        } else visit(item, `${where}.${key}`);
+      }
+    }
+  };
+  visit(resources, 'Resources');
+  return found;
+}
+
+const roleStatements = (logicalId: string): AnyObject[] => resources[logicalId]!.Properties.Policies.flatMap((policy: AnyObject) => policy.PolicyDocument.Statement);
+const statementWith = (statements: AnyObject[], action: string): AnyObject[] => statements.filter((statement) => [statement.Action].flat().includes(action));
+
 describe('serverless package (offline)', () => {
-  it('deploys the ASL file itself, with its functions resolved to the Lambda functions', async () => {
-    const source = (await loadDefinition(STATE_MACHINE_FILE)) as AnyState;
-    const logicalIds: Record<string, string> = { dedupe: 'DedupeLambdaFunction', resize: 'ResizeLambdaFunction', recordFailure: 'RecordFailureLambdaFunction' };
-    const expected = JSON.parse(JSON.stringify(source), (key, value) =>
-      value && typeof value === 'object' && Array.isArray(value['Fn::GetAtt']) ? { 'Fn::GetAtt': [logicalIds[value['Fn::GetAtt'][0]], 'Arn'] } : value,
+  it('packages without AWS, in reasonable time', () => {
+    expect(existsSync(join(out, 'cloudformation-template-update-stack.json'))).toBe(true);
+    expect(packageSeconds).toBeLessThan(240);
+  });
+
+  it('deploys the ASL file itself, with its functions resolved to the Lambda functions and LibraryBucket to the bucket', () => {
+    const expected = JSON.parse(JSON.stringify(sourceDefinition()), (key, value) =>
+      value && typeof value === 'object' && Array.isArray(value['Fn::GetAtt']) ? { 'Fn::GetAtt': [FUNCTION_IDS[value['Fn::GetAtt'][0]] ?? value['Fn::GetAtt'][0], 'Arn'] } : value,
     );
-    // serverless-step-functions repeats the machine's QueryLanguage on every state: same meaning.
-    const withoutRepeats = JSON.parse(JSON.stringify(deployedDefinition()), (key, value) =>
+    // asl-validator (serverless-step-functions' `validate: true`) writes the machine's QueryLanguage onto
+    // every state: the same meaning, so it is set aside for the comparison.
+    const deployed = JSON.parse(JSON.stringify(deployedDefinition()), (key, value) =>
       value && typeof value === 'object' && value.Type && value.QueryLanguage === 'JSONPath' ? { ...value, QueryLanguage: undefined } : value,
     );
-    expect(withoutRepeats).toEqual(expected);
+    expect(deployed).toEqual(expected);
+    expect([...allStates(deployed)].map(([name]) => name)).toEqual([...allStates(sourceDefinition())].map(([name]) => name));
   });
 
   it('has the Distributed Map fields and jittered retries in the deployed definition', () => {
     const definition = deployedDefinition();
     const map = definition.States.ProcessInventory;
+    expect(map.Type).toBe('Map');
     expect(map.ItemReader).toMatchObject({ Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'MANIFEST' } });
     expect(map.ItemBatcher.MaxItemsPerBatch).toBeGreaterThan(1);
     expect(map.MaxConcurrency).toBeGreaterThan(0);
@@ -89,15 +172,31 @@ describe('serverless package (offline)', () => {
     expect(map.ResultWriter).toMatchObject({ Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: { Ref: 'LibraryBucket' } } });
     expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
     const tasks = [...allStates(definition)].filter(([, state]) => state.Type === 'Task');
-    expect(tasks.map(([, task]) => task.Resource['Fn::GetAtt'][0]).sort()).toEqual(['DedupeLambdaFunction', 'RecordFailureLambdaFunction', 'ResizeLambdaFunction']);
+    expect(tasks.map(([, task]) => task.Resource).sort((a, b) => a['Fn::GetAtt'][0].localeCompare(b['Fn::GetAtt'][0]))).toEqual([
+      { 'Fn::GetAtt': ['DedupeLambdaFunction', 'Arn'] },
+      { 'Fn::GetAtt': ['RecordFailureLambdaFunction', 'Arn'] },
+      { 'Fn::GetAtt': ['ResizeLambdaFunction', 'Arn'] },
+    ]);
     for (const [name, task] of tasks) {
+      expect(task.Retry?.length, name).toBeGreaterThan(0);
       for (const retrier of task.Retry) expect(retrier, name).toMatchObject({ BackoffRate: expect.any(Number), MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' });
-      if (!name.endsWith('RecordFailure')) expect(task.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' });
+      // RecordFailure is where the others' Catch leads: it retries everything and has nowhere further to go.
+      if (!name.endsWith('/RecordFailure')) expect(task.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]);
     }
-    expect(resources.MigrateStateMachine!.Properties.RoleArn).toEqual({ 'Fn::GetAtt': ['MigrateStateMachineRole', 'Arn'] });
   });
 
-  it('creates the catalog table exactly as the local emulator does, and the library bucket', () => {
+  it('names the state machine per stage, logs it to its log group and runs it with its own role', () => {
+    const machine = resources.MigrateStateMachine!;
+    expect(machine.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(machine.Properties.StateMachineName).toBe('photo-scaler-migrate-test');
+    expect(machine.Properties.RoleArn).toEqual({ 'Fn::GetAtt': ['MigrateStateMachineRole', 'Arn'] });
+    expect(machine.Properties.LoggingConfiguration.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['MigrateLogGroup', 'Arn'] } } }]);
+    expect(resources.MigrateLogGroup!.Type).toBe('AWS::Logs::LogGroup');
+    // The plugin's own role is not made when the machine has a role.
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role').length).toBe(2);
+  });
+
+  it('creates the catalog table exactly as catalogTableSchema says, and the library bucket', () => {
     const table = resources.CatalogTable!;
     expect(table.Type).toBe('AWS::DynamoDB::Table');
     expect({
@@ -106,31 +205,140 @@ describe('serverless package (offline)', () => {
       KeySchema: table.Properties.KeySchema,
       GlobalSecondaryIndexes: table.Properties.GlobalSecondaryIndexes,
     }).toEqual(JSON.parse(JSON.stringify(catalogTableSchema)));
-    expect(resources.LibraryBucket!.Type).toBe('AWS::S3::Bucket');
+    expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    const bucket = resources.LibraryBucket!;
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, IgnorePublicAcls: true });
   });
 
-  it('ships sharp for arm64 in a layer attached to the two rendering functions only, never inside a function bundle', () => {
+  it('declares the outputs', () => {
+    expect(template.Outputs).toMatchObject({
+      LibraryBucketName: { Value: { Ref: 'LibraryBucket' } },
+      CatalogTableName: { Value: { Ref: 'CatalogTable' } },
+      MigrateStateMachineArn: { Value: { Ref: 'MigrateStateMachine' } },
+      SourceBucketName: { Value: 'photo-scaler-source-test' },
+    });
+  });
+
+  it('runs the three step functions on nodejs20.x arm64 with their memory, timeout and environment', () => {
+    const expected: Record<string, [string, number, number]> = {
+      DedupeLambdaFunction: ['src/handlers/dedupe.handler', 512, 60],
+      ResizeLambdaFunction: ['src/handlers/resize.handler', 1769, 120],
+      RecordFailureLambdaFunction: ['src/handlers/record-failure.handler', 256, 30],
+    };
+    for (const [id, [handler, memory, timeout]] of Object.entries(expected)) {
+      expect(resources[id]?.Properties, id).toMatchObject({ Handler: handler, MemorySize: memory, Timeout: timeout });
+    }
     const functions = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions.map(([id]) => id).sort()).toEqual(['DedupeLambdaFunction', 'OnDemandLambdaFunction', 'RecordFailureLambdaFunction', 'ResizeLambdaFunction']);
+    expect(functions.length).toBeGreaterThanOrEqual(3);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs20.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
-      expect(fn.Properties.Environment.Variables).toMatchObject({ LIBRARY_BUCKET: { Ref: 'LibraryBucket' }, CATALOG_TABLE: { Ref: 'CatalogTable' } });
-      expect(fn.Properties.Layers ?? [], id).toEqual(['ResizeLambdaFunction', 'OnDemandLambdaFunction'].includes(id) ? [{ Ref: 'SharpLambdaLayer' }] : []);
-    }
-    expect(resources.SharpLambdaLayer!.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs20.x'], CompatibleArchitectures: ['arm64'] });
-    const layer = zipEntries(join(out, 'sharp.zip'));
-    expect(layer.some((name) => /^nodejs\/node_modules\/@img\/sharp-linux-arm64\/lib\/.*\.node$/.test(name))).toBe(true);
-    expect(layer.some((name) => name.startsWith('nodejs/node_modules/sharp/lib/'))).toBe(true);
-    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure', onDemand: 'on-demand' };
-    for (const [fn, file] of Object.entries(files)) {
-      const entries = zipEntries(join(out, `${fn}.zip`));
-      expect(entries.filter((name) => name.includes('node_modules/sharp') || name.includes('@img/')), fn).toEqual([]);
-      expect(entries).toContain(`src/handlers/${file}.js`);
+      expect(fn.Properties.Environment.Variables, id).toMatchObject({
+        LIBRARY_BUCKET: { Ref: 'LibraryBucket' },
+        CATALOG_TABLE: { Ref: 'CatalogTable' },
+        NODE_OPTIONS: '--enable-source-maps',
+      });
     }
   });
 
-  it('routes GET /dynamic/{size}/{key+} on the HTTP API to the on-demand function', () => {
+  it('ships sharp for linux-arm64 in a layer attached to the rendering functions only, never inside a function bundle', () => {
+    // Functions that render (sharp): resize, and onDemand when serverless.yml has it.
+    const renderers = ['ResizeLambdaFunction', 'OnDemandLambdaFunction'];
+    for (const [id, fn] of Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')) {
+      expect(fn.Properties.Layers ?? [], id).toEqual(renderers.includes(id) ? [{ Ref: 'SharpLambdaLayer' }] : []);
+    }
+    expect(resources.SharpLambdaLayer!.Type).toBe('AWS::Lambda::LayerVersion');
+    expect(resources.SharpLambdaLayer!.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs20.x'], CompatibleArchitectures: ['arm64'] });
+
+    const layer = [...zipEntries(join(out, 'sharp.zip')).keys()];
+    expect(layer.some((name) => /^nodejs\/node_modules\/@img\/sharp-linux-arm64\/lib\/[^/]+\.node$/.test(name))).toBe(true);
+    expect(layer.some((name) => /^nodejs\/node_modules\/@img\/sharp-libvips-linux-arm64\/lib\/libvips/.test(name))).toBe(true);
+    expect(layer.some((name) => name.startsWith('nodejs/node_modules/sharp/lib/'))).toBe(true);
+    const imgPackages = new Set(layer.flatMap((name) => /^nodejs\/node_modules\/@img\/([^/]+)\//.exec(name)?.[1] ?? []));
+    expect([...imgPackages].filter((name) => name.startsWith('sharp-') && !name.endsWith('-linux-arm64'))).toEqual([]);
+
+    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure' };
+    if (resources.OnDemandLambdaFunction) files.onDemand = 'on-demand';
+    for (const [fn, file] of Object.entries(files)) {
+      const entries = zipEntries(join(out, `${fn}.zip`));
+      const names = [...entries.keys()];
+      expect(names.filter((name) => name.includes('node_modules/sharp') || name.includes('@img/')), fn).toEqual([]);
+      expect(names, fn).toContain(`src/handlers/${file}.js`);
+      // A CommonJS bundle: no package.json with "type": "module" may make Lambda load it as ESM.
+      expect(names.filter((name) => name.endsWith('package.json')), fn).toEqual([]);
+      const bundle = entries.get(`src/handlers/${file}.js`)!().toString('utf8');
+      // (booleans, not toContain: a failure would print megabytes of bundle)
+      expect(/\bmodule\.exports\b/.test(bundle), `${fn}: a CommonJS bundle`).toBe(true);
+      // sharp stays external: a require() that Lambda resolves through /opt/nodejs/node_modules (the layer).
+      if (fn === 'resize') expect(bundle.includes('require("sharp")'), 'resize requires sharp at run time').toBe(true);
+      expect(/node_modules\/sharp\/lib\/(sharp|constructor)\.js/.test(bundle), `${fn}: sharp's own code is not bundled`).toBe(false);
+    }
+  });
+
+  it('grants no wildcard actions; Resource "*" only for the log delivery actions', () => {
+    const statements = allStatements();
+    expect(statements.length).toBeGreaterThan(10);
+    for (const { where, statement } of statements) {
+      if (statement.Effect !== 'Allow') continue; // e.g. the deployment bucket's Deny s3:* without TLS
+      const actions: string[] = [statement.Action].flat();
+      for (const action of actions) {
+        expect(action, where).not.toBe('*');
+        expect(action, where).not.toMatch(/:\*$/);
+      }
+      if (statement.Resource !== undefined && [statement.Resource].flat().includes('*')) {
+        expect(LOG_DELIVERY_ACTIONS, `${where}: ${JSON.stringify(statement)}`).toEqual(expect.arrayContaining(actions));
+      }
+    }
+  });
+
+  it('gives the Lambda functions only what the steps use', () => {
+    const statements = roleStatements('IamRoleLambdaExecution');
+    expect(statementWith(statements, 's3:GetObject').map((s) => s.Resource)).toEqual(
+      expect.arrayContaining([{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test/*' }, { 'Fn::Sub': '${LibraryBucket.Arn}/*' }]),
+    );
+    for (const action of ['s3:PutObject', 's3:DeleteObject']) {
+      expect(statementWith(statements, action).map((s) => s.Resource), action).toEqual([{ 'Fn::Sub': '${LibraryBucket.Arn}/*' }]);
+    }
+    expect(statementWith(statements, 's3:ListBucket').map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['LibraryBucket', 'Arn'] }]);
+    for (const action of ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem', 'Query', 'BatchWriteItem', 'BatchGetItem']) {
+      expect(statementWith(statements, `dynamodb:${action}`).map((s) => s.Resource), action).toEqual([
+        [{ 'Fn::GetAtt': ['CatalogTable', 'Arn'] }, { 'Fn::Sub': '${CatalogTable.Arn}/index/*' }],
+      ]);
+    }
+  });
+
+  it('gives the state machine what a Distributed Map needs, scoped to this stack', () => {
+    const statements = roleStatements('MigrateStateMachineRole');
+    expect(resources.MigrateStateMachineRole!.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    const invoke = statementWith(statements, 'lambda:InvokeFunction');
+    expect(invoke).toHaveLength(1);
+    expect([invoke[0]!.Action].flat()).toEqual(['lambda:InvokeFunction']);
+    expect(invoke[0]!.Resource).toEqual(
+      Object.values(FUNCTION_IDS).flatMap((id) => [{ 'Fn::GetAtt': [id, 'Arn'] }, { 'Fn::Sub': `\${${id}.Arn}:*` }]),
+    );
+    const resourcesOf = (action: string) => statementWith(statements, action).flatMap((s) => [s.Resource].flat());
+    expect(resourcesOf('s3:GetObject')).toEqual(
+      expect.arrayContaining([{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test/*' }, { 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' }]),
+    );
+    for (const action of ['s3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload']) {
+      expect(resourcesOf(action), action).toEqual([{ 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' }]);
+    }
+    const machine = 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:photo-scaler-migrate-test';
+    const executions = 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:photo-scaler-migrate-test';
+    expect(resourcesOf('states:StartExecution')).toEqual([{ 'Fn::Sub': machine }]);
+    for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
+      expect(resourcesOf(action), action).toEqual([{ 'Fn::Sub': machine }, { 'Fn::Sub': `${executions}:*` }, { 'Fn::Sub': `${executions}/*` }]);
+    }
+    const everything = statements.filter((s) => [s.Resource].flat().includes('*'));
+    expect(everything.flatMap((s) => [s.Action].flat()).sort()).toEqual([...LOG_DELIVERY_ACTIONS].sort());
+  });
+
+  it('routes GET /dynamic/{size}/{key+} to the on-demand function and 404s under dynamic/ to the API, as serve does locally', async (context) => {
+    if (!resources.OnDemandLambdaFunction) context.skip();
     const route = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')!;
     expect(route.Properties.RouteKey).toBe('GET /dynamic/{size}/{key+}');
     const integration = resources.HttpApiIntegrationOnDemand!;
@@ -140,43 +348,22 @@ describe('serverless package (offline)', () => {
       WEBSITE_URL: { 'Fn::GetAtt': ['LibraryBucket', 'WebsiteURL'] },
       SOURCE_BUCKET: 'photo-scaler-source-test',
     });
-  });
 
-  it('serves the library as a website whose 404s under dynamic/ go to the API with a 307, as serve does locally', () => {
     const website = resources.LibraryBucket!.Properties.WebsiteConfiguration;
     expect(website.RoutingRules).toHaveLength(1);
     const [rule] = website.RoutingRules;
+    // Imported here, not at the top: the local server's module graph is large, and only this test needs it.
+    const { dynamicRoutingRule } = await import('../../src/local/serve');
     const local = dynamicRoutingRule('API_HOST', 'https');
     expect(rule.RoutingRuleCondition).toEqual(local.RoutingRuleCondition);
     expect({ ...rule.RedirectRule, HostName: 'API_HOST' }).toEqual(local.RedirectRule);
     expect(rule.RedirectRule.HostName).toEqual({ 'Fn::Sub': '${HttpApi}.execute-api.${AWS::Region}.amazonaws.com' });
-    const policy = resources.LibraryBucketPolicy!.Properties.PolicyDocument.Statement as AnyState[];
+    const policy = resources.LibraryBucketPolicy!.Properties.PolicyDocument.Statement as AnyObject[];
     const allow = (action: string) => policy.find((s) => s.Effect === 'Allow' && s.Principal === '*' && [s.Action].flat().includes(action));
     expect(allow('s3:GetObject')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/*' });
     // Without ListBucket a missing key answers 403 and the 404 routing rule would never fire.
     expect(allow('s3:ListBucket')?.Resource).toEqual({ 'Fn::GetAtt': ['LibraryBucket', 'Arn'] });
     expect(policy.find((s) => s.Effect === 'Deny')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' });
     expect(resources.LibraryBucket!.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, BlockPublicPolicy: false });
-  });
-
-  it('grants no wildcard actions; Resource "*" only where the service has no resource-level permissions', () => {
-    const statements: AnyState[] = [];
-    for (const resource of Object.values(resources)) {
-      for (const policy of resource.Properties?.Policies ?? []) statements.push(...policy.PolicyDocument.Statement);
-      if (resource.Type === 'AWS::IAM::Policy') statements.push(...resource.Properties.PolicyDocument.Statement);
-    }
-    expect(statements.length).toBeGreaterThan(5);
-    for (const statement of statements) {
-      const actions: string[] = [statement.Action].flat();
-      for (const action of actions) {
-        expect(action).not.toBe('*');
-        expect(action).not.toMatch(/:\*$/);
-      }
-      const wildcardResource = [statement.Resource].flat().includes('*');
-      if (wildcardResource) expect(actions.every((action) => action.startsWith('logs:')), JSON.stringify(statement)).toBe(true);
-    }
-    const lambdaStatements = resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement as AnyState[];
-    const actions = lambdaStatements.flatMap((statement) => [statement.Action].flat());
-    expect(actions).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 'dynamodb:BatchWriteItem', 'dynamodb:Query']));
   });
 });

@@ -1,33 +1,67 @@
-/** statemachines/migrate.asl.yaml: valid ASL, and the Distributed Map shape the issue fixes. */
+/** statemachines/migrate.asl.yaml: valid ASL once deployed, and the Distributed Map shape it needs. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { resolveRefs, loadDefinition } from '../../src/local/asl';
-import { STATE_MACHINE_FILE } from '../../src/local/migrate';
-import { allStates, type AnyState } from '../helpers/definition';
+import { parse } from 'yaml';
 
+type AnyObject = Record<string, any>;
+
+const ASL_FILE = join(import.meta.dirname, '../../statemachines/migrate.asl.yaml');
 const FUNCTION_ARN = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:photo-scaler-test-${name}`;
+const LIBRARY_BUCKET = 'photo-scaler-test-librarybucket-0123456789ab';
 
-/** What CloudFormation makes of the intrinsics: ARNs and a bucket name. */
+/** The ASL file as written (YAML anchors and aliases resolved), a fresh copy each time. */
+const load = (): AnyObject => parse(readFileSync(ASL_FILE, 'utf8'), { merge: true, maxAliasCount: -1 }) as AnyObject;
+
+/** Every state of a definition, nested Map processors included, named by its path. */
+function* allStates(machine: AnyObject, path = ''): Generator<[string, AnyObject]> {
+  for (const [name, state] of Object.entries(machine.States ?? {}) as Array<[string, AnyObject]>) {
+    yield [`${path}${name}`, state];
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) yield* allStates(inner, `${path}${name}/`);
+  }
+}
+
+/** What CloudFormation makes of the intrinsics the file uses: function ARNs and the bucket's name. */
 function deployed(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(deployed);
   if (value && typeof value === 'object') {
-    const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
-    if (getAtt) return FUNCTION_ARN(getAtt[0]);
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, deployed(item)]));
+    const object = value as AnyObject;
+    if (Array.isArray(object['Fn::GetAtt'])) {
+      expect(object['Fn::GetAtt'][1]).toBe('Arn');
+      return FUNCTION_ARN(object['Fn::GetAtt'][0]);
+    }
+    if (typeof object.Ref === 'string') {
+      expect(object.Ref).toBe('LibraryBucket');
+      return LIBRARY_BUCKET;
+    }
+    return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, deployed(item)]));
   }
   return value;
 }
 
 describe('migrate.asl.yaml', () => {
-  it('is valid Amazon States Language once its intrinsics are resolved', async () => {
-    const definition = deployed(resolveRefs(await loadDefinition(STATE_MACHINE_FILE), { LibraryBucket: 'photo-scaler-library' }));
-    const result = validator(definition as object);
+  it('is valid Amazon States Language once its intrinsics are resolved', () => {
+    const definition = deployed(load()) as AnyObject;
+    expect(JSON.stringify(definition)).not.toMatch(/Fn::|"Ref"/);
+    const result = validator(definition);
     expect(result.errors).toEqual([]);
     expect(result.isValid).toBe(true);
   });
 
-  it('reads an S3 Inventory report with a Distributed Map that batches, bounds concurrency, tolerates failures and writes results', async () => {
-    const definition = (await loadDefinition(STATE_MACHINE_FILE)) as AnyState;
+  it('names only the three step functions and the library bucket as intrinsics', () => {
+    const intrinsics: string[] = [];
+    JSON.stringify(load(), (key, value) => {
+      if (key === 'Fn::GetAtt') intrinsics.push(`GetAtt ${value.join('.')}`);
+      if (key === 'Ref') intrinsics.push(`Ref ${value}`);
+      return value;
+    });
+    expect([...new Set(intrinsics)].sort()).toEqual(['GetAtt dedupe.Arn', 'GetAtt recordFailure.Arn', 'GetAtt resize.Arn', 'Ref LibraryBucket']);
+  });
+
+  it('reads an S3 Inventory report with a Distributed Map that batches, bounds concurrency, tolerates failures and writes results', () => {
+    const definition = load();
     const map = definition.States[definition.StartAt];
     expect(map).toMatchObject({
       Type: 'Map',
@@ -40,9 +74,8 @@ describe('migrate.asl.yaml', () => {
     });
   });
 
-  it('gives every Task a jittered, bounded exponential Retry; Dedupe and Resize are caught into RecordFailure', async () => {
-    const definition = (await loadDefinition(STATE_MACHINE_FILE)) as AnyState;
-    const tasks = [...allStates(definition)].filter(([, state]) => state.Type === 'Task');
+  it('gives every Task a jittered, bounded exponential Retry; Dedupe and Resize are caught into RecordFailure', () => {
+    const tasks = [...allStates(load())].filter(([, state]) => state.Type === 'Task');
     expect(tasks.map(([name]) => name.split('/').pop()).sort()).toEqual(['Dedupe', 'RecordFailure', 'Resize']);
     for (const [name, task] of tasks) {
       expect(task.Retry?.length, name).toBeGreaterThan(0);
@@ -50,10 +83,10 @@ describe('migrate.asl.yaml', () => {
         expect(retrier, name).toMatchObject({ BackoffRate: expect.any(Number), MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' });
         expect(retrier.BackoffRate).toBeGreaterThan(1);
       }
-      if (!name.endsWith('RecordFailure')) {
+      if (!name.endsWith('/RecordFailure')) {
         expect(task.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]);
-        expect(task.Retry.flatMap((r: AnyState) => r.ErrorEquals)).toEqual(expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException', 'ContentBusy']));
-        expect(task.Retry.flatMap((r: AnyState) => r.ErrorEquals)).not.toContain('PhotoError');
+        expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).toEqual(expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException', 'ContentBusy']));
+        expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).not.toContain('PhotoError');
       }
     }
   });
