@@ -56,6 +56,32 @@ export function sharedDynamoClient(): DynamoDBClient {
   return (sharedDynamo ??= makeDynamoClient());
 }
 
+/** A client whose middleware stack can be extended (every AWS SDK v3 client). */
+interface Extensible {
+  middlewareStack: { add(middleware: unknown, options: { step: 'initialize'; name: string }): void };
+}
+
+/**
+ * Calls `onRetries(n)` after every call the client makes, with how many times the SDK retried it
+ * (`$metadata.attempts - 1`, set by the SDK's retry middleware on answers and errors alike).
+ */
+export function countSdkRetries(client: Extensible, onRetries: (retries: number) => void): void {
+  const attemptsOf = (value: unknown) => (value as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<{ output: unknown }>) => async (args: unknown) => {
+      try {
+        const result = await next(args);
+        onRetries(attemptsOf(result.output) - 1);
+        return result;
+      } catch (error) {
+        onRetries(attemptsOf(error) - 1);
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'photoScalerCountSdkRetries' },
+  );
+}
+
 function common(options: ClientOptions) {
   return {
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',

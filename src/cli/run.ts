@@ -29,7 +29,6 @@ export function registerRun(program: Command): void {
 export async function runWithProgress(flags: { photos: string; dataDir: string; faults?: string }): Promise<LocalRunResult> {
   const upload = progressBar('upload ');
   const process_ = progressBar('process');
-  let retries = 0;
   try {
     return await runLocalMigration({
       photosDir: flags.photos,
@@ -38,13 +37,11 @@ export async function runWithProgress(flags: { photos: string; dataDir: string; 
       onProgress: (progress) => {
         if (progress.phase === 'upload') upload.update(progress.done, progress.total);
         else if (progress.phase === 'process') process_.update(progress.done, progress.total, progress.failed ? `(${progress.failed} failed)` : '');
-        else retries++;
       },
     });
   } finally {
     upload.done();
     process_.done();
-    if (retries > 0) process.stderr.write(`${retries} errors were retried by the state machine\n`);
   }
 }
 
@@ -61,6 +58,7 @@ export function jsonOf(result: LocalRunResult) {
     executionSeconds: Number(result.executionSeconds.toFixed(3)),
     itemsPerSecond: Number((items / Math.max(result.seconds, 0.001)).toFixed(2)),
     retries: result.retries,
+    sdkRetries: result.sdkRetries,
     ...(result.injected ? { injectedFaults: result.injected } : {}),
   };
 }
@@ -72,6 +70,8 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
     `  succeeded ${s.succeeded} (resized ${s.resized}, duplicates ${s.duplicates}, unchanged ${s.unchanged}), failed ${s.failed}`,
     `  wrote ${s.assets} assets, ${s.pointers} pointers, ${s.catalogRows} catalog rows`,
   ];
+  if (result.retries + result.sdkRetries > 0) lines.push(`  retried ${result.sdkRetries} calls in the AWS SDK and ${result.retries} steps in the state machine`);
+  if (result.injected) lines.push(`  injected faults: ${Object.entries(result.injected).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   if (result.error) lines.push(`  execution error: ${result.error}`);
   if (s.failures.length > 0) {
     lines.push('  failures:');

@@ -57,6 +57,8 @@ export interface LocalRunResult {
   resultWriter?: ResultWriterDetails;
   /** Retries the state machine made (after the SDK's own retries gave up). */
   retries: number;
+  /** Retries the AWS SDK made inside the handlers, the ItemReader and the ResultWriter. */
+  sdkRetries: number;
   /** Faults injected into this run, when injection is on. */
   injected?: Record<FaultKind, number>;
   /** Where the run's inventory report is (for verify and redrive). */
@@ -111,6 +113,7 @@ export async function executeMigration(
   let failed = 0;
   let retries = 0;
   const injectedBefore = { ...stack.faults.injected };
+  const sdkRetriesBefore = stack.sdkRetries();
   const executionStarted = performance.now();
   const execution = await startExecution({
     definition,
@@ -145,6 +148,7 @@ export async function executeMigration(
     executionSeconds,
     resultWriter,
     retries,
+    sdkRetries: stack.sdkRetries() - sdkRetriesBefore,
     injected: stack.faults.active ? (Object.fromEntries(Object.entries(stack.faults.injected).map(([k, v]) => [k, v - injectedBefore[k as FaultKind]])) as Record<FaultKind, number>) : undefined,
     manifest,
   };

@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
+import { countSdkRetries } from '../aws/clients';
 import { DynamoCatalog } from '../aws/dynamo-catalog';
 import { S3ObjectStore } from '../aws/s3-store';
 import { config as defaultConfig } from '../config';
@@ -38,6 +39,8 @@ export interface LocalStack {
   s3: S3Client;
   tasks: LocalTasks;
   faults: FaultInjector;
+  /** Retries the AWS SDK made on calls to the emulators (SlowDown, 500s, throttling absorbed there). */
+  sdkRetries(): number;
   s3Endpoint: string;
   close(): Promise<void>;
 }
@@ -63,6 +66,8 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     buckets: [LOCAL_NAMES.sourceBucket, LOCAL_NAMES.libraryBucket, LOCAL_NAMES.inventoryBucket],
     tableName: LOCAL_NAMES.catalogTable,
   });
+  let sdkRetries = 0;
+  for (const client of [emulators.s3, emulators.dynamo]) countSdkRetries(client, (retries) => (sdkRetries += retries));
   const store = new S3ObjectStore(emulators.s3);
   const context: StepContext = {
     store,
@@ -79,7 +84,7 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     resize: limitConcurrency(faults.crashing(makeResizeHandler(handlerContext)), options.resizeConcurrency ?? Math.max(1, cpus().length)),
     recordFailure: faults.crashing(makeRecordFailureHandler(handlerContext)),
   };
-  return { dataDir, context, store, s3: emulators.s3, tasks, faults, s3Endpoint: emulators.s3Endpoint, close: () => emulators.close() };
+  return { dataDir, context, store, s3: emulators.s3, tasks, faults, sdkRetries: () => sdkRetries, s3Endpoint: emulators.s3Endpoint, close: () => emulators.close() };
 }
 
 export function dataPath(dataDir: string, ...parts: string[]): string {

@@ -106,6 +106,9 @@ describe('injected faults, crashes, reruns, parallel runs, redrive', () => {
     expect(run.injected!.throttle).toBeGreaterThan(0);
     expect(run.injected!.crash).toBeGreaterThan(0);
     expect(run.retries).toBeGreaterThan(0);
+    // Most S3/DynamoDB faults never reach the state machine: the SDK's own retries absorb them.
+    expect(run.sdkRetries).toBeGreaterThan(0);
+    expect(run.sdkRetries).toBeLessThanOrEqual(run.injected!.slowDown + run.injected!.internalError + run.injected!.throttle);
     expect(run.summary).toMatchObject({ items: 18, failed: 1 });
     expect(run.summary.failures).toEqual([{ key: 'set/broken.jpg', error: expect.stringMatching(/cannot decode/) }]);
     const report = await audit(stack, run);
