@@ -161,9 +161,13 @@ describe('injected faults, crashes, reruns, parallel runs, redrive', () => {
     await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: 'set/broken.jpg' }, await noiseJpeg(500, 400, 999), { contentType: 'image/jpeg' });
     const { keys, result } = await redriveLocal(stack, { timeScale: 0.001 });
     expect(keys).toEqual(['set/broken.jpg']);
-    expect(result!.summary).toMatchObject({ items: 1, succeeded: 1, failed: 0, resized: 1, assets: 5, pointers: 5 });
+    // Not the summary's asset count: with crashes injected, an attempt may write assets and die, and
+    // the retry that succeeds finds them there. What counts is what the bucket and catalog hold.
+    expect(result!.summary).toMatchObject({ items: 1, succeeded: 1, failed: 0, resized: 1 });
     expect(await stack.context.catalog.failureFor('set/broken.jpg')).toBeUndefined();
-    expect((await stack.context.catalog.rowsForKey('set/broken.jpg')).length).toBe(5);
+    const rows = await stack.context.catalog.rowsForKey('set/broken.jpg');
+    expect(rows.length).toBe(5);
+    for (const row of rows) expect((await stack.store.head({ bucket: LOCAL_NAMES.libraryBucket, key: row.assetKey }))?.size).toBe(row.bytes);
     expect(await redriveLocal(stack, { timeScale: 0.001 })).toEqual({ keys: [] });
   });
 });
