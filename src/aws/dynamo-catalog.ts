@@ -86,9 +86,12 @@ export class DynamoCatalog implements Catalog {
     for (const sha256 of new Set(options.releaseClaims ?? [])) {
       requests.push({ DeleteRequest: { Key: { sourceKey: claimKey(sha256), preset: CLAIM } } });
     }
-    for (let start = 0; start < requests.length; start += BATCH_LIMIT) {
-      await this.batchWrite(requests.slice(start, start + BATCH_LIMIT));
-    }
+    await this.writeAll(requests);
+  }
+
+  async deleteRows(sourceKey: string, presets: readonly string[]): Promise<void> {
+    const requests: WriteRequest[] = [...new Set(presets)].map((preset) => ({ DeleteRequest: { Key: { sourceKey, preset } } }));
+    await this.writeAll(requests);
   }
 
   async recordFailure(row: FailureRow): Promise<void> {
@@ -159,6 +162,13 @@ export class DynamoCatalog implements Catalog {
       start = page.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+
+  /** Every request, BATCH_LIMIT per BatchWriteItem. */
+  private async writeAll(requests: WriteRequest[]): Promise<void> {
+    for (let start = 0; start < requests.length; start += BATCH_LIMIT) {
+      await this.batchWrite(requests.slice(start, start + BATCH_LIMIT));
+    }
   }
 
   /** One BatchWriteItem; items DynamoDB leaves unprocessed (throttling) are sent again with backoff. */

@@ -103,6 +103,11 @@ export interface Catalog {
    * `releaseClaims`: content claims (sha-256) to drop in that same batch, saving a request per photo.
    */
   putRows(rows: CatalogRow[], options?: { releaseClaims?: string[] }): Promise<void>;
+  /**
+   * Deletes these rows of one source key (crops, ORIGINAL, FAILURE, dynamic sizes) in batches: the
+   * key was removed from the source bucket.
+   */
+  deleteRows(sourceKey: string, presets: readonly string[]): Promise<void>;
   recordFailure(row: FailureRow): Promise<void>;
   failureFor(sourceKey: string): Promise<FailureRow | undefined>;
   /**

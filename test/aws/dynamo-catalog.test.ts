@@ -106,6 +106,18 @@ describe('DynamoCatalog.putRows', () => {
   });
 });
 
+describe('DynamoCatalog.deleteRows', () => {
+  it('deletes the named rows of a key (each preset once), 25 per BatchWriteItem', async () => {
+    doc.on(BatchWriteCommand).resolves({});
+    const presets = Array.from({ length: 30 }, (_, i) => `p${i}`);
+    await catalog.deleteRows('set/a b.jpg', [...presets, 'p0', '#failure']);
+    const sent = batches();
+    expect(sent.map((batch) => batch.length)).toEqual([25, 6]);
+    expect(sent.flat()[0]).toEqual({ DeleteRequest: { Key: { sourceKey: 'set/a b.jpg', preset: 'p0' } } });
+    expect(sent.flat().at(-1)).toEqual({ DeleteRequest: { Key: { sourceKey: 'set/a b.jpg', preset: '#failure' } } });
+  });
+});
+
 describe('DynamoCatalog reads', () => {
   it('reads a key’s rows with a paginated, consistent Query, leaving out failure rows', async () => {
     doc.on(QueryCommand)

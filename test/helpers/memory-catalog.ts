@@ -25,6 +25,14 @@ export class MemoryCatalog implements Catalog {
     for (const sha256 of options.releaseClaims ?? []) this.claims.delete(sha256);
   }
 
+  async deleteRows(sourceKey: string, presets: readonly string[]): Promise<void> {
+    this.writeRequests += Math.ceil(new Set(presets).size / 25);
+    for (const preset of presets) {
+      if (preset === FAILURE) this.failures.delete(sourceKey);
+      else this.rows.delete(`${sourceKey}\u0000${preset}`);
+    }
+  }
+
   async recordFailure(row: FailureRow): Promise<void> {
     this.writeRequests++;
     this.failures.set(row.sourceKey, { ...row, preset: FAILURE });
