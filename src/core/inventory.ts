@@ -32,6 +32,12 @@ export interface InventoryManifest {
   files: InventoryFile[];
 }
 
+/** Where an inventory report's manifest.json is: the execution input of migrate.asl.yaml is `{manifest: ManifestRef}`. */
+export interface ManifestRef {
+  bucket: string;
+  key: string;
+}
+
 /** One CSV row, by column name (`Bucket`, `Key`, `Size`, `ETag`, …), values as strings: the item Step Functions hands out. */
 export type InventoryRow = Record<string, string>;
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
-import { buildInventoryReport, type InventoryObject } from '../core/inventory';
+import { buildInventoryReport, type InventoryObject, type ManifestRef } from '../core/inventory';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
 import { loadDefinition, startExecution } from './asl';
@@ -22,10 +22,7 @@ export const INVENTORY_PREFIX = 'inventory';
 /** Written under the data dir after each run: what verify and redrive look at. */
 export const LAST_RUN_FILE = 'last-run.json';
 
-export interface ManifestRef {
-  bucket: string;
-  key: string;
-}
+export type { ManifestRef } from '../core/inventory';
 
 export type Progress =
   | { phase: 'upload'; done: number; total: number }
@@ -102,12 +99,12 @@ export async function writeInventoryReport(stack: LocalStack, prefix: string, ob
 export async function executeMigration(
   stack: LocalStack,
   manifest: ManifestRef,
-  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale'> = {},
+  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale'> & { name?: string } = {},
   started = performance.now(),
 ): Promise<LocalRunResult> {
   const progress = options.onProgress ?? (() => {});
   const definition = await loadDefinition(STATE_MACHINE_FILE);
-  const executionName = `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  const executionName = options.name ?? `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   let total = 0;
   let done = 0;
   let failed = 0;
