@@ -1,5 +1,5 @@
 /** Builds the StepContext of a Lambda from its environment, once per container. */
-import { makeDynamoClient, makeS3Client } from '../aws/clients';
+import { sharedDynamoClient, sharedS3Client } from '../aws/clients';
 import { DynamoCatalog } from '../aws/dynamo-catalog';
 import { S3ObjectStore } from '../aws/s3-store';
 import { config } from '../config';
@@ -13,8 +13,8 @@ export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): StepContex
   const libraryBucket = required(env, 'LIBRARY_BUCKET');
   const table = required(env, 'CATALOG_TABLE');
   return {
-    store: new S3ObjectStore(makeS3Client()),
-    catalog: new DynamoCatalog(makeDynamoClient(), table),
+    store: new S3ObjectStore(sharedS3Client()),
+    catalog: new DynamoCatalog(sharedDynamoClient(), table),
     libraryBucket,
     config,
     presets: validateConfig(config),
@@ -24,7 +24,7 @@ export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): StepContex
 let cached: StepContext | undefined;
 export const lambdaContext: ContextSource = () => (cached ??= contextFromEnv());
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
+export function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
   if (!value) throw new ConfigError(`environment variable ${name} is not set`);
   return value;

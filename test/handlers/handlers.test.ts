@@ -128,6 +128,40 @@ describe('onDemand handler (HTTP API payload v2)', () => {
   });
 });
 
+describe('sync handler', () => {
+  it('reconciles every key of the event, then throws the retryable error so Lambda retries the event', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'originals', Key: 'busy/a.jpg' }).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }));
+    const { handler } = await import('../../src/handlers/sync');
+    const record = (eventName: string, key: string) => ({ eventName, s3: { bucket: { name: 'originals' }, object: { key } } });
+    await expect(handler({ Records: [record('ObjectCreated:Put', 'busy/a.jpg'), record('ObjectRemoved:Delete', 'gone/b+c.jpg')] })).rejects.toThrow(/SlowDown/);
+    // The second key was still handled: HEAD (404), then its rows looked up to be removed.
+    expect(s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['busy/a.jpg', 'gone/b c.jpg']);
+    expect(doc.commandCalls(QueryCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({ ':pk': 'gone/b c.jpg' });
+  });
+});
+
+describe('start-run handler', () => {
+  it('starts the state machine on a complete report under the name of the report', async () => {
+    const { buildInventoryReport } = await import('../../src/core/inventory');
+    const { SFNClient, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
+    const sfn = mockClient(SFNClient);
+    process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:photo-scaler-migrate-dev';
+    const report = buildInventoryReport({ sourceBucket: 'originals', destinationBucket: 'reports', prefix: 'inventory', objects: [{ key: 'a.jpg', size: 1, etag: 'e', lastModified: new Date() }], now: new Date('2026-11-24T01:00:00Z') });
+    for (const file of report.files) {
+      s3.on(GetObjectCommand, { Bucket: 'reports', Key: file.key }).resolves({ Body: { transformToByteArray: async () => file.body } as never, ETag: '"x"' });
+      s3.on(HeadObjectCommand, { Bucket: 'reports', Key: file.key }).resolves({ ContentLength: file.body.byteLength, ETag: '"x"' });
+    }
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:photo-scaler-migrate-dev:x' });
+    const { handler } = await import('../../src/handlers/start-run');
+    const outcomes = await handler({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'reports' }, object: { key: report.checksumKey } } }] });
+    expect(outcomes).toEqual([expect.objectContaining({ alreadyStarted: false, name: expect.stringMatching(/^inventory-2026-11-24T01-00Z-/) })]);
+    const start = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
+    expect(start.stateMachineArn).toBe(process.env.STATE_MACHINE_ARN);
+    expect(JSON.parse(start.input!)).toEqual({ manifest: { bucket: 'reports', key: report.manifestKey } });
+    sfn.restore();
+  });
+});
+
 describe('configuration', () => {
   it('a Lambda without its environment refuses to start with a clear error', async () => {
     const { contextFromEnv } = await import('../../src/handlers/context');

@@ -1,0 +1,109 @@
+/**
+ * Live sync: one key of the source bucket was created, overwritten or deleted while (or after) a
+ * migration ran. The bucket's current state decides, not the event: S3 delivers events at least once
+ * and not in order, so an "created" event for an object that is gone since removes the key, and a
+ * "removed" event for a key that exists again syncs it.
+ *
+ * An object that exists goes through the very steps the state machine runs — dedupe, then resize
+ * when needed, recordFailure when the photo is bad — so live sync writes what a migration would.
+ * A key that is gone loses its pointers and catalog rows; its assets are deleted only when no other
+ * row of the catalog uses them (see pruneAssets).
+ */
+import { type StepContext } from './context';
+import { CONTENT_BUSY_PATIENCE, dedupe } from './dedupe';
+import { ContentBusy, TransientError } from './errors';
+import { encodeInventoryKey } from './inventory';
+import type { InventoryItem, ItemOutcome } from './item';
+import { type CatalogRow, FAILURE } from './ports';
+import { recordFailure } from './record-failure';
+import { resize } from './resize';
+
+/** The runId live sync records in catalog rows (a migration records its execution name). */
+export const SYNC_RUN_ID = 'live-sync';
+
+export interface SyncTarget {
+  bucket: string;
+  /** Decoded key. */
+  key: string;
+}
+
+export interface AssetsPruned {
+  /** Assets deleted: no catalog row uses them any more. */
+  deleted: number;
+  /** Assets kept: other keys (duplicates, other crops) still use them. */
+  kept: number;
+}
+
+export interface RemovalOutcome {
+  key: string;
+  status: 'removed';
+  deleted: { pointers: number; catalogRows: number; assets: number };
+  keptAssets: number;
+}
+
+export type SyncOutcome = (ItemOutcome & { pruned?: AssetsPruned }) | RemovalOutcome;
+
+/** Errors that a later attempt can cure: they are thrown (the Lambda retries, then its dead-letter queue). */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof TransientError || error instanceof ContentBusy;
+}
+
+export async function syncObject(context: StepContext, target: SyncTarget, runId: string): Promise<SyncOutcome> {
+  const head = await context.store.head({ bucket: target.bucket, key: target.key });
+  if (!head) return removeKey(context, target.key);
+  const item: InventoryItem = { bucket: target.bucket, key: encodeInventoryKey(target.key), size: head.size, etag: head.etag };
+  const before = await context.catalog.rowsForKey(target.key);
+  try {
+    // No Step Functions retrier here to wait out a twin in flight: render at once (same bytes, same
+    // content-addressed assets), as Dedupe does once its patience is spent.
+    let outcome = await dedupe(context, { item, runId, retryCount: CONTENT_BUSY_PATIENCE });
+    if (outcome.status === 'needs-resize') outcome = await resize(context, { item, runId, outcome });
+    // An overwritten key no longer uses its old assets: drop those nobody else uses.
+    const after = new Set((await context.catalog.rowsForKey(target.key)).map((row) => row.assetKey));
+    const pruned = await pruneAssets(context, before.filter((row) => !after.has(row.assetKey)), target.key);
+    return pruned.deleted + pruned.kept > 0 ? { ...outcome, pruned } : outcome;
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    const caught = error instanceof Error ? { Error: error.name, Cause: error.message } : { Error: 'Error', Cause: String(error) };
+    return recordFailure(context, { item, runId, error: caught });
+  }
+}
+
+/** The key is gone from the source bucket: its pointers, rows and failure row go; assets nobody else uses go too. */
+export async function removeKey(context: StepContext, key: string): Promise<RemovalOutcome> {
+  const rows = await context.catalog.rowsForKey(key);
+  const failure = await context.catalog.failureFor(key);
+  let pointers = 0;
+  for (const row of rows) {
+    if (await context.store.head({ bucket: context.libraryBucket, key: row.logicalKey })) {
+      await context.store.delete({ bucket: context.libraryBucket, key: row.logicalKey });
+      pointers++;
+    }
+  }
+  const presets = [...rows.map((row) => row.preset), ...(failure ? [FAILURE] : [])];
+  if (presets.length > 0) await context.catalog.deleteRows(key, presets);
+  const pruned = await pruneAssets(context, rows, key);
+  return { key, status: 'removed', deleted: { pointers, catalogRows: presets.length, assets: pruned.deleted }, keptAssets: pruned.kept };
+}
+
+/**
+ * Deletes each asset of `released` (rows `key` no longer has) unless another catalog row still uses
+ * it. How we know: the catalog's bySha256 index lists every row whose asset has a given sha-256 —
+ * every crop, original, duplicate and on-demand size. The index is eventually consistent (usually
+ * well under a second on DynamoDB): a key that starts using the very same content inside that window
+ * is not seen yet, and `verify` would report its missing asset.
+ */
+export async function pruneAssets(context: StepContext, released: readonly CatalogRow[], key: string): Promise<AssetsPruned> {
+  const result: AssetsPruned = { deleted: 0, kept: 0 };
+  const assets = new Map(released.map((row) => [row.assetKey, row.sha256]));
+  for (const [assetKey, sha256] of assets) {
+    const users = (await context.catalog.keysForHash(sha256)).filter((use) => use.sourceKey !== key);
+    if (users.length > 0) {
+      result.kept++;
+      continue;
+    }
+    await context.store.delete({ bucket: context.libraryBucket, key: assetKey });
+    result.deleted++;
+  }
+  return result;
+}

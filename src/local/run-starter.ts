@@ -1,0 +1,42 @@
+/**
+ * The RunStarter of the embedded default: what StartExecution is on AWS, the local executor is here.
+ * Execution names are unique per data dir, as they are per state machine on AWS: starting a name that
+ * already ran finds that run (alreadyStarted) instead of running it twice. Unlike StartExecution,
+ * start() returns when the run has finished.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunInput, RunStarter, StartedExecution } from '../core/run-start';
+import { executeMigration, type LocalRunOptions, type LocalRunResult } from './migrate';
+import type { LocalStack } from './stack';
+
+export const EXECUTIONS_DIR = 'executions';
+const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:photo-scaler-local-migrate';
+
+export class LocalRunStarter implements RunStarter {
+  /** Runs this starter ran, by execution name (for tests and the CLI). */
+  readonly results = new Map<string, LocalRunResult>();
+
+  constructor(
+    private readonly stack: LocalStack,
+    private readonly options: Pick<LocalRunOptions, 'onProgress' | 'timeScale'> = {},
+  ) {}
+
+  async start(name: string, input: RunInput): Promise<StartedExecution> {
+    const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+    const dir = join(this.stack.dataDir, EXECUTIONS_DIR);
+    const record = join(dir, `${name}.json`);
+    await mkdir(dir, { recursive: true });
+    // Claimed before it runs, with the exclusive flag: of two starts of one name, one runs.
+    try {
+      await writeFile(record, `${JSON.stringify({ name, input, status: 'RUNNING' })}\n`, { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { executionArn, alreadyStarted: true };
+      throw error;
+    }
+    const result = await executeMigration(this.stack, input.manifest, { ...this.options, name });
+    this.results.set(name, result);
+    await writeFile(record, `${JSON.stringify({ name, input, status: result.status, summary: result.summary }, null, 2)}\n`);
+    return { executionArn, alreadyStarted: false };
+  }
+}
