@@ -4,8 +4,11 @@
  * keep one client per container, reused across invocations (warm sockets); locally an endpoint
  * points fresh clients at the emulators.
  */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { STSClient } from '@aws-sdk/client-sts';
 
 export interface ClientOptions {
   endpoint?: string;
@@ -30,6 +33,8 @@ export function makeS3Client(options: ClientOptions = {}): S3Client {
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: S3_SOCKET_TIMEOUT_MS },
     // Path-style URLs on an emulator: `http://127.0.0.1:port/bucket/key` (no bucket DNS names).
     forcePathStyle: options.endpoint !== undefined,
+    // On AWS, a bucket in another region than the client's is reached anyway (the CLI's buckets).
+    followRegionRedirects: options.endpoint === undefined,
     // Checksums only where S3 requires them: s3rver rejects the newer default trailers, S3 accepts both.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -41,6 +46,19 @@ export function makeDynamoClient(options: ClientOptions = {}): DynamoDBClient {
     ...common(options),
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: DYNAMO_SOCKET_TIMEOUT_MS },
   });
+}
+
+/** Control-plane clients of the CLI and the starter Lambda (their calls also go through withRetries). */
+export function makeSfnClient(options: ClientOptions = {}): SFNClient {
+  return new SFNClient(common(options));
+}
+
+export function makeCloudFormationClient(options: ClientOptions = {}): CloudFormationClient {
+  return new CloudFormationClient(common(options));
+}
+
+export function makeStsClient(options: ClientOptions = {}): STSClient {
+  return new STSClient(common(options));
 }
 
 let sharedS3: S3Client | undefined;
