@@ -1,6 +1,9 @@
 /** `photo-scaler` — the command line. One file per command; this one only wires them. */
 import { Command } from 'commander';
 import { registerDemo } from './demo';
+import { registerInventory } from './inventory';
+import { registerStart } from './start';
+import { registerStatus } from './status';
 import { registerEstimate } from './estimate';
 import { registerRedrive } from './redrive';
 import { registerRun } from './run';
@@ -22,6 +25,9 @@ registerSign(program);
 registerEstimate(program);
 registerVerify(program);
 registerRedrive(program);
+registerStart(program);
+registerStatus(program);
+registerInventory(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);

@@ -1,9 +1,9 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { redriveExecution } from '../aws/sfn';
 import { redriveLocal } from '../local/redrive';
 import { DEFAULT_DATA_DIR, openLocalStack } from '../local/stack';
-import { humanSummary, jsonOf } from './run';
+import { awsClients, regionOf } from './aws';
+import { humanSummary, jsonOf, quote } from './run';
 
 export function registerRedrive(program: Command): void {
   program
@@ -11,10 +11,16 @@ export function registerRedrive(program: Command): void {
     .description('run again only the photos of the last run that did not succeed (locally), or RedriveExecution a failed run on AWS')
     .option('--data-dir <dir>', 'local data', DEFAULT_DATA_DIR)
     .option('--json', 'print one JSON object')
-    .action(async (executionArn: string | undefined, flags: { dataDir: string; json?: boolean }) => {
+    .option('--region <region>', 'with an ARN: default the region in the ARN')
+    .action(async (executionArn: string | undefined, flags: { dataDir: string; json?: boolean; region?: string }) => {
       if (executionArn) {
-        const date = await redriveExecution(new SFNClient({}), executionArn);
-        process.stdout.write(`redriven at ${date?.toISOString() ?? 'now'}: ${executionArn}\n`);
+        const date = await redriveExecution(awsClients(regionOf(flags, executionArn)).sfn, executionArn);
+        const when = date?.toISOString() ?? new Date().toISOString();
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify({ executionArn, redriveDate: when })}\n`
+            : `redriven at ${when}: ${executionArn}\n  watch it: npx photo-scaler status ${quote(executionArn)} --watch\n`,
+        );
         return;
       }
       const stack = await openLocalStack(flags.dataDir);

@@ -82,5 +82,5 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
 }
 
 export function quote(arg: string): string {
-  return /^[\w./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  return /^[\w./:@%+=,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

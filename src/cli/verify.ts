@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { makeDynamoClient, makeS3Client } from '../aws/clients';
 import { DynamoCatalog } from '../aws/dynamo-catalog';
 import { S3ObjectStore } from '../aws/s3-store';
 import { config } from '../config';
@@ -8,8 +7,9 @@ import { validateConfig } from '../core/presets';
 import { type VerifyContext, type VerifyReport, verifyRun } from '../core/verify';
 import { readLastRun } from '../local/migrate';
 import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
+import { type AwsFlags, awsClients, deployedStack, parseS3Url, withAwsOptions } from './aws';
 
-interface VerifyFlags {
+interface VerifyFlags extends AwsFlags {
   dataDir: string;
   manifest?: string;
   deep?: boolean;
@@ -20,7 +20,7 @@ interface VerifyFlags {
 }
 
 export function registerVerify(program: Command): void {
-  program
+  const command = program
     .command('verify')
     .description('audit a finished run against its inventory: every item DONE or FAILED with a reason; exit 1 on any discrepancy')
     .option('--data-dir <dir>', 'local data (the last run there is audited)', DEFAULT_DATA_DIR)
@@ -28,37 +28,37 @@ export function registerVerify(program: Command): void {
     .option('--deep', 'download and hash every asset')
     .option('--json', 'print one JSON object')
     .option('--aws', 'audit on AWS (credentials from the environment) instead of the local stack')
-    .option('--library-bucket <name>', 'with --aws: the library bucket (default $LIBRARY_BUCKET)')
-    .option('--table <name>', 'with --aws: the catalog table (default $CATALOG_TABLE)')
-    .action(async (flags: VerifyFlags) => {
-      const presets = validateConfig(config);
-      let report: VerifyReport;
-      if (flags.aws) {
-        const libraryBucket = flags.libraryBucket ?? process.env.LIBRARY_BUCKET;
-        const table = flags.table ?? process.env.CATALOG_TABLE;
-        if (!libraryBucket || !table || !flags.manifest) throw new Error('--aws needs --manifest, --library-bucket and --table');
-        const store = new S3ObjectStore(makeS3Client());
-        const context: VerifyContext = { store, catalog: new DynamoCatalog(makeDynamoClient(), table), libraryBucket, presets };
-        report = await verifyRun(context, await readInventoryReport(store, parseS3Url(flags.manifest)), { deep: flags.deep });
-      } else {
-        const manifest = flags.manifest ? parseS3Url(flags.manifest) : (await readLastRun(flags.dataDir)).manifest;
-        const stack = await openLocalStack(flags.dataDir);
-        try {
-          const context: VerifyContext = { store: stack.store, catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };
-          report = await verifyRun(context, await readInventoryReport(stack.store, manifest), { deep: flags.deep });
-        } finally {
-          await stack.close();
-        }
+    .option('--library-bucket <name>', 'with --aws: the library bucket (default $LIBRARY_BUCKET, else the stack\'s)')
+    .option('--table <name>', 'with --aws: the catalog table (default $CATALOG_TABLE, else the stack\'s)');
+  withAwsOptions(command).action(async (flags: VerifyFlags) => {
+    const presets = validateConfig(config);
+    let report: VerifyReport;
+    if (flags.aws) {
+      if (!flags.manifest) throw new Error('--aws needs --manifest s3://<bucket>/<key>/manifest.json (the report the run was started on)');
+      let libraryBucket = flags.libraryBucket ?? process.env.LIBRARY_BUCKET;
+      let table = flags.table ?? process.env.CATALOG_TABLE;
+      if (!libraryBucket || !table) {
+        const stack = await deployedStack(flags);
+        libraryBucket ??= stack.libraryBucket;
+        table ??= stack.catalogTable;
       }
-      process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : human(report));
-      if (report.discrepancies.length > 0) process.exitCode = 1;
-    });
-}
-
-export function parseS3Url(url: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
-  if (!match) throw new Error(`not an s3://bucket/key URL: ${url}`);
-  return { bucket: match[1]!, key: match[2]! };
+      const clients = awsClients(flags.region);
+      const store = new S3ObjectStore(clients.s3);
+      const context: VerifyContext = { store, catalog: new DynamoCatalog(clients.dynamo, table), libraryBucket, presets };
+      report = await verifyRun(context, await readInventoryReport(store, parseS3Url(flags.manifest)), { deep: flags.deep });
+    } else {
+      const manifest = flags.manifest ? parseS3Url(flags.manifest) : (await readLastRun(flags.dataDir)).manifest;
+      const stack = await openLocalStack(flags.dataDir);
+      try {
+        const context: VerifyContext = { store: stack.store, catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };
+        report = await verifyRun(context, await readInventoryReport(stack.store, manifest), { deep: flags.deep });
+      } finally {
+        await stack.close();
+      }
+    }
+    process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : human(report));
+    if (report.discrepancies.length > 0) process.exitCode = 1;
+  });
 }
 
 function human(report: VerifyReport): string {
