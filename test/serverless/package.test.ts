@@ -192,8 +192,14 @@ describe('serverless package (offline)', () => {
     expect(machine.Properties.RoleArn).toEqual({ 'Fn::GetAtt': ['MigrateStateMachineRole', 'Arn'] });
     expect(machine.Properties.LoggingConfiguration.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['MigrateLogGroup', 'Arn'] } } }]);
     expect(resources.MigrateLogGroup!.Type).toBe('AWS::Logs::LogGroup');
-    // The plugin's own role is not made when the machine has a role.
-    expect(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role').length).toBe(2);
+    // The plugin's own role is not made when the machine has a role. The others: the functions' shared
+    // role, the starter's own, and the role of Serverless's custom resource for the source bucket's events.
+    expect(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual([
+      'IamRoleCustomResourcesLambdaExecution',
+      'IamRoleLambdaExecution',
+      'MigrateStateMachineRole',
+      'StartRunRole',
+    ]);
   });
 
   it('creates the catalog table exactly as catalogTableSchema says, and the library bucket', () => {
@@ -218,10 +224,13 @@ describe('serverless package (offline)', () => {
       CatalogTableName: { Value: { Ref: 'CatalogTable' } },
       MigrateStateMachineArn: { Value: { Ref: 'MigrateStateMachine' } },
       SourceBucketName: { Value: 'photo-scaler-source-test' },
+      InventoryBucketName: { Value: { Ref: 'InventoryBucket' } },
+      InventoryPrefix: { Value: 'inventory' },
+      SyncDeadLetterQueueUrl: { Value: { Ref: 'SyncDeadLetterQueue' } },
     });
   });
 
-  it('runs the three step functions on nodejs20.x arm64 with their memory, timeout and environment', () => {
+  it('runs every function on nodejs24.x arm64 (Lambda blocks creating nodejs20.x ones), the steps with their memory, timeout and environment', () => {
     const expected: Record<string, [string, number, number]> = {
       DedupeLambdaFunction: ['src/handlers/dedupe.handler', 512, 60],
       ResizeLambdaFunction: ['src/handlers/resize.handler', 1769, 120],
@@ -232,8 +241,11 @@ describe('serverless package (offline)', () => {
     }
     const functions = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThanOrEqual(3);
-    for (const [id, fn] of functions) {
-      expect(fn.Properties.Runtime, id).toBe('nodejs20.x');
+    // Serverless's own custom resource (S3 notifications of the existing source bucket) included.
+    for (const [id, fn] of functions) expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
+    const ours = functions.filter(([, fn]) => String(fn.Properties.Handler).startsWith('src/handlers/'));
+    expect(ours.length).toBe(functions.length - 1);
+    for (const [id, fn] of ours) {
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       expect(fn.Properties.Environment.Variables, id).toMatchObject({
         LIBRARY_BUCKET: { Ref: 'LibraryBucket' },
@@ -244,13 +256,13 @@ describe('serverless package (offline)', () => {
   });
 
   it('ships sharp for linux-arm64 in a layer attached to the rendering functions only, never inside a function bundle', () => {
-    // Functions that render (sharp): resize, and onDemand when serverless.yml has it.
-    const renderers = ['ResizeLambdaFunction', 'OnDemandLambdaFunction'];
+    // Functions that render (sharp): resize, onDemand and sync.
+    const renderers = ['ResizeLambdaFunction', 'OnDemandLambdaFunction', 'SyncLambdaFunction'];
     for (const [id, fn] of Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')) {
       expect(fn.Properties.Layers ?? [], id).toEqual(renderers.includes(id) ? [{ Ref: 'SharpLambdaLayer' }] : []);
     }
     expect(resources.SharpLambdaLayer!.Type).toBe('AWS::Lambda::LayerVersion');
-    expect(resources.SharpLambdaLayer!.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs20.x'], CompatibleArchitectures: ['arm64'] });
+    expect(resources.SharpLambdaLayer!.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs24.x'], CompatibleArchitectures: ['arm64'] });
 
     const layer = [...zipEntries(join(out, 'sharp.zip')).keys()];
     expect(layer.some((name) => /^nodejs\/node_modules\/@img\/sharp-linux-arm64\/lib\/[^/]+\.node$/.test(name))).toBe(true);
@@ -259,8 +271,7 @@ describe('serverless package (offline)', () => {
     const imgPackages = new Set(layer.flatMap((name) => /^nodejs\/node_modules\/@img\/([^/]+)\//.exec(name)?.[1] ?? []));
     expect([...imgPackages].filter((name) => name.startsWith('sharp-') && !name.endsWith('-linux-arm64'))).toEqual([]);
 
-    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure' };
-    if (resources.OnDemandLambdaFunction) files.onDemand = 'on-demand';
+    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure', onDemand: 'on-demand', sync: 'sync', startRun: 'start-run' };
     for (const [fn, file] of Object.entries(files)) {
       const entries = zipEntries(join(out, `${fn}.zip`));
       const names = [...entries.keys()];
@@ -272,7 +283,7 @@ describe('serverless package (offline)', () => {
       // (booleans, not toContain: a failure would print megabytes of bundle)
       expect(/\bmodule\.exports\b/.test(bundle), `${fn}: a CommonJS bundle`).toBe(true);
       // sharp stays external: a require() that Lambda resolves through /opt/nodejs/node_modules (the layer).
-      if (fn === 'resize') expect(bundle.includes('require("sharp")'), 'resize requires sharp at run time').toBe(true);
+      if (fn === 'resize' || fn === 'sync') expect(bundle.includes('require("sharp")'), `${fn} requires sharp at run time`).toBe(true);
       expect(/node_modules\/sharp\/lib\/(sharp|constructor)\.js/.test(bundle), `${fn}: sharp's own code is not bundled`).toBe(false);
     }
   });
@@ -301,7 +312,13 @@ describe('serverless package (offline)', () => {
     for (const action of ['s3:PutObject', 's3:DeleteObject']) {
       expect(statementWith(statements, action).map((s) => s.Resource), action).toEqual([{ 'Fn::Sub': '${LibraryBucket.Arn}/*' }]);
     }
-    expect(statementWith(statements, 's3:ListBucket').map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['LibraryBucket', 'Arn'] }]);
+    expect(statementWith(statements, 's3:ListBucket').map((s) => s.Resource)).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test' },
+      { 'Fn::GetAtt': ['LibraryBucket', 'Arn'] },
+    ]);
+    // Live sync's dead letters: only its queue.
+    expect(statementWith(statements, 'sqs:SendMessage').map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['SyncDeadLetterQueue', 'Arn'] }]);
+    expect(statements.flatMap((s) => [s.Action].flat()).filter((action: string) => action.startsWith('states:'))).toEqual([]);
     for (const action of ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem', 'Query', 'BatchWriteItem', 'BatchGetItem']) {
       expect(statementWith(statements, `dynamodb:${action}`).map((s) => s.Resource), action).toEqual([
         [{ 'Fn::GetAtt': ['CatalogTable', 'Arn'] }, { 'Fn::Sub': '${CatalogTable.Arn}/index/*' }],
@@ -322,7 +339,7 @@ describe('serverless package (offline)', () => {
     );
     const resourcesOf = (action: string) => statementWith(statements, action).flatMap((s) => [s.Resource].flat());
     expect(resourcesOf('s3:GetObject')).toEqual(
-      expect.arrayContaining([{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test/*' }, { 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' }]),
+      expect.arrayContaining([{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test-inventory/*' }, { 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' }]),
     );
     for (const action of ['s3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload']) {
       expect(resourcesOf(action), action).toEqual([{ 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' }]);
@@ -337,8 +354,7 @@ describe('serverless package (offline)', () => {
     expect(everything.flatMap((s) => [s.Action].flat()).sort()).toEqual([...LOG_DELIVERY_ACTIONS].sort());
   });
 
-  it('routes GET /dynamic/{size}/{key+} to the on-demand function and 404s under dynamic/ to the API, as serve does locally', async (context) => {
-    if (!resources.OnDemandLambdaFunction) context.skip();
+  it('routes GET /dynamic/{size}/{key+} to the on-demand function and 404s under dynamic/ to the API, as serve does locally', async () => {
     const route = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')!;
     expect(route.Properties.RouteKey).toBe('GET /dynamic/{size}/{key+}');
     const integration = resources.HttpApiIntegrationOnDemand!;
@@ -365,5 +381,76 @@ describe('serverless package (offline)', () => {
     expect(allow('s3:ListBucket')?.Resource).toEqual({ 'Fn::GetAtt': ['LibraryBucket', 'Arn'] });
     expect(policy.find((s) => s.Effect === 'Deny')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' });
     expect(resources.LibraryBucket!.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, BlockPublicPolicy: false });
+  });
+
+  it('auto-starts: the inventory bucket it creates invokes the starter on manifest.checksum under the prefix, and only there', () => {
+    const bucket = resources.InventoryBucket!;
+    expect(bucket.Properties.BucketName).toBe('photo-scaler-source-test-inventory');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+    expect(bucket.Properties.NotificationConfiguration).toEqual({
+      LambdaConfigurations: [
+        {
+          Event: 's3:ObjectCreated:*',
+          Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'inventory/' }, { Name: 'suffix', Value: 'manifest.checksum' }] } },
+          Function: { 'Fn::GetAtt': ['StartRunLambdaFunction', 'Arn'] },
+        },
+      ],
+    });
+    // S3 checks it may invoke the function when the notification is put: the permission comes first.
+    expect([bucket.DependsOn].flat()).toContain('StartRunInvokedByInventoryBucket');
+    expect(resources.StartRunInvokedByInventoryBucket!.Properties).toEqual({
+      FunctionName: { 'Fn::GetAtt': ['StartRunLambdaFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 's3.amazonaws.com',
+      SourceArn: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test-inventory' },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+    const starter = resources.StartRunLambdaFunction!.Properties;
+    expect(starter.Handler).toBe('src/handlers/start-run.handler');
+    expect(starter.Role).toEqual({ 'Fn::GetAtt': ['StartRunRole', 'Arn'] });
+    expect(starter.Environment.Variables).toMatchObject({ STATE_MACHINE_ARN: { Ref: 'MigrateStateMachine' }, SOURCE_BUCKET: 'photo-scaler-source-test' });
+  });
+
+  it('gives the starter its own role: its log group, the reports, StartExecution of this state machine, nothing else', () => {
+    expect(resources.StartRunRole!.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    const statements = roleStatements('StartRunRole');
+    expect(statements.map((s) => [[s.Action].flat().sort(), s.Resource])).toEqual([
+      [['logs:CreateLogStream', 'logs:PutLogEvents'], { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/photo-scaler-test-startRun:*' }],
+      [['s3:GetObject'], { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test-inventory/inventory/*' }],
+      [['s3:ListBucket'], { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test-inventory' }],
+      [['states:StartExecution'], { Ref: 'MigrateStateMachine' }],
+    ]);
+    expect(statementWith(statements, 's3:ListBucket')[0]!.Condition).toEqual({ StringLike: { 's3:prefix': 'inventory/*' } });
+    // The starter's log group is the one its role may write.
+    expect(resources.StartRunLogGroup!.Properties.LogGroupName).toBe('/aws/lambda/photo-scaler-test-startRun');
+  });
+
+  it('syncs live: the source bucket notifies the sync function of every created and removed object; failures go to a dead-letter queue', () => {
+    const custom = Object.values(resources).filter((resource) => resource.Type === 'Custom::S3');
+    expect(custom).toHaveLength(1);
+    expect(custom[0]!.Properties).toMatchObject({
+      FunctionName: 'photo-scaler-test-sync',
+      BucketName: 'photo-scaler-source-test',
+      BucketConfigs: [
+        { Event: 's3:ObjectCreated:*', Rules: [] },
+        { Event: 's3:ObjectRemoved:*', Rules: [] },
+      ],
+    });
+    const sync = resources.SyncLambdaFunction!.Properties;
+    expect(sync).toMatchObject({ Handler: 'src/handlers/sync.handler', MemorySize: 1769, Timeout: 120, Role: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] } });
+    const invokeConfig = Object.values(resources).find((resource) => resource.Type === 'AWS::Lambda::EventInvokeConfig')!.Properties;
+    expect(invokeConfig).toMatchObject({
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SyncDeadLetterQueue', 'Arn'] } } },
+    });
+    expect(resources.SyncDeadLetterQueue!.Properties).toEqual({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    // Serverless's custom resource may change the notifications of the source bucket only.
+    const customRole = roleStatements('IamRoleCustomResourcesLambdaExecution');
+    expect(statementWith(customRole, 's3:PutBucketNotification').map((s) => s.Resource)).toEqual([
+      { 'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 's3', '', '', 'photo-scaler-source-test']] },
+    ]);
   });
 });
