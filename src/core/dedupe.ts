@@ -31,12 +31,13 @@ export async function dedupe(context: StepContext, event: ItemEvent): Promise<It
   const original = await readOriginal(context, source);
   const sha256 = sha256Hex(original.body);
   const reused = await reuseDuplicate(context, event.runId, source, original, sha256, existing);
-  if (reused) return reused;
+  const bytesIn = original.body.byteLength;
+  if (reused) return { ...reused, bytesIn, bytesOut: 0 };
   const claimed = await context.catalog.claimContent(sha256, source.key, context.config.claimLeaseMs);
   if (!claimed && (event.retryCount ?? 0) < CONTENT_BUSY_PATIENCE) {
     throw new ContentBusy(`content ${sha256} is being rendered for another key; retrying to reuse its crops`);
   }
-  return { key: source.key, status: 'needs-resize', sha256, written: NOTHING_WRITTEN };
+  return { key: source.key, status: 'needs-resize', sha256, written: NOTHING_WRITTEN, bytesIn };
 }
 
 async function reuseDuplicate(

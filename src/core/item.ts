@@ -48,6 +48,14 @@ export interface ItemOutcome {
   written: Written;
   errorType?: string;
   error?: string;
+  /** Bytes of the original this step read (Dedupe hashes it, Resize decodes it). */
+  bytesIn?: number;
+  /** Bytes of the assets this step wrote (0 when they all existed). */
+  bytesOut?: number;
+  /** Crops (presets) rendered by Resize. */
+  crops?: number;
+  /** Milliseconds each step took for this photo, added by the handlers (dedupe, resize, recordFailure). */
+  timings?: Record<string, number>;
 }
 
 export const NOTHING_WRITTEN: Written = Object.freeze({ assets: 0, pointers: 0, catalogRows: 0 });

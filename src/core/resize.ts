@@ -55,6 +55,14 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   // One BatchWriteItem: every row, the failure row's delete and the content claim's release.
   const claims = [sha256, ...(event.outcome?.sha256 && event.outcome.sha256 !== sha256 ? [event.outcome.sha256] : [])];
   await context.catalog.putRows(rows, { releaseClaims: claims });
-  const assets = [originalAsset!, ...cropAssets].filter((asset) => asset.written).length;
-  return { key: source.key, status: 'resized', sha256, written: { assets, pointers, catalogRows: rows.length } };
+  const written = [originalAsset!, ...cropAssets].filter((asset) => asset.written);
+  return {
+    key: source.key,
+    status: 'resized',
+    sha256,
+    written: { assets: written.length, pointers, catalogRows: rows.length },
+    bytesIn: original.body.byteLength,
+    bytesOut: written.reduce((sum, asset) => sum + asset.bytes, 0),
+    crops: renditions.length,
+  };
 }

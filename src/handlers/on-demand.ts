@@ -6,6 +6,7 @@
 import { config } from '../config';
 import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
+import { makeLogger, type Telemetry } from './observe';
 
 export interface HttpApiEvent {
   rawPath: string;
@@ -28,8 +29,9 @@ export interface OnDemandEnvironment {
 const PATH = /\/dynamic\/([^/]+)\/(.+)$/;
 
 export const makeOnDemandHandler =
-  (environment: () => OnDemandEnvironment) =>
+  (environment: () => OnDemandEnvironment, telemetry: Telemetry = {}) =>
   async (event: HttpApiEvent): Promise<HttpApiResult> => {
+    const logger = makeLogger('onDemand', telemetry, { path: event.rawPath });
     const match = PATH.exec(event.rawPath ?? '');
     let key: string | undefined;
     try {
@@ -37,9 +39,13 @@ export const makeOnDemandHandler =
     } catch {
       key = undefined;
     }
-    if (!match || key === undefined) return json(400, { error: 'expected /dynamic/<WxH>/<key>' });
+    if (!match || key === undefined) {
+      logger.info('onDemand: refused', { status: 400 });
+      return json(400, { error: 'expected /dynamic/<WxH>/<key>' });
+    }
     const { context, websiteUrl } = environment();
     const result = await serveDynamic(context, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
+    logger.info(`onDemand: ${result.status}`, { status: result.status, key, ...(result.status === 301 ? { logicalKey: result.logicalKey } : { error: result.error }) });
     if (result.status !== 301) return json(result.status, { error: result.error });
     const location = `${websiteUrl.replace(/\/+$/, '')}/${encodePath(result.logicalKey)}`;
     return { statusCode: 301, headers: { Location: location, 'Cache-Control': 'no-store' }, body: '' };

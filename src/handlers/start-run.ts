@@ -13,6 +13,7 @@ import type { ObjectStore } from '../core/ports';
 import { type RunStarter, type StartRunResult, startRun } from '../core/run-start';
 import { objectEvents, type S3Event } from '../core/s3-events';
 import { required } from './context';
+import { makeLogger, type Telemetry } from './observe';
 
 export interface StartRunEnvironment {
   store: ObjectStore;
@@ -23,7 +24,7 @@ export interface StartRunEnvironment {
 export type StartRunOutcome = Omit<StartRunResult, 'report'> | { manifest: ManifestRef; refused: string };
 
 export const makeStartRunHandler =
-  (environment: () => StartRunEnvironment) =>
+  (environment: () => StartRunEnvironment, telemetry: Telemetry = {}) =>
   async (event: S3Event): Promise<StartRunOutcome[]> => {
     const { store, starter, sourceBucket } = environment();
     const outcomes: StartRunOutcome[] = [];
@@ -32,10 +33,11 @@ export const makeStartRunHandler =
       const manifest = { bucket: object.bucket, key: object.key.replace(/manifest\.checksum$/, 'manifest.json') };
       try {
         const { report: _, ...started } = await startRun(store, starter, manifest, { expectedSourceBucket: sourceBucket, requireChecksum: true });
+        makeLogger('startRun', telemetry, { manifest }).info(started.alreadyStarted ? 'run already started for this report' : 'run started', { executionArn: started.executionArn, name: started.name });
         outcomes.push(started);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        console.error(JSON.stringify({ message: 'inventory report refused', manifest, reason: error.message }));
+        makeLogger('startRun', telemetry, { manifest }).error('inventory report refused', { reason: error.message });
         outcomes.push({ manifest, refused: error.message });
       }
     }

@@ -7,14 +7,29 @@
 import { objectEvents, type S3Event } from '../core/s3-events';
 import { SYNC_RUN_ID, type SyncOutcome, syncObject } from '../core/sync';
 import { type ContextSource, lambdaContext } from './context';
+import { makeLogger, StepMetrics, type Telemetry } from './observe';
 
 export const makeSyncHandler =
-  (context: ContextSource = lambdaContext) =>
+  (context: ContextSource = lambdaContext, telemetry: Telemetry = {}) =>
   async (event: S3Event): Promise<SyncOutcome[]> => {
     const outcomes: SyncOutcome[] = [];
     const errors: unknown[] = [];
     for (const object of objectEvents(event)) {
-      await syncObject(context(), object, SYNC_RUN_ID).then((outcome) => outcomes.push(outcome), (error: unknown) => errors.push(error));
+      const logger = makeLogger('sync', telemetry, { key: object.key, sourceBucket: object.bucket, event: object.eventName, sequencer: object.sequencer });
+      const metrics = new StepMetrics('sync', telemetry);
+      const started = performance.now();
+      try {
+        const outcome = await syncObject(context(), object, SYNC_RUN_ID);
+        const ms = Math.round(performance.now() - started);
+        if (outcome.status !== 'removed') metrics.record(outcome, ms);
+        logger.info(`sync: ${outcome.status}`, { ms, ...(outcome.status === 'removed' ? { deleted: outcome.deleted, keptAssets: outcome.keptAssets } : { written: outcome.written, pruned: outcome.pruned, error: outcome.error }) });
+        outcomes.push(outcome);
+      } catch (error) {
+        logger.warn('sync: error (Lambda retries the event, then sends it to the dead-letter queue)', { error: error as Error });
+        errors.push(error);
+      } finally {
+        metrics.flush();
+      }
     }
     if (errors.length > 0) throw errors[0];
     return outcomes;

@@ -18,6 +18,9 @@ import { makeResizeHandler } from '../handlers/resize';
 import { startEmulators } from './emulators';
 import { FaultInjector, type FaultRates, NO_FAULTS } from './faults';
 import { limitConcurrency } from './limit';
+import { LOG_FILE, openLogFile } from './logs';
+import type { Telemetry } from '../handlers/observe';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /** Local names of what serverless.yml creates (and of the source bucket the user already has). */
 export const LOCAL_NAMES = {
@@ -35,13 +38,18 @@ export interface LocalStack {
   dataDir: string;
   context: StepContext;
   store: S3ObjectStore;
-  /** The raw client, for listings (the core needs none). */
+  /** The raw clients, for listings and scans (the core needs none). */
   s3: S3Client;
+  dynamo: DynamoDBClient;
   tasks: LocalTasks;
   faults: FaultInjector;
   /** Retries the AWS SDK made on calls to the emulators (SlowDown, 500s, throttling absorbed there). */
   sdkRetries(): number;
   s3Endpoint: string;
+  /** The handlers' structured logs and EMF metrics, one JSON object per line (what CloudWatch Logs would hold). */
+  logFile: string;
+  /** What the handlers log and measure into logFile (for handlers built outside the stack: sync, serve). */
+  telemetry: Telemetry;
   close(): Promise<void>;
 }
 
@@ -79,12 +87,30 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
   // The Lambdas see a store whose writes can crash them mid-item (when crashes are injected).
   const lambdaContext: StepContext = faults.rates.crash > 0 ? { ...context, store: faults.crashableStore(store) } : context;
   const handlerContext = () => lambdaContext;
+  const logs = await openLogFile(join(dataDir, LOG_FILE));
+  const telemetry: Telemetry = { sink: logs.write };
   const tasks: LocalTasks = {
-    dedupe: faults.crashing(makeDedupeHandler(handlerContext)),
-    resize: limitConcurrency(faults.crashing(makeResizeHandler(handlerContext)), options.resizeConcurrency ?? Math.max(1, cpus().length)),
-    recordFailure: faults.crashing(makeRecordFailureHandler(handlerContext)),
+    dedupe: faults.crashing(makeDedupeHandler(handlerContext, telemetry)),
+    resize: limitConcurrency(faults.crashing(makeResizeHandler(handlerContext, telemetry)), options.resizeConcurrency ?? Math.max(1, cpus().length)),
+    recordFailure: faults.crashing(makeRecordFailureHandler(handlerContext, telemetry)),
   };
-  return { dataDir, context, store, s3: emulators.s3, tasks, faults, sdkRetries: () => sdkRetries, s3Endpoint: emulators.s3Endpoint, close: () => emulators.close() };
+  return {
+    dataDir,
+    context,
+    store,
+    s3: emulators.s3,
+    dynamo: emulators.dynamo,
+    tasks,
+    faults,
+    sdkRetries: () => sdkRetries,
+    s3Endpoint: emulators.s3Endpoint,
+    logFile: logs.path,
+    telemetry,
+    close: async () => {
+      await emulators.close();
+      await logs.close();
+    },
+  };
 }
 
 export function dataPath(dataDir: string, ...parts: string[]): string {

@@ -37,11 +37,41 @@ beforeEach(() => {
   doc.on(GetCommand).resolves({});
 });
 
+/** What a call printed to stdout, one parsed JSON object per line (Powertools' logs and EMF metrics). */
+async function stdoutOf(call: () => Promise<void>): Promise<Array<Record<string, any>>> {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await call();
+  } finally {
+    process.stdout.write = write;
+  }
+  return chunks.join('').split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+}
+
 describe('dedupe handler', () => {
   it('decodes the inventory key, reads and hashes the original, claims the new content', async () => {
     const { handler } = await import('../../src/handlers/dedupe');
-    const outcome = await handler(event);
-    expect(outcome).toEqual({ key: 'trips/a b+c.jpg', status: 'needs-resize', sha256: sha(photo), written: { assets: 0, pointers: 0, catalogRows: 0 } });
+    const lines = await stdoutOf(async () => {
+      const outcome = await handler(event);
+      expect(outcome).toEqual({
+        key: 'trips/a b+c.jpg',
+        status: 'needs-resize',
+        sha256: sha(photo),
+        written: { assets: 0, pointers: 0, catalogRows: 0 },
+        bytesIn: photo.byteLength,
+        timings: { dedupe: expect.any(Number) },
+      });
+    });
+    // On Lambda, Powertools writes one JSON log line and one EMF metrics line to stdout.
+    const log = lines.find((line) => line.message === 'dedupe: needs-resize')!;
+    expect(log).toMatchObject({ level: 'INFO', service: 'photo-scaler', step: 'dedupe', key: 'trips/a b+c.jpg', execution: 'exec-1', sourceEtag: 'etag-1', bytesIn: photo.byteLength });
+    const emf = lines.find((line) => line._aws)!;
+    expect(emf).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'photo-scaler', Dimensions: [['service', 'step']] }] }, step: 'dedupe', BytesIn: photo.byteLength });
     expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toEqual({ Bucket: 'originals', Key: 'trips/a b+c.jpg' });
     expect(doc.commandCalls(QueryCommand).map((c) => c.args[0].input.TableName)).toEqual(['catalog-table', 'catalog-table']);
     expect(doc.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ sourceKey: `#claim/${sha(photo)}`, owner: 'trips/a b+c.jpg' });

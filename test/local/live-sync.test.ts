@@ -68,7 +68,7 @@ const libraryContent = async () => (await listKeys(stack.s3, library)).filter(is
 const exists = async (key: string) => Boolean(await stack.store.head({ bucket: library, key }));
 
 describe('live sync of the source bucket', () => {
-  const sync = makeSyncHandler(() => stack.context);
+  const sync = (event: S3Event) => makeSyncHandler(() => stack.context, stack.telemetry)(event);
   const key = 'uploads/café 2026/a+b 100%.jpg';
 
   it('processes a new upload with an encoded key: decodable crops at their sizes, behind pointers, in the catalog', async () => {
@@ -155,7 +155,7 @@ describe('live sync of the source bucket', () => {
 
 describe('auto-start on a complete inventory report', () => {
   let starter: LocalRunStarter;
-  const startRunHandler = () => makeStartRunHandler(() => ({ store: stack.store, starter, sourceBucket: source }));
+  const startRunHandler = () => makeStartRunHandler(() => ({ store: stack.store, starter, sourceBucket: source }), stack.telemetry);
 
   async function reportOf(keys: Record<string, Buffer>) {
     const objects = [];
