@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startLocalServer } from '../local/serve';
+import { REPORT_PATH, startLocalServer } from '../local/serve';
 import { DEFAULT_DATA_DIR, openLocalStack } from '../local/stack';
 
 export function registerServe(program: Command): void {
@@ -16,6 +16,7 @@ export function registerServe(program: Command): void {
       process.stdout.write(
         [
           `Serving the library of ${flags.dataDir} at ${url}/ (Ctrl-C to stop)`,
+          `  report of the last run at ${url}${REPORT_PATH}`,
           `  on-demand API at ${server.api.url}/dynamic/<WxH>/<key>`,
           `  curl -L ${url}/small/<key>            a pointer answers 301 to /assets/...`,
           `  curl -L ${url}/dynamic/300x200/<key>  first time: 307 to the API, which renders and answers 301 back`,

@@ -149,7 +149,8 @@ export async function executeMigration(
     injected: stack.faults.active ? (Object.fromEntries(Object.entries(stack.faults.injected).map(([k, v]) => [k, v - injectedBefore[k as FaultKind]])) as Record<FaultKind, number>) : undefined,
     manifest,
   };
-  await writeFile(join(stack.dataDir, LAST_RUN_FILE), `${JSON.stringify({ execution: executionName, status: result.status, manifest, resultWriter }, null, 2)}\n`);
+  const lastRun: LastRun = { execution: executionName, status: result.status, manifest, resultWriter, finishedAt: new Date().toISOString(), seconds: result.seconds, executionSeconds };
+  await writeFile(join(stack.dataDir, LAST_RUN_FILE), `${JSON.stringify(lastRun, null, 2)}\n`);
   return result;
 }
 
@@ -158,6 +159,10 @@ export interface LastRun {
   status: string;
   manifest: ManifestRef;
   resultWriter?: ResultWriterDetails;
+  finishedAt?: string;
+  /** The whole run, and the state machine execution alone. */
+  seconds?: number;
+  executionSeconds?: number;
 }
 
 export async function readLastRun(dataDir: string): Promise<LastRun> {

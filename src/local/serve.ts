@@ -7,7 +7,12 @@ import { config as defaultConfig } from '../config';
 import { DYNAMIC_PREFIX, type OnDemandContext } from '../core/on-demand';
 import { makeOnDemandHandler } from '../handlers/on-demand';
 import { type LocalApi, startLocalApi } from './api';
+import { buildReport } from './report';
+import { renderReportHtml } from './report-html';
 import { LOCAL_NAMES, type LocalStack } from './stack';
+
+/** Where `serve` shows the report of the last run. */
+export const REPORT_PATH = '/_report';
 import { type RoutingRule, startWebsite, type Website } from './website';
 
 export interface LocalServer {
@@ -38,13 +43,15 @@ export async function startLocalServer(stack: LocalStack, options: LocalServerOp
     signingSecret: options.signingSecret ?? (process.env[(stack.context.config ?? defaultConfig).onDemand.signingSecretEnv] || undefined),
   };
   let websiteUrl = '';
-  const api = await startLocalApi(makeOnDemandHandler(() => ({ context, websiteUrl })), options.apiPort ?? 0);
+  const api = await startLocalApi(makeOnDemandHandler(() => ({ context, websiteUrl }), stack.telemetry), options.apiPort ?? 0);
   try {
     const website = await startWebsite({
       store: stack.store,
       bucket: LOCAL_NAMES.libraryBucket,
       port: options.port ?? 0,
       routingRules: [dynamicRoutingRule(api.host, 'http')],
+      // The report of the last run, built afresh on each request; its images load from this website.
+      pages: { [REPORT_PATH]: async () => renderReportHtml(await buildReport(stack), '') },
     });
     websiteUrl = website.url;
     return {

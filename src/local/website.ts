@@ -26,6 +26,8 @@ export interface WebsiteOptions {
   port?: number;
   host?: string;
   routingRules?: RoutingRule[];
+  /** Pages that are not objects of the bucket (e.g. `/_report`), by exact path; HTML. */
+  pages?: Record<string, () => Promise<string>>;
 }
 
 export async function startWebsite(options: WebsiteOptions): Promise<Website> {
@@ -53,6 +55,12 @@ export async function startWebsite(options: WebsiteOptions): Promise<Website> {
 
 async function serveObject(options: WebsiteOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, '405 Method Not Allowed', { Allow: 'GET, HEAD' });
+  const page = options.pages?.[(request.url ?? '/').split('?', 1)[0]!.replace(/\/+$/, '')];
+  if (page) {
+    const html = Buffer.from(await page(), 'utf8');
+    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(html.byteLength), 'Cache-Control': 'no-store' }).end(request.method === 'HEAD' ? undefined : html);
+    return;
+  }
   const key = keyOfPath(request.url ?? '/');
   if (key === undefined) return send(response, 400, '400 Bad Request: the path is not valid URL encoding');
   if (key === '') return send(response, 200, 'photo-scaler library website: GET /<key>, /<preset>/<key> or /assets/...');

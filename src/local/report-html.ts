@@ -1,0 +1,148 @@
+/**
+ * The report as one self-contained HTML page: styles and the duration chart (SVG) are inline, no
+ * script, no CDN. Images load from the library website (`baseUrl` + logical key): every thumbnail
+ * is a request to a pointer that answers 301 to its asset, as on AWS. Elements carry data-*
+ * attributes (counts, preset and expected size of each image) so a browser test can check them.
+ */
+import { ORIGINAL } from '../core/ports';
+import { encodePath } from '../handlers/on-demand';
+import type { ReportData, ReportImage, ReportPhoto } from './report';
+
+const esc = (text: string | number) =>
+  String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const n = (value: number) => value.toLocaleString('en-US');
+const kb = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`);
+
+/** Thumbnails are drawn at most this wide/high in the page; their natural size is the preset's. */
+const DISPLAY = 160;
+
+export function renderReportHtml(data: ReportData, baseUrl = ''): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  const s = data.summary;
+  const counts: Array<[string, string, number]> = [
+    ['items', 'photos in the inventory', s.items],
+    ['succeeded', 'done', s.succeeded],
+    ['resized', 'resized', s.resized],
+    ['duplicates', 'duplicates', s.duplicates],
+    ['unchanged', 'unchanged', s.unchanged],
+    ['failed', 'failed', s.failed],
+    ['catalog-photos', 'photos in the catalog', data.catalog.photos],
+    ['catalog-crops', 'crops in the catalog', data.catalog.crops],
+    ['catalog-rows', 'catalog rows', data.catalog.rows],
+    ['catalog-failures', 'failure rows', data.catalog.failures],
+    ['distinct-assets', 'distinct assets', data.catalog.distinctAssets],
+  ];
+  const done = data.photos.filter((photo) => photo.images.length > 0);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>photo-scaler report — ${esc(data.run.execution)}</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem 1.5rem; color: #1d2433; }
+  h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #dde; }
+  .meta { color: #556; } code { font-size: 0.9em; }
+  .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: .5rem; }
+  .count { background: #f3f5fa; border-radius: 6px; padding: .5rem .75rem; }
+  .count b { display: block; font-size: 1.4rem; }
+  .photo { border-top: 1px solid #eef; padding: .75rem 0; }
+  .photo header { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; }
+  .status { font-size: .8rem; padding: 0 .4rem; border-radius: 4px; background: #e6f0ff; }
+  .status.failed { background: #ffe3e3; } .status.duplicate { background: #fff3d6; } .status.unchanged { background: #eee; }
+  .crops { display: flex; gap: .75rem; flex-wrap: wrap; align-items: flex-end; margin-top: .5rem; }
+  figure { margin: 0; text-align: center; } figcaption { font-size: .75rem; color: #556; }
+  figure img { display: block; max-width: ${DISPLAY}px; max-height: ${DISPLAY}px; width: auto; height: auto; background: #f3f5fa; }
+  table { border-collapse: collapse; width: 100%; } td, th { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eef; vertical-align: top; }
+  .chart text { font-size: 11px; fill: #556; }
+</style>
+</head>
+<body>
+<h1>photo-scaler — run <code>${esc(data.run.execution)}</code></h1>
+<p class="meta">Status <b data-run-status="${esc(data.run.status)}">${esc(data.run.status)}</b>${data.run.finishedAt ? `, finished ${esc(data.run.finishedAt)}` : ''}.
+Inventory <code>s3://${esc(data.run.manifest.bucket)}/${esc(data.run.manifest.key)}</code>.
+${throughput(data)}
+Images load from the library website${base ? ` <code>${esc(base)}</code>` : ''} through their pointers (run <code>npx photo-scaler serve</code>).
+Report generated ${esc(data.generatedAt)}.</p>
+
+<h2>Counts</h2>
+<div class="counts">
+${counts.map(([id, label, value]) => `<div class="count"><b data-count="${id}">${n(value)}</b>${esc(label)}</div>`).join('\n')}
+</div>
+<p class="meta">This run wrote ${n(s.assets)} assets, ${n(s.pointers)} pointers and ${n(s.catalogRows)} catalog rows (a rerun writes none).</p>
+
+<h2>Per-photo durations</h2>
+${durationChart(data.photos)}
+
+<h2>Failures (${n(data.failures.length)})</h2>
+${failuresSection(data)}
+
+<h2>Duplicate groups (${n(data.duplicateGroups.length)})</h2>
+${data.duplicateGroups.length === 0 ? '<p>No two photos with the same content.</p>' : `<table data-section="duplicates"><tr><th>sha-256</th><th>keys (one set of assets for all)</th></tr>
+${data.duplicateGroups.map((group) => `<tr data-duplicate-group="${esc(group.sha256)}"><td><code>${esc(group.sha256.slice(0, 16))}…</code></td><td>${group.keys.map((key) => esc(key)).join('<br>')}</td></tr>`).join('\n')}
+</table>`}
+
+<h2>Gallery (${n(done.length)} photos: original, then ${data.presets.map(esc).join(', ')})</h2>
+<div data-section="gallery">
+${done.map((photo) => photoBlock(photo, base)).join('\n')}
+</div>
+</body>
+</html>
+`;
+}
+
+function throughput(data: ReportData): string {
+  if (!data.itemsPerSecond || !data.run.executionSeconds) return '';
+  return `Execution ${data.run.executionSeconds.toFixed(1)} s: <b data-throughput>${data.itemsPerSecond.toFixed(1)}</b> photos/s.`;
+}
+
+function failuresSection(data: ReportData): string {
+  if (data.failures.length === 0) return '<p>No photo failed.</p>';
+  const groups = data.failureGroups.length > 0 ? `<p>By reason: ${data.failureGroups.map((group) => `${n(group.count)} × <code>${esc(group.reason)}</code>`).join('; ')}</p>` : '';
+  return `${groups}<table data-section="failures"><tr><th>key</th><th>error</th><th>reason</th></tr>
+${data.failures.map((failure) => `<tr data-failure="${esc(failure.key)}"><td>${esc(failure.key)}</td><td>${esc(failure.errorType)}</td><td>${esc(failure.error)}</td></tr>`).join('\n')}
+</table>`;
+}
+
+function photoBlock(photo: ReportPhoto, base: string): string {
+  const note = photo.duplicateOf ? ` — same content as <code>${esc(photo.duplicateOf)}</code>` : '';
+  const time = photo.ms !== undefined ? `<span class="meta">${photo.ms.toFixed(0)} ms</span>` : '';
+  return `<section class="photo" data-photo="${esc(photo.key)}">
+<header><b>${esc(photo.key)}</b> <span class="status ${esc(photo.status)}">${esc(photo.status)}</span>${note} ${time}</header>
+<div class="crops">${photo.images.map((image) => figure(image, base)).join('')}</div>
+</section>`;
+}
+
+function figure(image: ReportImage, base: string): string {
+  const scale = Math.min(1, DISPLAY / image.width, DISPLAY / image.height);
+  const label = image.preset === ORIGINAL ? 'original' : image.preset;
+  return `<figure><img src="${esc(`${base}/${encodePath(image.logicalKey)}`)}" loading="lazy" alt="${esc(`${label} of ${image.logicalKey}`)}" width="${Math.max(1, Math.round(image.width * scale))}" height="${Math.max(1, Math.round(image.height * scale))}" data-preset="${esc(image.preset)}" data-width="${image.width}" data-height="${image.height}"><figcaption>${esc(label)} ${image.width}×${image.height}, ${kb(image.bytes)}</figcaption></figure>`;
+}
+
+/** A histogram of per-photo durations (sum of the step timings), with percentiles. */
+function durationChart(photos: readonly ReportPhoto[]): string {
+  const values = photos.map((photo) => photo.ms).filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b);
+  if (values.length === 0) return '<p>This run recorded no timings.</p>';
+  const pct = (p: number) => values[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+  const max = values[values.length - 1]!;
+  const buckets = Math.min(20, Math.max(1, values.length));
+  const width = Math.max(max, 1) / buckets;
+  const heights = new Array<number>(buckets).fill(0);
+  for (const value of values) heights[Math.min(buckets - 1, Math.floor(value / width))]!++;
+  const tallest = Math.max(...heights);
+  const [w, h, pad] = [720, 180, 28];
+  const barWidth = (w - 2 * pad) / buckets;
+  const bars = heights
+    .map((count, index) => {
+      const barHeight = tallest ? (count / tallest) * (h - 2 * pad) : 0;
+      const x = pad + index * barWidth;
+      return `<rect x="${x.toFixed(1)}" y="${(h - pad - barHeight).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${barHeight.toFixed(1)}" fill="#4c7bd9"><title>${n(count)} photos, ${(index * width).toFixed(0)}–${((index + 1) * width).toFixed(0)} ms</title></rect>`;
+    })
+    .join('');
+  return `<svg class="chart" data-chart="durations" data-photos="${values.length}" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="histogram of per-photo durations">
+<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#99a"/>${bars}
+<text x="${pad}" y="${h - 8}">0 ms</text><text x="${w - pad}" y="${h - 8}" text-anchor="end">${max.toFixed(0)} ms</text>
+<text x="${pad}" y="14">photos per duration bucket (tallest: ${n(tallest)})</text>
+</svg>
+<p class="meta">${n(values.length)} photos · median ${pct(50).toFixed(0)} ms · p90 ${pct(90).toFixed(0)} ms · p99 ${pct(99).toFixed(0)} ms · max ${max.toFixed(0)} ms (dedupe + resize, or dedupe + recordFailure, per photo)</p>`;
+}
