@@ -331,11 +331,21 @@ export function reportTimestamp(date: Date): string {
  * whole first: the manifest against manifest.checksum (when present beside it), each data file
  * against its listed size and MD5, each row against the schema and the source bucket.
  */
-export async function readInventoryReport(
-  store: ObjectStore,
-  manifest: { bucket: string; key: string },
-  options: Pick<ParseManifestOptions, 'expectedSourceBucket'> = {},
-): Promise<InventoryRow[]> {
+const MANIFEST_JSON = /manifest\.json$/;
+
+/** The manifest.checksum beside a manifest.json (S3 Inventory writes it last). */
+export function checksumKeyOf(manifestKey: string): string {
+  if (!MANIFEST_JSON.test(manifestKey)) throw new ConfigError(`not a manifest.json: ${manifestKey}`);
+  return manifestKey.replace(MANIFEST_JSON, 'manifest.checksum');
+}
+
+export interface ReadManifestOptions extends Pick<ParseManifestOptions, 'expectedSourceBucket'> {
+  /** Refuse a report without manifest.checksum (without it the report is not complete yet). */
+  requireChecksum?: boolean;
+}
+
+/** A report's manifest.json, checked against the manifest.checksum beside it when that exists. */
+export async function readManifest(store: ObjectStore, manifest: { bucket: string; key: string }, options: ReadManifestOptions = {}): Promise<InventoryManifest> {
   const read = async (key: string) => (await store.get({ bucket: manifest.bucket, key })).body;
   let manifestBody: Uint8Array;
   try {
@@ -343,10 +353,26 @@ export async function readInventoryReport(
   } catch (error) {
     throw new ConfigError(`s3://${manifest.bucket}/${manifest.key} cannot be read: ${(error as Error).message}`);
   }
-  const checksumKey = manifest.key.replace(/manifest\.json$/, 'manifest.checksum');
-  const hasChecksum = checksumKey !== manifest.key && (await store.head({ bucket: manifest.bucket, key: checksumKey })) !== undefined;
-  const checksum = hasChecksum ? Buffer.from(await read(checksumKey)).toString('utf8') : undefined;
-  const parsed = parseManifest(manifestBody, { ...options, checksum });
+  const checksumKey = MANIFEST_JSON.test(manifest.key) ? checksumKeyOf(manifest.key) : undefined;
+  const hasChecksum = checksumKey !== undefined && (await store.head({ bucket: manifest.bucket, key: checksumKey })) !== undefined;
+  if (!hasChecksum && options.requireChecksum) {
+    throw new ConfigError(`s3://${manifest.bucket}/${checksumKey ?? 'manifest.checksum'} is missing: S3 Inventory writes it last, so the report is not complete yet`);
+  }
+  const checksum = hasChecksum ? Buffer.from(await read(checksumKey!)).toString('utf8') : undefined;
+  try {
+    return parseManifest(manifestBody, { expectedSourceBucket: options.expectedSourceBucket, checksum });
+  } catch (error) {
+    throw new ConfigError(`s3://${manifest.bucket}/${manifest.key}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export async function readInventoryReport(
+  store: ObjectStore,
+  manifest: { bucket: string; key: string },
+  options: Pick<ParseManifestOptions, 'expectedSourceBucket'> = {},
+): Promise<InventoryRow[]> {
+  const read = async (key: string) => (await store.get({ bucket: manifest.bucket, key })).body;
+  const parsed = await readManifest(store, manifest, options);
   const rows: InventoryRow[] = [];
   for (const file of parsed.files) {
     let body: Uint8Array;

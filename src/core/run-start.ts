@@ -7,8 +7,8 @@
  * event, a retried Lambda, the CLI after auto-start) finds the first one.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError, NotFoundError } from './errors';
-import { type InventoryManifest, type ManifestRef, parseManifest } from './inventory';
+import { ConfigError } from './errors';
+import { checksumKeyOf, type InventoryManifest, type ManifestRef, type ReadManifestOptions, readManifest } from './inventory';
 import type { ObjectStore } from './ports';
 
 /** The execution input statemachines/migrate.asl.yaml expects. */
@@ -27,12 +27,8 @@ export interface RunStarter {
   start(name: string, input: RunInput): Promise<StartedExecution>;
 }
 
-export interface CheckReportOptions {
-  /** Refuse a report taken of another bucket than this one. */
-  expectedSourceBucket?: string;
-  /** Refuse a report without manifest.checksum (S3 writes it last: without it the report is incomplete). */
-  requireChecksum?: boolean;
-}
+/** Refuse a report of another bucket than expectedSourceBucket; with requireChecksum, one not complete yet. */
+export type CheckReportOptions = ReadManifestOptions;
 
 export interface CheckedReport {
   manifest: InventoryManifest;
@@ -40,30 +36,11 @@ export interface CheckedReport {
   dataBytes: number;
 }
 
-const MANIFEST = /manifest\.json$/;
-
-/** The manifest.checksum beside a manifest.json. */
-export function checksumKeyOf(manifestKey: string): string {
-  if (!MANIFEST.test(manifestKey)) throw new ConfigError(`not a manifest.json: ${manifestKey}`);
-  return manifestKey.replace(MANIFEST, 'manifest.checksum');
-}
-
 /** Everything about a report that can be known without reading its rows; throws ConfigError naming what is wrong. */
 export async function checkReport(store: ObjectStore, ref: ManifestRef, options: CheckReportOptions = {}): Promise<CheckedReport> {
   const at = `s3://${ref.bucket}/${ref.key}`;
-  const checksumKey = checksumKeyOf(ref.key);
-  const manifestBody = await readOrRefuse(store, ref, `${at} cannot be read`);
-  const checksumHead = await store.head({ bucket: ref.bucket, key: checksumKey });
-  if (!checksumHead && options.requireChecksum) {
-    throw new ConfigError(`s3://${ref.bucket}/${checksumKey} is missing: S3 Inventory writes it last, so the report is not complete yet`);
-  }
-  const checksum = checksumHead ? Buffer.from(await readOrRefuse(store, { bucket: ref.bucket, key: checksumKey }, 'manifest.checksum cannot be read')).toString('utf8') : undefined;
-  let manifest: InventoryManifest;
-  try {
-    manifest = parseManifest(manifestBody, { checksum, expectedSourceBucket: options.expectedSourceBucket });
-  } catch (error) {
-    throw new ConfigError(`${at}: ${(error as Error).message}`);
-  }
+  checksumKeyOf(ref.key); // refuses a key that is not a manifest.json
+  const manifest = await readManifest(store, ref, options);
   let dataBytes = 0;
   for (const file of manifest.files) {
     const head = await store.head({ bucket: ref.bucket, key: file.key });
@@ -72,15 +49,6 @@ export async function checkReport(store: ObjectStore, ref: ManifestRef, options:
     dataBytes += head.size;
   }
   return { manifest, dataFiles: manifest.files.length, dataBytes };
-}
-
-async function readOrRefuse(store: ObjectStore, ref: ManifestRef, what: string): Promise<Uint8Array> {
-  try {
-    return (await store.get(ref)).body;
-  } catch (error) {
-    if (error instanceof NotFoundError) throw new ConfigError(`${what}: no such object`);
-    throw error;
-  }
 }
 
 /**

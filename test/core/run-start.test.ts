@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors';
-import { buildInventoryReport } from '../../src/core/inventory';
-import { checkReport, checksumKeyOf, executionNameFor, type RunInput, type RunStarter, startRun } from '../../src/core/run-start';
+import { buildInventoryReport, checksumKeyOf } from '../../src/core/inventory';
+import { checkReport, executionNameFor, type RunInput, type RunStarter, startRun } from '../../src/core/run-start';
 import { MemoryStore } from '../helpers/memory-store';
 
 const objects = [
