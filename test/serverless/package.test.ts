@@ -9,16 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { catalogTableSchema } from '../../src/aws/catalog-schema';
+import { allStates, loadAslFile } from '../helpers/definition';
+import { zipEntries } from '../helpers/zip';
 
 type AnyObject = Record<string, any>;
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
-const ASL_FILE = join(ROOT, 'statemachines/migrate.asl.yaml');
 const FUNCTION_IDS: Record<string, string> = { dedupe: 'DedupeLambdaFunction', resize: 'ResizeLambdaFunction', recordFailure: 'RecordFailureLambdaFunction' };
 /** CloudWatch Logs delivery actions of the state machine's logging: they have no resource-level permissions. */
 const LOG_DELIVERY_ACTIONS = [
@@ -65,47 +64,6 @@ afterAll(async () => {
   if (out) await rm(out, { recursive: true, force: true });
 });
 
-/** Every state of a definition, nested Map processors included, named by its path. */
-function* allStates(machine: AnyObject, path = ''): Generator<[string, AnyObject]> {
-  for (const [name, state] of Object.entries(machine.States ?? {}) as Array<[string, AnyObject]>) {
-    yield [`${path}${name}`, state];
-    const inner = state.ItemProcessor ?? state.Iterator;
-    if (inner) yield* allStates(inner, `${path}${name}/`);
-  }
-}
-
-/** The entries of a zip file (from its central directory), each with a reader of its bytes. */
-function zipEntries(path: string): Map<string, () => Buffer> {
-  const zip = readFileSync(path);
-  let end = zip.length - 22;
-  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
-  if (end < 0) throw new Error(`${path}: not a zip file`);
-  const count = zip.readUInt16LE(end + 10);
-  let offset = zip.readUInt32LE(end + 16);
-  const entries = new Map<string, () => Buffer>();
-  for (let i = 0; i < count; i++) {
-    if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${path}: bad central directory`);
-    const method = zip.readUInt16LE(offset + 10);
-    const compressedSize = zip.readUInt32LE(offset + 20);
-    const nameLength = zip.readUInt16LE(offset + 28);
-    const extraLength = zip.readUInt16LE(offset + 30);
-    const commentLength = zip.readUInt16LE(offset + 32);
-    const local = zip.readUInt32LE(offset + 42);
-    entries.set(zip.subarray(offset + 46, offset + 46 + nameLength).toString('utf8'), () => {
-      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-      const data = zip.subarray(start, start + compressedSize);
-      return method === 8 ? inflateRawSync(data) : Buffer.from(data);
-    });
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
-
-/** The ASL file as written (YAML anchors and aliases resolved). */
-function sourceDefinition(): AnyObject {
-  return parse(readFileSync(ASL_FILE, 'utf8'), { merge: true, maxAliasCount: -1 }) as AnyObject;
-}
-
 /** The deployed definition, with each `${var}` of its Fn::Sub put back as the intrinsic it stands for. */
 function deployedDefinition(): AnyObject {
   const definitionString = resources.MigrateStateMachine!.Properties.DefinitionString;
@@ -149,7 +107,7 @@ describe('serverless package (offline)', () => {
   });
 
   it('deploys the ASL file itself, with its functions resolved to the Lambda functions and LibraryBucket to the bucket', () => {
-    const expected = JSON.parse(JSON.stringify(sourceDefinition()), (key, value) =>
+    const expected = JSON.parse(JSON.stringify(loadAslFile()), (key, value) =>
       value && typeof value === 'object' && Array.isArray(value['Fn::GetAtt']) ? { 'Fn::GetAtt': [FUNCTION_IDS[value['Fn::GetAtt'][0]] ?? value['Fn::GetAtt'][0], 'Arn'] } : value,
     );
     // asl-validator (serverless-step-functions' `validate: true`) writes the machine's QueryLanguage onto
@@ -158,7 +116,7 @@ describe('serverless package (offline)', () => {
       value && typeof value === 'object' && value.Type && value.QueryLanguage === 'JSONPath' ? { ...value, QueryLanguage: undefined } : value,
     );
     expect(deployed).toEqual(expected);
-    expect([...allStates(deployed)].map(([name]) => name)).toEqual([...allStates(sourceDefinition())].map(([name]) => name));
+    expect([...allStates(deployed)].map(([name]) => name)).toEqual([...allStates(loadAslFile())].map(([name]) => name));
   });
 
   it('has the Distributed Map fields and jittered retries in the deployed definition', () => {

@@ -1,27 +1,12 @@
 /** statemachines/migrate.asl.yaml: valid ASL once deployed, and the Distributed Map shape it needs. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { allStates, loadAslFile } from '../helpers/definition';
 
 type AnyObject = Record<string, any>;
 
-const ASL_FILE = join(import.meta.dirname, '../../statemachines/migrate.asl.yaml');
 const FUNCTION_ARN = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:photo-scaler-test-${name}`;
 const LIBRARY_BUCKET = 'photo-scaler-test-librarybucket-0123456789ab';
-
-/** The ASL file as written (YAML anchors and aliases resolved), a fresh copy each time. */
-const load = (): AnyObject => parse(readFileSync(ASL_FILE, 'utf8'), { merge: true, maxAliasCount: -1 }) as AnyObject;
-
-/** Every state of a definition, nested Map processors included, named by its path. */
-function* allStates(machine: AnyObject, path = ''): Generator<[string, AnyObject]> {
-  for (const [name, state] of Object.entries(machine.States ?? {}) as Array<[string, AnyObject]>) {
-    yield [`${path}${name}`, state];
-    const inner = state.ItemProcessor ?? state.Iterator;
-    if (inner) yield* allStates(inner, `${path}${name}/`);
-  }
-}
 
 /** What CloudFormation makes of the intrinsics the file uses: function ARNs and the bucket's name. */
 function deployed(value: unknown): unknown {
@@ -43,7 +28,7 @@ function deployed(value: unknown): unknown {
 
 describe('migrate.asl.yaml', () => {
   it('is valid Amazon States Language once its intrinsics are resolved', () => {
-    const definition = deployed(load()) as AnyObject;
+    const definition = deployed(loadAslFile()) as AnyObject;
     expect(JSON.stringify(definition)).not.toMatch(/Fn::|"Ref"/);
     const result = validator(definition);
     expect(result.errors).toEqual([]);
@@ -52,7 +37,7 @@ describe('migrate.asl.yaml', () => {
 
   it('names only the three step functions and the library bucket as intrinsics', () => {
     const intrinsics: string[] = [];
-    JSON.stringify(load(), (key, value) => {
+    JSON.stringify(loadAslFile(), (key, value) => {
       if (key === 'Fn::GetAtt') intrinsics.push(`GetAtt ${value.join('.')}`);
       if (key === 'Ref') intrinsics.push(`Ref ${value}`);
       return value;
@@ -61,7 +46,7 @@ describe('migrate.asl.yaml', () => {
   });
 
   it('reads an S3 Inventory report with a Distributed Map that batches, bounds concurrency, tolerates failures and writes results', () => {
-    const definition = load();
+    const definition = loadAslFile();
     const map = definition.States[definition.StartAt];
     expect(map).toMatchObject({
       Type: 'Map',
@@ -75,7 +60,7 @@ describe('migrate.asl.yaml', () => {
   });
 
   it('gives every Task a jittered, bounded exponential Retry; Dedupe and Resize are caught into RecordFailure', () => {
-    const tasks = [...allStates(load())].filter(([, state]) => state.Type === 'Task');
+    const tasks = [...allStates(loadAslFile())].filter(([, state]) => state.Type === 'Task');
     expect(tasks.map(([name]) => name.split('/').pop()).sort()).toEqual(['Dedupe', 'RecordFailure', 'Resize']);
     for (const [name, task] of tasks) {
       expect(task.Retry?.length, name).toBeGreaterThan(0);

@@ -168,30 +168,34 @@ describe('migrate.asl.yaml, run locally', () => {
     expect(await json(store, 'library', manifest.ResultFiles.SUCCEEDED[0].Key)).toHaveLength(2);
   });
 
-  it('never runs more photos of a batch at once than EachPhoto\'s MaxConcurrency', async () => {
+  /** A task that takes a few ms and remembers how many calls ran at once at most. */
+  function concurrencyProbe() {
     let inFlight = 0;
     let peak = 0;
-    const { result } = await execute(
-      async () => {
+    return {
+      task: async () => {
         peak = Math.max(peak, ++inFlight);
         await sleep(3);
         inFlight--;
       },
+      peak: () => peak,
+    };
+  }
+
+  it('never runs more photos of a batch at once than EachPhoto\'s MaxConcurrency', async () => {
+    const probe = concurrencyProbe();
+    const { result } = await execute(
+      probe.task,
       { patch: (d) => (d.States.ProcessInventory.MaxConcurrency = 1) },
     );
     expect(result.status).toBe('SUCCEEDED');
-    expect(peak).toBe(4);
+    expect(probe.peak()).toBe(4);
   });
 
   it('never runs more children at once than the Map\'s MaxConcurrency', async () => {
-    let inFlight = 0;
-    let peak = 0;
+    const probe = concurrencyProbe();
     const { result } = await execute(
-      async () => {
-        peak = Math.max(peak, ++inFlight);
-        await sleep(3);
-        inFlight--;
-      },
+      probe.task,
       {
         patch: (d) => {
           d.States.ProcessInventory.MaxConcurrency = 2;
@@ -201,7 +205,7 @@ describe('migrate.asl.yaml, run locally', () => {
       },
     );
     expect(result.status).toBe('SUCCEEDED');
-    expect(peak).toBe(2);
+    expect(probe.peak()).toBe(2);
   });
 
   it('refuses a report whose manifest does not match its checksum, or whose data file was altered, before running any item', async () => {
