@@ -25,7 +25,8 @@ export function awsClients(region: string | undefined) {
 }
 
 export function deployedStack(flags: AwsFlags): Promise<DeployedStack> {
-  return describeStack(awsClients(flags.region).cfn, stackNameOf(flags.stage));
+  // Only CloudFormation: the caller has its own clients for the rest.
+  return describeStack(makeCloudFormationClient(flags.region ? { region: flags.region } : {}), stackNameOf(flags.stage));
 }
 
 export function parseS3Url(url: string): { bucket: string; key: string } {
