@@ -1,5 +1,6 @@
 /** The entries of a zip file, read from its central directory (no unzip binary needed), each with a reader of its bytes. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
 export function zipEntries(path: string): Map<string, () => Buffer> {
@@ -26,4 +27,18 @@ export function zipEntries(path: string): Map<string, () => Buffer> {
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return entries;
+}
+
+/** Writes every file of a zip under `dir` (directories made as needed); refuses entries that would land outside it. */
+export function extractZip(path: string, dir: string): string[] {
+  const names: string[] = [];
+  for (const [name, read] of zipEntries(path)) {
+    if (name.endsWith('/')) continue;
+    const target = resolve(dir, name);
+    if (!target.startsWith(resolve(dir) + sep)) throw new Error(`${path}: entry ${name} points outside the extraction folder`);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, read());
+    names.push(name);
+  }
+  return names;
 }

@@ -4,7 +4,7 @@
  * bucket, the catalog table and least-privilege IAM.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogTableSchema } from '../../src/aws/catalog-schema';
 import { allStates, loadAslFile } from '../helpers/definition';
-import { zipEntries } from '../helpers/zip';
+import { extractZip, zipEntries } from '../helpers/zip';
 
 type AnyObject = Record<string, any>;
 
@@ -151,11 +151,11 @@ describe('serverless package (offline)', () => {
     expect(machine.Properties.LoggingConfiguration.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['MigrateLogGroup', 'Arn'] } } }]);
     expect(resources.MigrateLogGroup!.Type).toBe('AWS::Logs::LogGroup');
     // The plugin's own role is not made when the machine has a role. The others: the functions' shared
-    // role, the starter's own, and the role of Serverless's custom resource for the source bucket's events.
+    // role, the starter's own, and our custom resource's for the source bucket's notifications.
     expect(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual([
-      'IamRoleCustomResourcesLambdaExecution',
       'IamRoleLambdaExecution',
       'MigrateStateMachineRole',
+      'SourceNotificationsRole',
       'StartRunRole',
     ]);
   });
@@ -199,10 +199,10 @@ describe('serverless package (offline)', () => {
     }
     const functions = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThanOrEqual(3);
-    // Serverless's own custom resource (S3 notifications of the existing source bucket) included.
     for (const [id, fn] of functions) expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
+    // Every function is ours (no Serverless-made custom resource Lambda with a handler of its own).
     const ours = functions.filter(([, fn]) => String(fn.Properties.Handler).startsWith('src/handlers/'));
-    expect(ours.length).toBe(functions.length - 1);
+    expect(ours.length).toBe(functions.length);
     for (const [id, fn] of ours) {
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       expect(fn.Properties.Environment.Variables, id).toMatchObject({
@@ -385,30 +385,162 @@ describe('serverless package (offline)', () => {
     expect(resources.StartRunLogGroup!.Properties.LogGroupName).toBe('/aws/lambda/photo-scaler-test-startRun');
   });
 
-  it('syncs live: the source bucket notifies the sync function of every created and removed object; failures go to a dead-letter queue', () => {
-    const custom = Object.values(resources).filter((resource) => resource.Type === 'Custom::S3');
-    expect(custom).toHaveLength(1);
-    expect(custom[0]!.Properties).toMatchObject({
-      FunctionName: 'photo-scaler-test-sync',
+  it('syncs live: our custom resource puts the source bucket\'s notifications to the sync function, after S3 may invoke it; failures go to a dead-letter queue', () => {
+    expect(Object.values(resources).filter((resource) => resource.Type === 'Custom::S3')).toEqual([]);
+    const notifications = resources.SourceBucketNotifications!;
+    expect(notifications.Type).toBe('Custom::SourceBucketNotifications');
+    expect(notifications.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': ['SourceNotificationsLambdaFunction', 'Arn'] },
+      ServiceTimeout: 300,
       BucketName: 'photo-scaler-source-test',
-      BucketConfigs: [
-        { Event: 's3:ObjectCreated:*', Rules: [] },
-        { Event: 's3:ObjectRemoved:*', Rules: [] },
-      ],
+      FunctionArn: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] },
+      Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+      IdPrefix: 'photo-scaler-test-sync',
     });
+    // S3 checks the destination's permission when the configuration is put.
+    expect([notifications.DependsOn].flat()).toContain('SyncInvokedBySourceBucket');
+    expect(resources.SyncInvokedBySourceBucket!.Properties).toEqual({
+      FunctionName: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 's3.amazonaws.com',
+      SourceArn: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test' },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+    const handler = resources.SourceNotificationsLambdaFunction!.Properties;
+    expect(handler).toMatchObject({ Handler: 'src/handlers/source-notifications.handler', Role: { 'Fn::GetAtt': ['SourceNotificationsRole', 'Arn'] } });
+    // It may change the notifications of the source bucket only, and write its own logs.
+    expect(roleStatements('SourceNotificationsRole').map((s) => [[s.Action].flat().sort(), s.Resource])).toEqual([
+      [['logs:CreateLogStream', 'logs:PutLogEvents'], { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/photo-scaler-test-sourceNotifications:*' }],
+      [['s3:GetBucketNotification', 's3:PutBucketNotification'], { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test' }],
+    ]);
+    expect(resources.SourceNotificationsLogGroup!.Properties.LogGroupName).toBe('/aws/lambda/photo-scaler-test-sourceNotifications');
+
     const sync = resources.SyncLambdaFunction!.Properties;
     expect(sync).toMatchObject({ Handler: 'src/handlers/sync.handler', MemorySize: 1769, Timeout: 120, Role: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] } });
-    const invokeConfig = Object.values(resources).find((resource) => resource.Type === 'AWS::Lambda::EventInvokeConfig')!.Properties;
-    expect(invokeConfig).toMatchObject({
+    expect(resources.SyncLambdaEvConf!.Properties).toMatchObject({
       MaximumRetryAttempts: 2,
       MaximumEventAgeInSeconds: 21600,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SyncDeadLetterQueue', 'Arn'] } } },
     });
     expect(resources.SyncDeadLetterQueue!.Properties).toEqual({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
-    // Serverless's custom resource may change the notifications of the source bucket only.
-    const customRole = roleStatements('IamRoleCustomResourcesLambdaExecution');
-    expect(statementWith(customRole, 's3:PutBucketNotification').map((s) => s.Resource)).toEqual([
-      { 'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 's3', '', '', 'photo-scaler-source-test']] },
-    ]);
+  });
+
+  // Lambda's Node.js 24 runtime refuses a handler declared with three or more parameters (event,
+  // context, callback) with Runtime.CallbackHandlerDeprecated (Lambda Developer Guide, "Define Lambda
+  // function handler in Node.js": callback handlers are supported up to Node.js 22). So every packaged
+  // function is loaded from its own zip, the way Lambda loads it, and its handler's arity checked.
+  it('loads every packaged function\'s handler from its zip: a function of fewer than three parameters on nodejs24.x', async () => {
+    const functions = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
+    const loaded = await loadPackagedHandlers(functions.map(([id, fn]) => ({ id, zip: join(out, String(fn.Properties.Code.S3Key).split('/').pop()!), handler: fn.Properties.Handler })));
+    expect(loaded.map((h) => h.id).sort()).toEqual(functions.map(([id]) => id).sort());
+    for (const { id, type, length, error } of loaded) {
+      expect(error, id).toBeUndefined();
+      expect(type, id).toBe('function');
+      expect(length, `${id}: a handler of ${length} parameters`).toBeLessThan(3);
+      expect(resources[id]!.Properties.Runtime, id).toBe('nodejs24.x');
+    }
+  });
+
+  it('the arity check itself: catches a callback-style handler and a handler missing from its zip', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'photo-scaler-arity-'));
+    try {
+      const { writeFileSync } = await import('node:fs');
+      const { deflateRawSync } = await import('node:zlib');
+      const zip = join(dir, 'callback.zip');
+      writeFileSync(zip, makeZip({ 'src/handlers/callback.js': 'module.exports.handler = (event, context, callback) => callback(null, 1);' }, deflateRawSync));
+      const [callback, missing] = await loadPackagedHandlers([
+        { id: 'Callback', zip, handler: 'src/handlers/callback.handler' },
+        { id: 'Missing', zip, handler: 'src/handlers/absent.handler' },
+      ]);
+      expect(callback).toMatchObject({ type: 'function', length: 3 });
+      expect(missing!.error).toMatch(/Cannot find module/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
+
+interface PackagedHandler {
+  id: string;
+  zip: string;
+  /** `<file without .js>.<export>`, as in the template's Handler. */
+  handler: string;
+}
+
+/**
+ * Each zip extracted to its own folder and its handler required in a fresh Node.js process, as
+ * Lambda does: CommonJS, with sharp reachable only where the layer puts it (NODE_PATH
+ * /opt/nodejs/node_modules on Lambda; here a folder holding only sharp).
+ */
+async function loadPackagedHandlers(handlers: PackagedHandler[]): Promise<Array<{ id: string; type?: string; length?: number; error?: string }>> {
+  const root = await mkdtemp(join(tmpdir(), 'photo-scaler-handlers-'));
+  try {
+    const layer = join(root, 'opt/nodejs/node_modules');
+    mkdirSync(layer, { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules/sharp'), join(layer, 'sharp'), 'dir');
+    const jobs = handlers.map((h, index) => {
+      const dir = join(root, `task-${index}`);
+      mkdirSync(dir);
+      extractZip(h.zip, dir);
+      const cut = h.handler.lastIndexOf('.');
+      return { id: h.id, file: join(dir, `${h.handler.slice(0, cut)}.js`), name: h.handler.slice(cut + 1) };
+    });
+    const script = `
+      const out = [];
+      for (const job of JSON.parse(process.argv[1])) {
+        try {
+          const fn = require(job.file)[job.name];
+          out.push({ id: job.id, type: typeof fn, length: typeof fn === 'function' ? fn.length : undefined });
+        } catch (error) { out.push({ id: job.id, error: String(error && error.message || error) }); }
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const { stdout } = await run(process.execPath, ['-e', script, JSON.stringify(jobs)], {
+      cwd: root,
+      env: { PATH: process.env.PATH, NODE_PATH: layer, AWS_REGION: 'us-east-1' },
+      timeout: 60_000,
+      maxBuffer: 10 * 1024 * 1024,
+    });
+    return JSON.parse(stdout);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** A zip of the given files (deflated), for the arity check's own test. */
+function makeZip(files: Record<string, string>, deflate: (data: Buffer) => Buffer): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text);
+    const packed = deflate(data);
+    const nameBytes = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, packed);
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + packed.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
