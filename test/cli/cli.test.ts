@@ -71,7 +71,7 @@ describe('photo-scaler estimate', () => {
     await writeFile(timings, JSON.stringify({ source: 'test', renderMsPerMegapixel: 10, sha256MBps: 1000, cropBytesPerMegapixel: 20000 }));
     const { stdout } = await cli('estimate', '--photos', '1000000', '--avg-megapixels', '12', '--timings', timings, '--json');
     const result = JSON.parse(stdout);
-    expect(result.input).toMatchObject({ photos: 1_000_000, avgMegapixels: 12, avgMB: 4, memoryMB: 1769, concurrency: 160, batchSize: 10 });
+    expect(result.input).toMatchObject({ photos: 1_000_000, avgMegapixels: 12, avgMB: 4, memoryMB: 1769, concurrency: 160, batchSize: 8 });
     expect(result.timings).toBe(`test (${timings})`);
     expect(result.lines.map((l: { item: string }) => l.item)).toEqual([
       'Lambda compute (arm64)', 'Lambda requests', 'Step Functions Standard (parent)', 'Step Functions Express (children)',

@@ -143,6 +143,15 @@ describe('serverless package (offline)', () => {
     }
   });
 
+  it('stops each step\'s function before its Task times out: Lambda\'s own timeout (Sandbox.Timedout) ends the attempt, TimeoutSeconds is the backstop', () => {
+    const tasks = [...allStates(deployedDefinition())].filter(([, state]) => state.Type === 'Task');
+    expect(tasks).toHaveLength(3);
+    for (const [name, task] of tasks) {
+      const fn = resources[task.Resource['Fn::GetAtt'][0]]!.Properties;
+      expect(task.TimeoutSeconds - fn.Timeout, name).toBe(5);
+    }
+  });
+
   it('names the state machine per stage, logs it to its log group and runs it with its own role', () => {
     const machine = resources.MigrateStateMachine!;
     expect(machine.Type).toBe('AWS::StepFunctions::StateMachine');
@@ -190,9 +199,9 @@ describe('serverless package (offline)', () => {
 
   it('runs every function on nodejs24.x arm64 (Lambda blocks creating nodejs20.x ones), the steps with their memory, timeout and environment', () => {
     const expected: Record<string, [string, number, number]> = {
-      DedupeLambdaFunction: ['src/handlers/dedupe.handler', 512, 60],
-      ResizeLambdaFunction: ['src/handlers/resize.handler', 1769, 120],
-      RecordFailureLambdaFunction: ['src/handlers/record-failure.handler', 256, 30],
+      DedupeLambdaFunction: ['src/handlers/dedupe.handler', 512, 20],
+      ResizeLambdaFunction: ['src/handlers/resize.handler', 1769, 60],
+      RecordFailureLambdaFunction: ['src/handlers/record-failure.handler', 256, 10],
     };
     for (const [id, [handler, memory, timeout]] of Object.entries(expected)) {
       expect(resources[id]?.Properties, id).toMatchObject({ Handler: handler, MemorySize: memory, Timeout: timeout });

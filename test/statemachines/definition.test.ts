@@ -70,7 +70,7 @@ describe('migrate.asl.yaml', () => {
       }
       if (!name.endsWith('/RecordFailure')) {
         expect(task.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]);
-        expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).toEqual(expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException', 'ContentBusy']));
+        expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).toEqual(expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException']));
         expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).not.toContain('PhotoError');
       }
     }

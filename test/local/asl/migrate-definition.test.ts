@@ -81,7 +81,7 @@ async function resultFiles(store: MemoryStore, output: RunOutput) {
 }
 
 describe('migrate.asl.yaml, run locally', () => {
-  it('reads the inventory, batches 10 items per child, runs Dedupe → NeedsResize → Resize, and writes the results', async () => {
+  it('reads the inventory, batches 8 items per child, runs Dedupe → NeedsResize → Resize, and writes the results', async () => {
     const { result, events, store, keys, calls } = await execute();
     expect(result.status).toBe('SUCCEEDED');
     expect(keys('dedupe').sort()).toEqual([...KEYS].sort());
@@ -93,7 +93,7 @@ describe('migrate.asl.yaml, run locally', () => {
     expect(calls.resize[0]).toMatchObject({ runId: 'run-test', outcome: { status: 'needs-resize' } });
 
     expect(events.filter((e) => e.type === 'mapRunStarted')).toEqual([{ type: 'mapRunStarted', state: 'ProcessInventory', totalItems: 23, batches: 3 }]);
-    expect(events.filter((e) => e.type === 'childSucceeded').map((e) => (e as { items: number }).items).sort()).toEqual([10, 10, 3]);
+    expect(events.filter((e) => e.type === 'childSucceeded').map((e) => (e as { items: number }).items).sort()).toEqual([7, 8, 8]);
 
     const output = result.output as RunOutput;
     expect(output.MapRunArn).toMatch(/^arn:aws:states:local:000000000000:mapRun:photo-scaler-migrate-local\/ProcessInventory:[0-9a-f-]{36}$/);
@@ -146,18 +146,18 @@ describe('migrate.asl.yaml, run locally', () => {
     });
     expect(result.status).toBe('SUCCEEDED');
     expect(calls.dedupe.filter((e) => decodeInventoryKey(e.item.key) === 'photo 3+ü.jpg').map((e) => e.retryCount)).toEqual([0, 1, 2, 3, 4]);
-    // IntervalSeconds 2, BackoffRate 1.5, MaxDelaySeconds 30, FULL jitter × 0.5.
+    // IntervalSeconds 2, BackoffRate 1.5, MaxDelaySeconds 10, FULL jitter × 0.5.
     expect(events.filter((e) => e.type === 'retry').map((e) => (e as { delayMs: number }).delayMs)).toEqual([1000, 1500, 2250, 3375]);
   });
 
-  it('fails with States.ExceedToleratedFailureThreshold when a child fails (10 of 23 items > 5%), writing FAILED_0.json', async () => {
+  it('fails with States.ExceedToleratedFailureThreshold when a child fails (8 of 23 items > 5%), writing FAILED_0.json', async () => {
     const { result, events, store, keys } = await execute((step, key) => {
       if (step === 'resize' && key === 'photo 12+ü.jpg') throw new PhotoError('bad');
       if (step === 'recordFailure') throw new Error('catalog is down');
     });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold', cause: expect.stringMatching(/10 of 23 items failed/) });
-    expect(keys('recordFailure')).toHaveLength(7); // RecordFailure's retrier: 6 retries
-    expect(events.filter((e) => e.type === 'childFailed')).toEqual([{ type: 'childFailed', items: 10, error: 'Error' }]);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold', cause: expect.stringMatching(/8 of 23 items failed/) });
+    expect(keys('recordFailure')).toHaveLength(5); // RecordFailure's States.ALL retrier: 4 retries
+    expect(events.filter((e) => e.type === 'childFailed')).toEqual([{ type: 'childFailed', items: 8, error: 'Error' }]);
     const manifestKey = store.keys('library').find((key) => key.endsWith('/manifest.json'))!;
     const manifest = await json(store, 'library', manifestKey);
     const [failed] = await json(store, 'library', manifest.ResultFiles.FAILED[0].Key);
@@ -166,6 +166,27 @@ describe('migrate.asl.yaml, run locally', () => {
     expect(JSON.parse(failed.Input).Items.map((i: { key: string }) => decodeInventoryKey(i.key))).toContain('photo 12+ü.jpg');
     expect(manifest.ResultFiles.SUCCEEDED).toHaveLength(1);
     expect(await json(store, 'library', manifest.ResultFiles.SUCCEEDED[0].Key)).toHaveLength(2);
+  });
+
+  it('retries a timed-out attempt once (States.Timeout after TimeoutSeconds, Sandbox.Timedout from Lambda), then records the photo FAILED', async () => {
+    const timedOut = () => Object.assign(new Error('Task timed out after 60.00 seconds'), { name: 'Sandbox.Timedout' });
+    const { result, events, calls } = await execute(
+      async (step, key, call) => {
+        if (step !== 'resize') return;
+        if (key === 'photo 1+ü.jpg' && call === 1) await sleep(300); // slow once, then fine
+        if (key === 'photo 2+ü.jpg') await sleep(300); // slow every time
+        if (key === 'photo 3+ü.jpg') throw timedOut();
+      },
+      { patch: (d) => (d.States.ProcessInventory.ItemProcessor.States.EachPhoto.ItemProcessor.States.Resize.TimeoutSeconds = 0.1) },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    const resizes = (key: string) => calls.resize.filter((e) => decodeInventoryKey(e.item.key) === key).length;
+    expect([resizes('photo 1+ü.jpg'), resizes('photo 2+ü.jpg'), resizes('photo 3+ü.jpg')]).toEqual([2, 2, 2]);
+    expect(calls.recordFailure.map((e) => [decodeInventoryKey(e.item.key), e.error!.Error]).sort()).toEqual([
+      ['photo 2+ü.jpg', 'States.Timeout'],
+      ['photo 3+ü.jpg', 'Sandbox.Timedout'],
+    ]);
+    expect(events.filter((e) => e.type === 'retry' && e.state === 'Resize').map((e) => (e as { error: string }).error).sort()).toEqual(['Sandbox.Timedout', 'States.Timeout', 'States.Timeout']);
   });
 
   /** A task that takes a few ms and remembers how many calls ran at once at most. */
@@ -189,7 +210,7 @@ describe('migrate.asl.yaml, run locally', () => {
       { patch: (d) => (d.States.ProcessInventory.MaxConcurrency = 1) },
     );
     expect(result.status).toBe('SUCCEEDED');
-    expect(probe.peak()).toBe(4);
+    expect(probe.peak()).toBe(8);
   });
 
   it('never runs more children at once than the Map\'s MaxConcurrency', async () => {
@@ -232,8 +253,9 @@ describe('migrate.asl.yaml, run locally', () => {
   it('runs the file as written: aliases resolved into independent copies, the loaded definition left unchanged', async () => {
     const definition = (await loadDefinition(STATE_MACHINE_FILE)) as StateMachineDefinition & { States: Record<string, any> };
     const inner = definition.States.ProcessInventory.ItemProcessor.States.EachPhoto.ItemProcessor.States;
-    expect(inner.Resize.Retry).toEqual(inner.Dedupe.Retry);
-    expect(inner.Resize.Retry).not.toBe(inner.Dedupe.Retry);
+    // Resize shares Dedupe's timeout and transient retriers (YAML aliases), not its ContentBusy one.
+    expect(inner.Resize.Retry).toEqual(inner.Dedupe.Retry.slice(1));
+    expect(inner.Resize.Retry[0]).not.toBe(inner.Dedupe.Retry[1]);
     expect(inner.Resize.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]);
     const before = JSON.stringify(definition);
     const store = new MemoryStore();
