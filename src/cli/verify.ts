@@ -17,6 +17,7 @@ interface VerifyFlags extends AwsFlags {
   aws?: boolean;
   libraryBucket?: string;
   table?: string;
+  sourceBucket?: string;
 }
 
 export function registerVerify(program: Command): void {
@@ -29,7 +30,8 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--aws', 'audit on AWS (credentials from the environment) instead of the local stack')
     .option('--library-bucket <name>', 'with --aws: the library bucket (default $LIBRARY_BUCKET, else the stack\'s)')
-    .option('--table <name>', 'with --aws: the catalog table (default $CATALOG_TABLE, else the stack\'s)');
+    .option('--table <name>', 'with --aws: the catalog table (default $CATALOG_TABLE, else the stack\'s)')
+    .option('--source-bucket <name>', 'with --aws: refuse a report of another bucket (default: the stack\'s source bucket)');
   withAwsOptions(command).action(async (flags: VerifyFlags) => {
     const presets = validateConfig(config);
     let report: VerifyReport;
@@ -37,21 +39,24 @@ export function registerVerify(program: Command): void {
       if (!flags.manifest) throw new Error('--aws needs --manifest s3://<bucket>/<key>/manifest.json (the report the run was started on)');
       let libraryBucket = flags.libraryBucket ?? process.env.LIBRARY_BUCKET;
       let table = flags.table ?? process.env.CATALOG_TABLE;
+      let sourceBucket = flags.sourceBucket;
       if (!libraryBucket || !table) {
         const stack = await deployedStack(flags);
         libraryBucket ??= stack.libraryBucket;
         table ??= stack.catalogTable;
+        sourceBucket ??= stack.sourceBucket;
       }
       const clients = awsClients(flags.region);
       const store = new S3ObjectStore(clients.s3);
       const context: VerifyContext = { store, catalog: new DynamoCatalog(clients.dynamo, table), libraryBucket, presets };
-      report = await verifyRun(context, await readInventoryReport(store, parseS3Url(flags.manifest)), { deep: flags.deep });
+      // Another bucket's report is refused; without a known source bucket every row is still matched by bucket and key.
+      report = await verifyRun(context, await readInventoryReport(store, parseS3Url(flags.manifest), { expectedSourceBucket: sourceBucket }), { deep: flags.deep });
     } else {
       const manifest = flags.manifest ? parseS3Url(flags.manifest) : (await readLastRun(flags.dataDir)).manifest;
       const stack = await openLocalStack(flags.dataDir);
       try {
         const context: VerifyContext = { store: stack.store, catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };
-        report = await verifyRun(context, await readInventoryReport(stack.store, manifest), { deep: flags.deep });
+        report = await verifyRun(context, await readInventoryReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket }), { deep: flags.deep });
       } finally {
         await stack.close();
       }

@@ -13,12 +13,14 @@ export function originalRow(rows: readonly CatalogRow[]): CatalogRow | undefined
 
 /**
  * Complete = the ORIGINAL row and one row per configured preset made with the preset's current spec
- * exist (and, when a source ETag is given, the original row was made from that very object).
+ * exist (and, when a source object is given, the original row was made from that very object: the
+ * same bucket and ETag — the same key in another bucket is another photo).
  */
-export function isComplete(rows: readonly CatalogRow[], presets: readonly ResolvedPreset[], sourceEtag?: string): boolean {
+export function isComplete(rows: readonly CatalogRow[], presets: readonly ResolvedPreset[], source?: { etag?: string; bucket?: string }): boolean {
   const original = originalRow(rows);
   if (!original) return false;
-  if (sourceEtag !== undefined && normalizeEtag(original.sourceEtag) !== normalizeEtag(sourceEtag)) return false;
+  if (source?.etag !== undefined && normalizeEtag(original.sourceEtag) !== normalizeEtag(source.etag)) return false;
+  if (source?.bucket !== undefined && original.sourceBucket !== source.bucket) return false;
   return presets.every((preset) => rows.some((row) => row.preset === preset.name && row.spec === preset.spec && row.sourceSha256 === original.sha256));
 }
 

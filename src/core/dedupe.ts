@@ -25,7 +25,7 @@ export const CONTENT_BUSY_PATIENCE = 6;
 export async function dedupe(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
   const source = sourceOf(event.item, context.presets.map((preset) => preset.name));
   const existing = await context.catalog.rowsForKey(source.key);
-  if (source.etag && isComplete(existing, context.presets, source.etag)) {
+  if (source.etag && isComplete(existing, context.presets, { etag: source.etag, bucket: source.bucket })) {
     return { key: source.key, status: 'unchanged', sha256: originalRow(existing)?.sha256, written: NOTHING_WRITTEN };
   }
   const original = await readOriginal(context, source);

@@ -41,8 +41,22 @@ export interface ManifestRef {
 /** One CSV row, by column name (`Bucket`, `Key`, `Size`, `ETag`, …), values as strings: the item Step Functions hands out. */
 export type InventoryRow = Record<string, string>;
 
-/** The columns the ItemSelector of migrate.asl.yaml cannot do without. */
-const REQUIRED_COLUMNS = ['Bucket', 'Key'] as const;
+/**
+ * The columns the ItemSelector of migrate.asl.yaml reads (`$$.Map.Item.Value.<column>`): a report
+ * without one of them would pass the ItemReader and then fail the execution with States.Runtime,
+ * which no Retry or Catch handles (Step Functions Developer Guide, "Handling errors in Step Functions
+ * workflows"). test/statemachines/definition.test.ts keeps this list equal to what the ASL reads.
+ */
+export const REQUIRED_COLUMNS = ['Bucket', 'Key', 'Size', 'ETag'] as const;
+/**
+ * The columns S3 Inventory adds when a configuration lists every object version
+ * (IncludedObjectVersions: All; S3 User Guide, "Amazon S3 Inventory": VersionId and IsLatest are "not
+ * included if the list is only for the current version"). Such reports are refused: see VERSIONED.
+ */
+export const VERSION_COLUMNS = ['VersionId', 'IsLatest', 'IsDeleteMarker'] as const;
+const VERSIONED =
+  'lists every object version (IncludedObjectVersions: All): photo-scaler migrates the current version of each key, and its rows of noncurrent versions and delete markers would be rendered over and over and make verify report false discrepancies. ' +
+  'Give the source bucket an inventory of current versions only (photo-scaler inventory enable does), and start the run on one of its reports';
 /** What AWS writes for a report with the columns Size, LastModifiedDate and ETag. */
 export const INVENTORY_SCHEMA = 'Bucket, Key, Size, LastModifiedDate, ETag';
 export const INVENTORY_VERSION = '2016-11-30';
@@ -117,7 +131,11 @@ function schemaColumns(fileSchema: string, problems: string[]): string[] {
   if (columns.some((column) => column === '')) problems.push(`"fileSchema" has an empty column name: ${JSON.stringify(fileSchema)}`);
   const duplicates = columns.filter((column, index) => column !== '' && columns.indexOf(column) !== index);
   if (duplicates.length > 0) problems.push(`"fileSchema" names ${duplicates.join(', ')} more than once`);
-  for (const column of REQUIRED_COLUMNS) if (!columns.includes(column)) problems.push(`"fileSchema" lacks the ${column} column`);
+  for (const column of REQUIRED_COLUMNS) {
+    if (!columns.includes(column)) problems.push(`"fileSchema" lacks the ${column} column${column === 'Size' || column === 'ETag' ? ' (the inventory configuration must include the Size and ETag fields: photo-scaler inventory enable sets them)' : ''}`);
+  }
+  const versioned = VERSION_COLUMNS.filter((column) => columns.includes(column));
+  if (versioned.length > 0) problems.push(`"fileSchema" has ${versioned.join(', ')}: the report ${VERSIONED}`);
   return columns;
 }
 

@@ -60,7 +60,7 @@ async function verifyItem(context: VerifyContext, item: InventoryRow, options: V
   }
   const [rows, failure] = await Promise.all([context.catalog.rowsForKey(key), context.catalog.failureFor(key)]);
   const problems: string[] = [];
-  if (isComplete(rows, context.presets, item.ETag)) {
+  if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket })) {
     const wanted = rows.filter((row) => row.preset === ORIGINAL || context.presets.some((p) => p.name === row.preset && p.spec === row.spec));
     for (const row of wanted) problems.push(...(await checkRow(context, row, options, report)));
     if (failure) problems.push('DONE, yet a failure row remains');
@@ -70,13 +70,18 @@ async function verifyItem(context: VerifyContext, item: InventoryRow, options: V
     }
   } else if (failure) {
     if (!failure.error) problems.push('failure row without a reason');
-    else {
+    else if (item.Bucket !== undefined && failure.sourceBucket && failure.sourceBucket !== item.Bucket) {
+      problems.push(`the failure row is of s3://${failure.sourceBucket}/${key}, the inventory's item of s3://${item.Bucket}/${key}`);
+    } else {
       report.failed++;
       return;
     }
   } else {
     const original = originalRow(rows);
-    problems.push(original ? `incomplete: ${rows.length} catalog rows, source ETag ${original.sourceEtag} (inventory: ${item.ETag ?? '?'})` : 'neither DONE nor FAILED: no catalog rows, no failure row');
+    if (!original) problems.push('neither DONE nor FAILED: no catalog rows, no failure row');
+    else if (item.Bucket !== undefined && original.sourceBucket !== item.Bucket) {
+      problems.push(`the catalog rows are of s3://${original.sourceBucket}/${key}, the inventory's item of s3://${item.Bucket}/${key}`);
+    } else problems.push(`incomplete: ${rows.length} catalog rows, source ETag ${original.sourceEtag} (inventory: ${item.ETag ?? '?'})`);
   }
   report.incomplete++;
   for (const problem of problems) report.discrepancies.push({ key, problem });

@@ -11,6 +11,7 @@ import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
 import { buildInventoryReport, type InventoryObject, type ManifestRef } from '../core/inventory';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
+import { checkReport } from '../core/run-start';
 import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
 import { loadDefinition, startExecution } from './asl';
 import { listPhotos, uploadPhotos } from './photos';
@@ -103,6 +104,9 @@ export async function executeMigration(
   started = performance.now(),
 ): Promise<LocalRunResult> {
   const progress = options.onProgress ?? (() => {});
+  // As `start` and the auto-start Lambda do: a report the state machine cannot run (no Size or ETag,
+  // every version listed, another bucket's) is refused before anything starts.
+  await checkReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket });
   const definition = await loadDefinition(STATE_MACHINE_FILE);
   const executionName = options.name ?? `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   let total = 0;

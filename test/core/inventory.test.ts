@@ -159,9 +159,14 @@ describe('parseManifest refuses a bad manifest with a message naming the problem
     ['no version', manifestOf({ version: '' }), /"version" must be a non-empty string/],
     ['a creationTimestamp that is not milliseconds', manifestOf({ creationTimestamp: '2026-11-24' }), /"creationTimestamp" must be milliseconds/],
     ['an ORC report', manifestOf({ fileFormat: 'ORC' }), /"fileFormat" must be "CSV" \(got "ORC"/],
-    ['a schema without Key', manifestOf({ fileSchema: 'Bucket, Size' }), /lacks the Key column/],
-    ['a schema without Bucket', manifestOf({ fileSchema: 'Key, Size' }), /lacks the Bucket column/],
-    ['a schema naming a column twice', manifestOf({ fileSchema: 'Bucket, Key, Key' }), /names Key more than once/],
+    ['a schema without Key', manifestOf({ fileSchema: 'Bucket, Size, ETag' }), /lacks the Key column/],
+    ['a schema without Bucket', manifestOf({ fileSchema: 'Key, Size, ETag' }), /lacks the Bucket column/],
+    // The ItemSelector reads Size and ETag: without them the execution would fail with States.Runtime.
+    ['a schema without Size', manifestOf({ fileSchema: 'Bucket, Key, LastModifiedDate, ETag' }), /lacks the Size column \(the inventory configuration must include the Size and ETag fields/],
+    ['a schema without ETag', manifestOf({ fileSchema: 'Bucket, Key, Size, LastModifiedDate' }), /lacks the ETag column/],
+    ['a schema naming a column twice', manifestOf({ fileSchema: 'Bucket, Key, Key, Size, ETag' }), /names Key more than once/],
+    // The layout S3 writes for IncludedObjectVersions: All (S3 User Guide, "Amazon S3 Inventory").
+    ['a versioned report', manifestOf({ fileSchema: 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag' }), /has VersionId, IsLatest, IsDeleteMarker: the report lists every object version \(IncludedObjectVersions: All\)[\s\S]*inventory of current versions only/],
     ['no files', manifestOf({ files: [] }), /"files" must be a non-empty array/],
     ['a file without MD5', manifestOf({ files: [{ key: 'a.csv.gz', size: 1 }] }), /files\[0\]\.MD5checksum must be 32 hex digits/],
     ['a file with a negative size', manifestOf({ files: [{ key: 'a.csv.gz', size: -1, MD5checksum: md5('') }] }), /files\[0\]\.size must be a non-negative integer/],
@@ -178,7 +183,7 @@ describe('parseManifest refuses a bad manifest with a message naming the problem
   });
 
   it('splits fileSchema into columns', () => {
-    expect(manifest(' Bucket,Key , Size,  ETag, IsLatest').columns).toEqual(['Bucket', 'Key', 'Size', 'ETag', 'IsLatest']);
+    expect(manifest(' Bucket,Key , Size,  ETag, StorageClass').columns).toEqual(['Bucket', 'Key', 'Size', 'ETag', 'StorageClass']);
   });
 });
 
@@ -219,13 +224,13 @@ describe('parseInventoryCsv', () => {
   });
 
   it('maps columns by the fileSchema, whatever their order, and counts lines across quoted newlines', () => {
-    const { body, file } = dataFile('"k1","src-bucket","true"\r\n"multi\nline","src-bucket","false"\n"k3","other","x"\n');
-    const schema = manifest('Key, Bucket, IsLatest');
+    const { body, file } = dataFile('"e1","k1","src-bucket","1"\r\n"e2","multi\nline","src-bucket","2"\n"e3","k3","other","3"\n');
+    const schema = manifest('ETag, Key, Bucket, Size');
     expect(() => parseInventoryCsv(body, schema, file)).toThrow(/line 4: bucket "other"/);
-    const ok = dataFile('"k1","src-bucket","true"\r\n"multi\nline","src-bucket","false"\n');
+    const ok = dataFile('"e1","k1","src-bucket","1"\r\n"e2","multi\nline","src-bucket","2"\n');
     expect(parseInventoryCsv(ok.body, schema, ok.file)).toEqual([
-      { Key: 'k1', Bucket: 'src-bucket', IsLatest: 'true' },
-      { Key: 'multi\nline', Bucket: 'src-bucket', IsLatest: 'false' },
+      { ETag: 'e1', Key: 'k1', Bucket: 'src-bucket', Size: '1' },
+      { ETag: 'e2', Key: 'multi\nline', Bucket: 'src-bucket', Size: '2' },
     ]);
   });
 });

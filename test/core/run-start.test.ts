@@ -25,7 +25,29 @@ class RecordingStarter implements RunStarter {
   }
 }
 
+/** The stored report's manifest with another fileSchema, its checksum made to match (a report S3 could write). */
+async function withSchema(store: MemoryStore, report: { manifestKey: string; checksumKey: string }, fileSchema: string) {
+  const { createHash } = await import('node:crypto');
+  const manifest = JSON.parse(Buffer.from((await store.get({ bucket: 'inv', key: report.manifestKey })).body).toString('utf8'));
+  const body = Buffer.from(JSON.stringify({ ...manifest, fileSchema }));
+  await store.put({ bucket: 'inv', key: report.manifestKey }, body, {});
+  await store.put({ bucket: 'inv', key: report.checksumKey }, Buffer.from(createHash('md5').update(body).digest('hex')), {});
+}
+
 describe('checkReport', () => {
+  it.each([
+    ['without Size', 'Bucket, Key, LastModifiedDate, ETag', /lacks the Size column/],
+    ['without ETag', 'Bucket, Key, Size, LastModifiedDate', /lacks the ETag column/],
+    ['of every version', 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag', /lists every object version/],
+  ])('refuses a report %s before anything starts (the state machine would fail with States.Runtime)', async (_, schema, message) => {
+    const { store, report, ref } = await storedReport();
+    await withSchema(store, report, schema);
+    await expect(checkReport(store, ref, { requireChecksum: true })).rejects.toThrow(message);
+    const starter = new RecordingStarter();
+    await expect(startRun(store, starter, ref, { requireChecksum: true })).rejects.toThrow(ConfigError);
+    expect(starter.started.size).toBe(0);
+  });
+
   it('accepts a complete report and counts its data files and bytes', async () => {
     const { store, report, ref } = await storedReport();
     const checked = await checkReport(store, ref, { expectedSourceBucket: 'photos', requireChecksum: true });

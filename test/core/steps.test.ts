@@ -96,6 +96,19 @@ describe('a new photo', () => {
   });
 });
 
+describe('the same key in another bucket', () => {
+  it('is another photo: never "unchanged" because of the first bucket\'s rows (bucket and key match, not key alone)', async () => {
+    const photo = await noiseJpeg(400, 300);
+    const event = await source('a.jpg', photo);
+    await process(event);
+    await store.put({ bucket: 'elsewhere', key: 'a.jpg' }, photo, { contentType: 'image/jpeg' });
+    const other: ItemEvent = { ...event, item: { ...event.item, bucket: 'elsewhere' } };
+    const outcome = await process(other);
+    expect(outcome.status).not.toBe('unchanged');
+    expect((await catalog.rowsForKey('a.jpg')).map((row) => row.sourceBucket)).toEqual(Array(5).fill('elsewhere'));
+  });
+});
+
 describe('the same bytes under another key', () => {
   it('reuse the first key’s assets: pointers and rows only, no render', async () => {
     const photo = await noiseJpeg(500, 400, 7);

@@ -208,4 +208,18 @@ describe('auto-start on a complete inventory report', () => {
     expect(await readdir(join(stack.dataDir, EXECUTIONS_DIR))).toEqual(runsBefore);
     expect(await stack.context.catalog.rowsForKey('batch/four.jpg')).toEqual([]);
   });
+
+  it('refuses a versioned report (every object version listed), before any write', async () => {
+    const manifest = await reportOf({ 'batch/five.jpg': await noiseJpeg(300, 200, 15) });
+    const { createHash } = await import('node:crypto');
+    const body = JSON.parse(Buffer.from((await stack.store.get(manifest)).body).toString('utf8'));
+    const versioned = Buffer.from(JSON.stringify({ ...body, fileSchema: 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag' }));
+    await stack.store.put(manifest, versioned, {});
+    await stack.store.put({ bucket: LOCAL_NAMES.inventoryBucket, key: manifest.key.replace(/manifest\.json$/, 'manifest.checksum') }, Buffer.from(createHash('md5').update(versioned).digest('hex')), {});
+    const before = await libraryContent();
+    const [outcome] = await startRunHandler()(checksumEvent(manifest.key));
+    expect(outcome).toEqual({ manifest, refused: expect.stringMatching(/lists every object version/) });
+    expect(await libraryContent()).toEqual(before);
+    expect(await stack.context.catalog.rowsForKey('batch/five.jpg')).toEqual([]);
+  });
 });

@@ -121,3 +121,19 @@ describe('photo-scaler run on the sample library', () => {
     expect(await listKeys(stack.s3, LOCAL_NAMES.sourceBucket)).toEqual(sourceBefore);
   });
 });
+
+describe('a report the state machine cannot run', () => {
+  it('is refused before anything starts: no execution, no write (a versioned report, one without Size)', async () => {
+    const { executeMigration } = await import('../../src/local/migrate');
+    const before = (await listKeys(stack.s3, LOCAL_NAMES.libraryBucket)).length;
+    for (const fileSchema of ['Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag', 'Bucket, Key, LastModifiedDate, ETag']) {
+      const manifest = JSON.parse(Buffer.from((await stack.store.get(first.manifest)).body).toString('utf8'));
+      const body = Buffer.from(JSON.stringify({ ...manifest, fileSchema }));
+      const ref = { bucket: LOCAL_NAMES.inventoryBucket, key: first.manifest.key.replace(/[^/]+\/manifest\.json$/, `refused-${before}-${fileSchema.length}/manifest.json`) };
+      await stack.store.put(ref, body, {});
+      await stack.store.put({ ...ref, key: ref.key.replace(/json$/, 'checksum') }, Buffer.from(createHash('md5').update(body).digest('hex')), {});
+      await expect(executeMigration(stack, ref, { timeScale: 0.001 })).rejects.toThrow(/lists every object version|lacks the Size column/);
+    }
+    expect((await listKeys(stack.s3, LOCAL_NAMES.libraryBucket)).length).toBe(before);
+  });
+});

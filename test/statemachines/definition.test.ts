@@ -1,5 +1,6 @@
 /** statemachines/migrate.asl.yaml: valid ASL once deployed, and the Distributed Map shape it needs. */
 import validator from 'asl-validator';
+import { REQUIRED_COLUMNS } from '../../src/core/inventory';
 import { describe, expect, it } from 'vitest';
 import { allStates, loadAslFile } from '../helpers/definition';
 
@@ -74,5 +75,12 @@ describe('migrate.asl.yaml', () => {
         expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).not.toContain('PhotoError');
       }
     }
+  });
+
+  it('reads exactly the inventory columns a report is refused without (REQUIRED_COLUMNS), so no report reaches the ItemSelector without them', () => {
+    const selector = loadAslFile().States.ProcessInventory.ItemSelector as Record<string, string>;
+    const columns = Object.values(selector).flatMap((path) => /^\$\$\.Map\.Item\.Value\.(\w+)$/.exec(path)?.[1] ?? []);
+    expect(columns.length).toBe(Object.keys(selector).length);
+    expect([...columns].sort()).toEqual([...REQUIRED_COLUMNS].sort());
   });
 });
