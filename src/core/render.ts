@@ -54,7 +54,7 @@ export async function renderPresets(input: Uint8Array, presets: readonly Resolve
 export async function inspect(input: Uint8Array, limits: Limits): Promise<SourceInfo> {
   let meta: Metadata;
   try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    meta = await withSpecificError(() => sharp(input, { limitInputPixels: false }).metadata());
   } catch (error) {
     throw decodeError(error);
   }
@@ -108,11 +108,51 @@ async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediateP
   pipeline = pipeline.toColourspace('srgb');
   if (!source.hasAlpha) pipeline = pipeline.removeAlpha();
   try {
-    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await withSpecificError(() => pipeline.clone().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (error) {
     throw decodeError(error);
   }
+}
+
+/** Attempts a failing decode is repeated to learn its real reason. */
+const REASON_ATTEMPTS = 5;
+/** Repeated decodes run one at a time in this process, so they cannot take each other's message. */
+let repeating: Promise<unknown> = Promise.resolve();
+
+/**
+ * libvips keeps its error messages in one buffer per process: when decodes fail at the same time,
+ * one may take another's message and sharp reports "Unknown error" (seen here: 7 of 40 failures of
+ * 16 concurrent decodes). The reason is what a failure row records and compares, so a failure
+ * without one is decoded again (it fails the same way) until it has it.
+ */
+async function withSpecificError<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!isUnspecific(error)) throw error;
+  }
+  const again = repeating.then(async () => {
+    let last: unknown;
+    for (let attempt = 1; attempt < REASON_ATTEMPTS; attempt++) {
+      try {
+        return { value: await run() };
+      } catch (error) {
+        last = error;
+        if (!isUnspecific(error)) break;
+      }
+    }
+    return { error: last };
+  });
+  repeating = again.catch(() => undefined);
+  const outcome = await again;
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
+
+function isUnspecific(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.trim() === '' || /^Unknown error/i.test(message.trim());
 }
 
 /** True when some pixel of the (interleaved, 8-bit, alpha last) raw image is not fully opaque. */

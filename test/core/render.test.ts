@@ -4,7 +4,7 @@ import { config } from '../../src/config';
 import { PhotoError } from '../../src/core/errors';
 import { validateConfig } from '../../src/core/presets';
 import { planIntermediate, renderPresets } from '../../src/core/render';
-import { alphaPng, opaquePng, pixelAt, twoToneJpeg } from '../helpers/images';
+import { alphaPng, noiseJpeg, opaquePng, pixelAt, twoToneJpeg } from '../helpers/images';
 
 const presets = validateConfig(config);
 const limits = config.limits;
@@ -71,6 +71,27 @@ describe('renderPresets', () => {
     await expect(renderPresets(jpeg.subarray(0, jpeg.length / 2), presets, limits)).rejects.toThrow(PhotoError);
     await expect(renderPresets(Buffer.from('not an image at all'), presets, limits)).rejects.toThrow(/cannot decode/);
     await expect(renderPresets(jpeg, presets, { ...limits, maxInputPixels: 1000 })).rejects.toThrow(/too large: 800x600/);
+  });
+});
+
+describe('the reason of a failed decode', () => {
+  it('is the decoder\'s own, even when many decodes fail at once (libvips\' shared error buffer says "Unknown error" otherwise)', async () => {
+    const good = await noiseJpeg(800, 600, 1);
+    const truncated = good.subarray(0, 4000);
+    const reasons: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          try {
+            await renderPresets(i % 2 ? truncated : good, presets, config.limits);
+          } catch (error) {
+            reasons.push((error as Error).message);
+          }
+        }),
+      );
+    }
+    expect(reasons).toHaveLength(40);
+    expect([...new Set(reasons)]).toEqual(['cannot decode: VipsJpeg: premature end of JPEG image']);
   });
 });
 
