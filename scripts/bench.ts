@@ -80,6 +80,8 @@ async function main(): Promise<void> {
     const sha256MBps = hashSpeed();
     const peakRssMB = await peakRss(work);
     log(`peak RSS for a 50 MP JPEG: ${peakRssMB} MB`);
+    const dedupe = await dedupePeakRss(join(work, 'dedupe'));
+    log(`Dedupe of a ${dedupe.originalMB} MB original: peak RSS ${dedupe.peakRssMB} MB (${dedupe.baselineRssMB} MB without it)`);
     const largestJpeg = [...decodable].filter((p) => /\.jpe?g$/i.test(p.key)).sort((a, b) => b.bytes.length - a.bytes.length)[0] ?? decodable[0]!;
     const onDemand = await onDemandLatency(largestJpeg, join(work, 'on-demand'));
     log(`on-demand miss p50 ${onDemand.missMsP50} ms, hit p50 ${onDemand.hitMsP50} ms, bare sharp ${onDemand.sharpResizeMs} ms`);
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
       decodeOnly: round(decodeOnly),
       sha256MBps: round(sha256MBps),
       peakRssMB,
+      dedupe,
       mozjpeg: { coreWithMozjpeg: round(mozCore), cropBytes, cropBytesWithMozjpeg: mozBytes, bytesSaved: round(1 - mozBytes / cropBytes), timeCost: round(core / mozCore) },
       onDemand,
       ratios: {
@@ -213,21 +216,66 @@ async function peakRss(work: string): Promise<number> {
   const file = join(work, 'fifty-megapixels.jpg');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="8192" height="6144"><defs><linearGradient id="g"><stop offset="0" stop-color="#123"/><stop offset="1" stop-color="#fc8"/></linearGradient></defs><rect width="8192" height="6144" fill="url(#g)"/><circle cx="4000" cy="3000" r="2000" fill="#3a6"/></svg>`;
   await writeFile(file, await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toBuffer());
-  const script = `import { readFileSync } from 'node:fs';
+  return childPeakRss(
+    work,
+    'rss',
+    `import { readFileSync } from 'node:fs';
 import { renderPresets } from ${JSON.stringify(join(import.meta.dirname, '../src/core/render.ts'))};
 import { validateConfig } from ${JSON.stringify(join(import.meta.dirname, '../src/core/presets.ts'))};
 import { config } from ${JSON.stringify(join(import.meta.dirname, '../src/config.ts'))};
-await renderPresets(readFileSync(${JSON.stringify(file)}), validateConfig(config), config.limits);
+await renderPresets(readFileSync(${JSON.stringify(file)}), validateConfig(config), config.limits);`,
+  );
+}
+
+/** VmHWM (MB) of a fresh process running `body` (an ES module's top level). */
+async function childPeakRss(work: string, name: string, body: string): Promise<number> {
+  const script = `${body}
 // VmHWM belongs to this process image; ru_maxrss would carry over the forking parent's size.
-const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+const hwm = /VmHWM:\\s+(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'));
 process.stdout.write(String(hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS));`;
-  const scriptFile = join(work, 'rss.mts');
+  const scriptFile = join(work, `${name}.mts`);
   await writeFile(scriptFile, script);
   const child = spawn(process.execPath, ['--import', 'tsx', scriptFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   await new Promise((resolve) => child.on('exit', resolve));
   return Math.round(Number(out) / 1024);
+}
+
+/**
+ * Peak RSS of a fresh process in which Dedupe's inspectOriginal hashes a 190 MB original from the
+ * emulated S3 (over HTTP, as on Lambda), next to the same process without that work and with the
+ * whole object read into memory (what Dedupe did before): Dedupe has 512 MB for originals of up to
+ * the 200 MB limit, so it must stream.
+ */
+async function dedupePeakRss(dataDir: string) {
+  const originalMB = 190;
+  const stack = await openLocalStack(dataDir);
+  try {
+    const body = Buffer.alloc(originalMB * 1024 * 1024, 3);
+    body.set([0xff, 0xd8, 0xff, 0xe0]);
+    await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: 'bench/huge.jpg' }, body, { contentType: 'image/jpeg' });
+    const src = (file: string) => JSON.stringify(join(import.meta.dirname, '../src', file));
+    const setup = `import { makeS3Client } from ${src('aws/clients.ts')};
+import { S3ObjectStore } from ${src('aws/s3-store.ts')};
+import { inspectOriginal } from ${src('core/source.ts')};
+import { EMULATOR_CREDENTIALS } from ${src('local/emulators.ts')};
+import { config } from ${src('config.ts')};
+const store = new S3ObjectStore(makeS3Client({ endpoint: ${JSON.stringify(stack.s3Endpoint)}, region: 'us-east-1', credentials: EMULATOR_CREDENTIALS }));
+await store.head({ bucket: ${JSON.stringify(LOCAL_NAMES.sourceBucket)}, key: 'bench/huge.jpg' });`;
+    const baselineRssMB = await childPeakRss(dataDir, 'dedupe-baseline', setup);
+    const peakRssMB = await childPeakRss(
+      dataDir,
+      'dedupe',
+      `${setup}
+await inspectOriginal({ store, config } as never, { bucket: ${JSON.stringify(LOCAL_NAMES.sourceBucket)}, key: 'bench/huge.jpg' });`,
+    );
+    const wholeRssMB = await childPeakRss(dataDir, 'dedupe-whole', `${setup}
+await store.get({ bucket: ${JSON.stringify(LOCAL_NAMES.sourceBucket)}, key: 'bench/huge.jpg' });`);
+    return { originalMB, peakRssMB, baselineRssMB, wholeRssMB, streamedExtraOverWholeExtra: round((peakRssMB - baselineRssMB) / Math.max(1, wholeRssMB - baselineRssMB)) };
+  } finally {
+    await stack.close();
+  }
 }
 
 /** Miss (first request: the whole 307 → render → 301 → 301 → 200 dance) and hit, on `serve`. */

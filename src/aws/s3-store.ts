@@ -1,7 +1,7 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors';
-import type { ObjectHead, ObjectRef, ObjectStore, PutOptions, StoredObject } from '../core/ports';
+import type { ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
 import { guard } from './transient';
 
 interface SdkError {
@@ -22,6 +22,37 @@ export class S3ObjectStore implements ObjectStore {
       if (isNotFound(error)) throw new NotFoundError(`no such object: ${url(ref)}`, { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * GetObject's body as it arrives (in Node.js a Readable, async-iterable in chunks): memory stays
+   * bounded by the socket's buffers, not by the object's size. An error mid-body is guarded like the
+   * call itself (a reset connection is transient).
+   */
+  async openRead(ref: ObjectRef): Promise<ObjectStream> {
+    let response;
+    try {
+      response = await guard(`GetObject ${url(ref)}`, () => this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(`no such object: ${url(ref)}`, { cause: error });
+      throw error;
+    }
+    const stream = response.Body as AsyncIterable<Uint8Array> | undefined;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      if (!stream) return;
+      const iterator = stream[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const next = await guard(`GetObject ${url(ref)} (body)`, () => iterator.next());
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        // Left early (a limit hit, an error): close the connection instead of draining the rest.
+        await iterator.return?.();
+      }
+    }
+    return { body: chunks(), size: response.ContentLength, etag: unquote(response.ETag), contentType: response.ContentType };
   }
 
   async head(ref: ObjectRef): Promise<ObjectHead | undefined> {

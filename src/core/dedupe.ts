@@ -9,9 +9,9 @@ import { type StepContext, nowIso } from './context';
 import { ContentBusy } from './errors';
 import { type ItemEvent, type ItemOutcome, NOTHING_WRITTEN } from './item';
 import { cropKey } from './keys';
-import { putPointers, sha256Hex } from './library';
+import { putPointers } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
-import { type Original, type SourceRef, readOriginal, sourceOf } from './source';
+import { type InspectedOriginal, inspectOriginal, type SourceRef, sourceOf } from './source';
 
 /** How many other keys with the same content are tried before rendering anyway. */
 const MAX_CANDIDATES = 5;
@@ -28,10 +28,10 @@ export async function dedupe(context: StepContext, event: ItemEvent): Promise<It
   if (source.etag && isComplete(existing, context.presets, { etag: source.etag, bucket: source.bucket })) {
     return { key: source.key, status: 'unchanged', sha256: originalRow(existing)?.sha256, written: NOTHING_WRITTEN };
   }
-  const original = await readOriginal(context, source);
-  const sha256 = sha256Hex(original.body);
+  // Streamed: an original of up to the size limit is hashed without being held whole (Dedupe has 512 MB).
+  const original = await inspectOriginal(context, source);
+  const { sha256, bytes: bytesIn } = original;
   const reused = await reuseDuplicate(context, event.runId, source, original, sha256, existing);
-  const bytesIn = original.body.byteLength;
   if (reused) return { ...reused, bytesIn, bytesOut: 0 };
   const claimed = await context.catalog.claimContent(sha256, source.key, context.config.claimLeaseMs);
   if (!claimed && (event.retryCount ?? 0) < CONTENT_BUSY_PATIENCE) {
@@ -44,7 +44,7 @@ async function reuseDuplicate(
   context: StepContext,
   runId: string,
   source: SourceRef,
-  original: Original,
+  original: InspectedOriginal,
   sha256: string,
   existing: readonly CatalogRow[],
 ): Promise<ItemOutcome | undefined> {

@@ -15,6 +15,15 @@ export interface StoredObject {
   contentType?: string;
 }
 
+/** An object read as it arrives: chunks of its body, never the whole of it in memory. */
+export interface ObjectStream {
+  /** Leaving a `for await` over it early (a size limit hit) closes the connection. */
+  body: AsyncIterable<Uint8Array>;
+  size?: number;
+  etag?: string;
+  contentType?: string;
+}
+
 export interface ObjectHead {
   size: number;
   etag?: string;
@@ -38,6 +47,8 @@ export interface PutOptions {
 export interface ObjectStore {
   /** Throws NotFoundError when the object does not exist. */
   get(ref: ObjectRef): Promise<StoredObject>;
+  /** The object as a stream of chunks (for hashing an original of up to the size limit in bounded memory). Throws NotFoundError. */
+  openRead(ref: ObjectRef): Promise<ObjectStream>;
   /** Undefined when the object does not exist. */
   head(ref: ObjectRef): Promise<ObjectHead | undefined>;
   /** False when `ifAbsent` was asked and an object was already there (nothing written). */

@@ -1,4 +1,5 @@
 /** The original of one item: its decoded key, and its bytes read from the source bucket. */
+import { createHash } from 'node:crypto';
 import type { StepContext } from './context';
 import { NotFoundError, PhotoError } from './errors';
 import { decodeInventoryKey } from './inventory';
@@ -53,4 +54,61 @@ export async function readOriginal(context: StepContext, source: SourceRef): Pro
   if (!type && looksLikeSvg(object.body)) throw new PhotoError('refused: SVG (vector images can reference external files; only raster photos are migrated)');
   if (!type) throw new PhotoError('not an image: unrecognised file format');
   return { body: object.body, etag: object.etag ?? source.etag ?? '', type };
+}
+
+export interface InspectedOriginal {
+  sha256: string;
+  bytes: number;
+  etag: string;
+  type: ImageType;
+}
+
+/** Bytes of the head kept to recognise the format (sniffImage reads 32, looksLikeSvg 1,024). */
+const HEAD_BYTES = 1024;
+
+/**
+ * The original's sha-256, size and format, read as a stream: Dedupe (512 MB) hashes originals of up
+ * to `limits.maxInputBytes` (200 MB) without ever holding one whole. Refuses what readOriginal
+ * refuses — too big (the stream is left as soon as the limit is passed), empty, gone, not an image —
+ * and a non-image as soon as its first kilobyte is in.
+ */
+export async function inspectOriginal(context: StepContext, source: SourceRef): Promise<InspectedOriginal> {
+  const { maxInputBytes } = context.config.limits;
+  if (source.size !== undefined && source.size > maxInputBytes) throw new PhotoError(`too large: ${source.size} bytes, limit is ${maxInputBytes}`);
+  let stream;
+  try {
+    stream = await context.store.openRead({ bucket: source.bucket, key: source.key });
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new PhotoError(`source object is gone: s3://${source.bucket}/${source.key}`);
+    throw error;
+  }
+  if (stream.size !== undefined && stream.size > maxInputBytes) throw new PhotoError(`too large: ${stream.size} bytes, limit is ${maxInputBytes}`);
+  const hash = createHash('sha256');
+  let head: Uint8Array = new Uint8Array(0);
+  let type: ImageType | undefined;
+  let bytes = 0;
+  const recognise = () => {
+    type = sniffImage(head);
+    if (!type && looksLikeSvg(head)) throw new PhotoError('refused: SVG (vector images can reference external files; only raster photos are migrated)');
+    if (!type) throw new PhotoError('not an image: unrecognised file format');
+  };
+  for await (const chunk of stream.body) {
+    bytes += chunk.byteLength;
+    if (bytes > maxInputBytes) throw new PhotoError(`too large: more than ${maxInputBytes} bytes, the limit`);
+    if (!type && head.byteLength < HEAD_BYTES) {
+      head = concat(head, chunk.subarray(0, HEAD_BYTES - head.byteLength));
+      if (head.byteLength >= HEAD_BYTES) recognise();
+    }
+    hash.update(chunk);
+  }
+  if (bytes === 0) throw new PhotoError('empty file (0 bytes)');
+  if (!type) recognise();
+  return { sha256: hash.digest('hex'), bytes, etag: stream.etag ?? source.etag ?? '', type: type! };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
 }

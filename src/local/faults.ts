@@ -104,6 +104,7 @@ export class FaultInjector {
   crashableStore(store: ObjectStore): ObjectStore {
     return {
       get: (ref) => store.get(ref),
+      openRead: (ref) => store.openRead(ref),
       head: (ref) => store.head(ref),
       delete: (ref) => store.delete(ref),
       put: async (ref: ObjectRef, body: Uint8Array, options: PutOptions) => {

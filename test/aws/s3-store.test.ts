@@ -26,6 +26,27 @@ const bodyOf = (text: string) => ({ transformToByteArray: async () => new Uint8A
 
 beforeEach(() => s3.reset());
 
+describe('S3ObjectStore.openRead', () => {
+  it('hands out the body chunk by chunk; a connection reset mid-body is a TransientError, a missing key NotFoundError', async () => {
+    async function* body() {
+      yield new Uint8Array([1, 2]);
+      throw networkError('ECONNRESET');
+    }
+    s3.on(GetObjectCommand).resolves({ Body: body() as never, ContentLength: 4, ETag: '"abc"' });
+    const stream = await store.openRead(ref);
+    expect(stream).toMatchObject({ size: 4, etag: 'abc' });
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of stream.body) seen.push(...chunk);
+      })(),
+    ).rejects.toThrow(TransientError);
+    expect(seen).toEqual([1, 2]);
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }));
+    await expect(store.openRead(ref)).rejects.toThrow(NotFoundError);
+  });
+});
+
 describe('S3ObjectStore.put', () => {
   it('puts a pointer as a 0-byte object with WebsiteRedirectLocation and Cache-Control', async () => {
     s3.on(PutObjectCommand).resolves({});

@@ -1,7 +1,7 @@
 /** A Map-backed ObjectStore with S3's semantics for what the core uses (MD5 ETags, 404 as NotFoundError). */
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../../src/core/errors';
-import type { ObjectHead, ObjectRef, ObjectStore, PutOptions, StoredObject } from '../../src/core/ports';
+import type { ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../../src/core/ports';
 
 interface Entry {
   body: Uint8Array;
@@ -17,6 +17,23 @@ export class MemoryStore implements ObjectStore {
     const entry = this.objects.get(id(ref));
     if (!entry) throw new NotFoundError(`no such object: s3://${ref.bucket}/${ref.key}`);
     return { body: entry.body.slice(), etag: entry.etag, contentType: entry.options.contentType };
+  }
+
+  /** The body in chunks of `chunkBytes` (64 KiB, like a socket's reads); `streamed` counts the chunks handed out. */
+  chunkBytes = 64 * 1024;
+  streamed = 0;
+
+  async openRead(ref: ObjectRef): Promise<ObjectStream> {
+    const entry = this.objects.get(id(ref));
+    if (!entry) throw new NotFoundError(`no such object: s3://${ref.bucket}/${ref.key}`);
+    const self = this;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < entry!.body.byteLength; at += self.chunkBytes) {
+        self.streamed++;
+        yield entry!.body.slice(at, at + self.chunkBytes);
+      }
+    }
+    return { body: chunks(), size: entry.body.byteLength, etag: entry.etag, contentType: entry.options.contentType };
   }
 
   async head(ref: ObjectRef): Promise<ObjectHead | undefined> {

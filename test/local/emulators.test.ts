@@ -80,6 +80,32 @@ describe('s3rver through S3ObjectStore', () => {
   });
 });
 
+describe('s3rver through S3ObjectStore.openRead (an original read as it arrives)', () => {
+  it('streams a 24 MB object in many chunks, bytes and hash intact; leaving early closes it and the store goes on', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const body = randomBytes(24 * 1024 * 1024);
+    await store.put({ bucket: 'source', key: hostileKey }, body, {});
+    const stream = await store.openRead({ bucket: 'source', key: hostileKey });
+    expect(stream.size).toBe(body.byteLength);
+    const hash = createHash('sha256');
+    let chunks = 0;
+    let largest = 0;
+    for await (const chunk of stream.body) {
+      chunks++;
+      largest = Math.max(largest, chunk.byteLength);
+      hash.update(chunk);
+    }
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(chunks).toBeGreaterThan(10);
+    expect(largest).toBeLessThan(body.byteLength / 4);
+
+    const early = await store.openRead({ bucket: 'source', key: hostileKey });
+    for await (const _ of early.body) break;
+    expect((await store.head({ bucket: 'source', key: hostileKey }))?.size).toBe(body.byteLength);
+    await expect(store.openRead({ bucket: 'source', key: 'no such photo.jpg' })).rejects.toThrow(NotFoundError);
+  });
+});
+
 describe('dynalite through DynamoCatalog', () => {
   it('writes 30 rows (two batches) and reads them by key and through the bySha256 index', async () => {
     await catalog.putRows(rows);
