@@ -3,7 +3,7 @@
  * routing rule on a 404. Answers 301 back to the website (never image bytes: a Lambda response is
  * limited to 6 MB), or a short JSON error.
  */
-import { config } from '../config';
+import { type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
 import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
 import { makeLogger, type Telemetry } from './observe';
@@ -21,9 +21,12 @@ export interface HttpApiResult {
 }
 
 export interface OnDemandEnvironment {
+  /** Its signingSecret is used when `signingSecret` below is absent (locally: from the environment). */
   context: OnDemandContext;
   /** The library bucket's website, e.g. http://<bucket>.s3-website-us-east-1.amazonaws.com */
   websiteUrl: string;
+  /** On Lambda: the secret from SSM Parameter Store, read (and cached) per request. */
+  signingSecret?: SecretSource;
 }
 
 const PATH = /\/dynamic\/([^/]+)\/(.+)$/;
@@ -43,8 +46,18 @@ export const makeOnDemandHandler =
       logger.info('onDemand: refused', { status: 400 });
       return json(400, { error: 'expected /dynamic/<WxH>/<key>' });
     }
-    const { context, websiteUrl } = environment();
-    const result = await serveDynamic(context, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
+    const { context, websiteUrl, signingSecret } = environment();
+    let secret = context.signingSecret;
+    if (signingSecret) {
+      try {
+        secret = await signingSecret();
+      } catch (error) {
+        // Fails closed: without its secret no size is made, signed or not. The log names the error, never a value.
+        logger.error('onDemand: signing secret unavailable', { status: 503, reason: (error as Error).message });
+        return json(503, { error: 'the signing secret cannot be read; try again later' });
+      }
+    }
+    const result = await serveDynamic({ ...context, signingSecret: secret }, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
     logger.info(`onDemand: ${result.status}`, { status: result.status, key, ...(result.status === 301 ? { logicalKey: result.logicalKey } : { error: result.error }) });
     if (result.status !== 301) return json(result.status, { error: result.error });
     const location = `${websiteUrl.replace(/\/+$/, '')}/${encodePath(result.logicalKey)}`;
@@ -63,12 +76,10 @@ export function encodePath(key: string): string {
 let cached: OnDemandEnvironment | undefined;
 export function lambdaEnvironment(env: NodeJS.ProcessEnv = process.env): OnDemandEnvironment {
   if (cached) return cached;
-  const context: OnDemandContext = {
-    ...contextFromEnv(env),
-    sourceBucket: env.SOURCE_BUCKET ?? '',
-    signingSecret: env[config.onDemand.signingSecretEnv] || undefined,
-  };
-  cached = { context, websiteUrl: env.WEBSITE_URL ?? '' };
+  const context: OnDemandContext = { ...contextFromEnv(env), sourceBucket: env.SOURCE_BUCKET ?? '' };
+  // Never a secret from the environment on Lambda: only the name of its SSM parameter.
+  const parameter = env.SIGNING_SECRET_PARAMETER;
+  cached = { context, websiteUrl: env.WEBSITE_URL ?? '', signingSecret: parameter ? ssmSigningSecret(parameter) : undefined };
   return cached;
 }
 

@@ -3,6 +3,7 @@
  * mocked AWS clients: what each one sends to S3 and DynamoDB for one photo.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -27,7 +28,7 @@ beforeAll(async () => {
 beforeEach(() => {
   s3.reset();
   doc.reset();
-  s3.on(GetObjectCommand, { Bucket: 'originals', Key: 'trips/a b+c.jpg' }).resolves({ Body: { transformToByteArray: async () => new Uint8Array(photo) } as never, ETag: '"etag-1"' });
+  s3.on(GetObjectCommand, { Bucket: 'originals', Key: 'trips/a b+c.jpg' }).callsFake(() => ({ Body: sdkBody(photo), ContentLength: photo.length, ETag: '"etag-1"' }));
   s3.on(HeadObjectCommand).rejects(new NotFound({ message: 'missing', $metadata: { httpStatusCode: 404 } }));
   s3.on(PutObjectCommand).resolves({});
   doc.on(QueryCommand).resolves({ Items: [] });
@@ -36,6 +37,13 @@ beforeEach(() => {
   doc.on(BatchWriteCommand).resolves({});
   doc.on(GetCommand).resolves({});
 });
+
+/** A GetObject body as the SDK gives one in Node.js: a stream of chunks that can also be read whole. */
+function sdkBody(bytes: Uint8Array): never {
+  const chunks = [bytes.subarray(0, 1000), bytes.subarray(1000)];
+  const stream = Readable.from(chunks.map((chunk) => Buffer.from(chunk)));
+  return Object.assign(stream, { transformToByteArray: async () => new Uint8Array(bytes) }) as never;
+}
 
 /** What a call printed to stdout, one parsed JSON object per line (Powertools' logs and EMF metrics). */
 async function stdoutOf(call: () => Promise<void>): Promise<Array<Record<string, any>>> {
@@ -155,6 +163,64 @@ describe('onDemand handler (HTTP API payload v2)', () => {
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body).error).toMatch(/not allowed/);
     expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('onDemand handler with its signing secret in SSM Parameter Store', () => {
+  const SECRET = 'a-signing-secret-of-at-least-32-bytes-0123456789';
+  const PARAMETER = '/photo-scaler/test/signing-secret';
+
+  async function handlerWithSecret() {
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    const { makeOnDemandHandler } = await import('../../src/handlers/on-demand');
+    const { contextFromEnv } = await import('../../src/handlers/context');
+    const { ssmSigningSecret } = await import('../../src/aws/signing-secret');
+    const lines: string[] = [];
+    const signingSecret = ssmSigningSecret(PARAMETER, new SSMClient({ region: 'us-east-1' }));
+    const context = { ...contextFromEnv(), sourceBucket: 'originals' };
+    const handler = makeOnDemandHandler(() => ({ context, websiteUrl: process.env.WEBSITE_URL!, signingSecret }), { sink: (line) => lines.push(line) });
+    return { handler, lines };
+  }
+
+  it('reads the SecureString decrypted, once per container: an unsigned request 403, a signed one 301', async () => {
+    const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+    const { signRequest } = await import('../../src/core/on-demand');
+    const ssm = mockClient(SSMClient);
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: SECRET } });
+    s3.on(HeadObjectCommand, { Bucket: 'originals', Key: 'trips/a b+c.jpg' }).resolves({ ContentLength: photo.length, ETag: '"etag-1"' });
+    try {
+      const { handler, lines } = await handlerWithSecret();
+      expect((await handler({ rawPath: '/dynamic/300x200/trips/a%20b%2Bc.jpg' })).statusCode).toBe(403);
+      const sig = signRequest(SECRET, '300x200', 'trips/a b+c.jpg');
+      expect((await handler({ rawPath: '/dynamic/300x200/trips/a%20b%2Bc.jpg', queryStringParameters: { sig } })).statusCode).toBe(301);
+      expect(ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input)).toEqual([{ Name: PARAMETER, WithDecryption: true }]);
+      expect(lines.join('\n')).not.toContain(SECRET);
+    } finally {
+      ssm.restore();
+    }
+  });
+
+  it('fails closed: a secret that cannot be read, or is too short, answers 503 and makes nothing; the log names the cause, never a value', async () => {
+    const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+    const ssm = mockClient(SSMClient);
+    try {
+      ssm.on(GetParameterCommand).rejects(Object.assign(new Error('User is not authorized to perform ssm:GetParameter'), { name: 'AccessDeniedException' }));
+      const denied = await handlerWithSecret();
+      const response = await denied.handler({ rawPath: '/dynamic/300x200/trips/a.jpg' });
+      expect(response.statusCode).toBe(503);
+      expect(JSON.parse(response.body).error).toMatch(/signing secret cannot be read/);
+      expect(denied.lines.map((line) => JSON.parse(line)).find((l) => l.level === 'ERROR')?.reason).toMatch(/signing secret \/photo-scaler\/test\/signing-secret cannot be read: AccessDeniedException/);
+
+      ssm.reset();
+      ssm.on(GetParameterCommand).resolves({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: 'short-secret' } });
+      const short = await handlerWithSecret();
+      expect((await short.handler({ rawPath: '/dynamic/300x200/trips/a.jpg' })).statusCode).toBe(503);
+      expect(short.lines.join('\n')).toMatch(/must hold at least 32 bytes/);
+      expect(short.lines.join('\n')).not.toContain('short-secret');
+      expect(s3.calls()).toHaveLength(0);
+    } finally {
+      ssm.restore();
+    }
   });
 });
 
