@@ -7,7 +7,6 @@
  *   <prefix>/<source bucket>/<id>/data/<uuid>.csv.gz
  */
 import {
-  GetBucketLocationCommand,
   GetBucketPolicyCommand,
   HeadObjectCommand,
   type InventoryConfiguration,
@@ -19,6 +18,7 @@ import {
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError } from '../core/errors';
 import type { ManifestRef } from '../core/inventory';
+import { bucketRegion } from './region';
 import { type RetryOptions, withRetries } from './retry';
 
 export const DEFAULT_INVENTORY_ID = 'photo-scaler';
@@ -148,17 +148,6 @@ export async function enableInventory(s3: S3Client, sts: STSClient, input: Enabl
     policyStatement: statement.Sid!,
     policyChanged: changed,
   };
-}
-
-/** GetBucketLocation: an empty constraint is us-east-1, `EU` the old name of eu-west-1. */
-async function bucketRegion(s3: S3Client, bucket: string, retry: RetryOptions): Promise<string> {
-  try {
-    const { LocationConstraint } = await withRetries(`GetBucketLocation ${bucket}`, () => s3.send(new GetBucketLocationCommand({ Bucket: bucket })), retry);
-    return !LocationConstraint ? 'us-east-1' : LocationConstraint === 'EU' ? 'eu-west-1' : LocationConstraint;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchBucket') throw new ConfigError(`no such bucket: ${bucket}`, { cause: error });
-    throw error;
-  }
 }
 
 async function currentPolicy(s3: S3Client, bucket: string, retry: RetryOptions): Promise<string | undefined> {

@@ -1,6 +1,8 @@
 /** What the AWS commands (start, status, redrive, inventory, verify --aws) share: region, stage, clients. */
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { makeCloudFormationClient, makeDynamoClient, makeS3Client, makeSfnClient, makeStsClient } from '../aws/clients';
+import { assertSourceInRegion } from '../aws/region';
 import { type DeployedStack, describeStack, stackNameOf } from '../aws/stack';
 
 export interface AwsFlags {
@@ -24,9 +26,28 @@ export function awsClients(region: string | undefined) {
   return { s3: makeS3Client(options), dynamo: makeDynamoClient(options), sfn: makeSfnClient(options), cfn: makeCloudFormationClient(options), sts: makeStsClient(options) };
 }
 
-export function deployedStack(flags: AwsFlags): Promise<DeployedStack> {
+export async function deployedStack(flags: AwsFlags): Promise<DeployedStack> {
   // Only CloudFormation: the caller has its own clients for the rest.
-  return describeStack(makeCloudFormationClient(flags.region ? { region: flags.region } : {}), stackNameOf(flags.stage));
+  const cfn = makeCloudFormationClient(flags.region ? { region: flags.region } : {});
+  try {
+    return await describeStack(cfn, stackNameOf(flags.stage));
+  } catch (error) {
+    const region = await cfn.config.region();
+    if (/does not exist/.test((error as Error).message)) {
+      throw new Error(`stack ${stackNameOf(flags.stage)} not found in ${region} (--region, else $AWS_REGION, else us-east-1): deploy it there, or pass the --stage/--region it was deployed with`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The deployed stack, after checking that the source bucket is in the stack's region (S3 event
+ * notifications and S3 Inventory work only within one; src/aws/region.ts): a mismatch is named.
+ */
+export async function deployedStackInRegion(flags: AwsFlags, s3: S3Client): Promise<DeployedStack> {
+  const stack = await deployedStack(flags);
+  await assertSourceInRegion(s3, stack.sourceBucket, await s3.config.region());
+  return stack;
 }
 
 export function parseS3Url(url: string): { bucket: string; key: string } {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type Destination, DEFAULT_INVENTORY_ID, enableInventory, latestReport, parseDestination } from '../aws/inventory-config';
-import { type AwsFlags, awsClients, deployedStack, withAwsOptions } from './aws';
+import { type AwsFlags, awsClients, deployedStackInRegion, withAwsOptions } from './aws';
 
 interface InventoryFlags extends AwsFlags {
   bucket?: string;
@@ -56,7 +56,7 @@ export function registerInventory(program: Command): void {
 /** --bucket and --destination, each defaulting to the deployed stack's. */
 async function where(flags: InventoryFlags): Promise<{ bucket: string; destination: Destination }> {
   if (flags.bucket && flags.destination) return { bucket: flags.bucket, destination: parseDestination(flags.destination) };
-  const stack = await deployedStack(flags);
+  const stack = await deployedStackInRegion(flags, awsClients(flags.region).s3);
   return {
     bucket: flags.bucket ?? stack.sourceBucket,
     destination: flags.destination ? parseDestination(flags.destination) : { bucket: stack.inventoryBucket, prefix: stack.inventoryPrefix },

@@ -3,7 +3,7 @@ import { S3ObjectStore } from '../aws/s3-store';
 import { consoleUrl, SfnRunStarter, stateMachineArnOf } from '../aws/sfn';
 import { ConfigError } from '../core/errors';
 import { startRun } from '../core/run-start';
-import { type AwsFlags, awsClients, deployedStack, parseS3Url, withAwsOptions } from './aws';
+import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
 import { quote } from './run';
 
 interface StartFlags extends AwsFlags {
@@ -29,7 +29,7 @@ export function registerStart(program: Command): void {
     let stateMachineArn = flags.stateMachine;
     let sourceBucket = flags.sourceBucket;
     if (!stateMachineArn) {
-      const stack = await deployedStack(flags);
+      const stack = await deployedStackInRegion(flags, clients.s3);
       stateMachineArn = stack.stateMachineArn;
       sourceBucket ??= stack.sourceBucket;
       // The state machine's role may read reports only there (serverless.yml, ItemReaderReadsTheInventoryReport).

@@ -7,7 +7,7 @@ import { validateConfig } from '../core/presets';
 import { type VerifyContext, type VerifyReport, verifyRun } from '../core/verify';
 import { readLastRun } from '../local/migrate';
 import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
-import { type AwsFlags, awsClients, deployedStack, parseS3Url, withAwsOptions } from './aws';
+import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
 
 interface VerifyFlags extends AwsFlags {
   dataDir: string;
@@ -41,7 +41,7 @@ export function registerVerify(program: Command): void {
       let table = flags.table ?? process.env.CATALOG_TABLE;
       let sourceBucket = flags.sourceBucket;
       if (!libraryBucket || !table) {
-        const stack = await deployedStack(flags);
+        const stack = await deployedStackInRegion(flags, awsClients(flags.region).s3);
         libraryBucket ??= stack.libraryBucket;
         table ??= stack.catalogTable;
         sourceBucket ??= stack.sourceBucket;
