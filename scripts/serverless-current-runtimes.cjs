@@ -22,7 +22,8 @@ class CurrentRuntimes {
           .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function' && BLOCKED.has(resource.Properties?.Runtime))
           .map(([id, resource]) => `${id} (${resource.Properties.Runtime})`);
         if (blocked.length > 0) {
-          throw new Error(`Lambda no longer creates functions on these runtimes: ${blocked.join(', ')}. Use nodejs24.x (and an async handler), and no serverless feature that adds its own Lambda (e.g. s3 events with existing: true).`);
+          const ServerlessError = (serverless.classes && serverless.classes.Error) || Error;
+          throw new ServerlessError(`Lambda no longer creates functions on these runtimes: ${blocked.join(', ')}. Use nodejs24.x (and an async handler), and no serverless feature that adds its own Lambda (e.g. s3 events with existing: true).`);
         }
       },
     };

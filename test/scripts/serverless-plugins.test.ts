@@ -28,3 +28,68 @@ describe('serverless-current-runtimes', () => {
     expect((legacy.service.provider.compiledCloudFormationTemplate.Resources as any).CustomDashresourceDashexistingDashs3LambdaFunction.Properties.Runtime).toBe('nodejs18.x');
   });
 });
+
+const Preflight = require('../../scripts/serverless-preflight.cjs');
+
+/** A stand-in of the serverless object as the preflight plugin reads it, with a recording AWS provider. */
+function preflightServerless(answers: { location: string | null; concurrency: number }, params: Partial<Record<'sourceBucket' | 'stage', string>> = {}) {
+  const calls: string[] = [];
+  const logged: string[] = [];
+  const functions: Record<string, { name: string; reservedConcurrency?: number }> = {
+    dedupe: { name: `photo-scaler-${params.stage ?? 'prod'}-dedupe` },
+    sync: { name: `photo-scaler-${params.stage ?? 'prod'}-sync`, reservedConcurrency: 20 },
+    onDemand: { name: `photo-scaler-${params.stage ?? 'prod'}-onDemand`, reservedConcurrency: 50 },
+  };
+  const sourceBucket = params.sourceBucket ?? 'my-photos';
+  const serverless = {
+    classes: { Error: class ServerlessError extends Error {} },
+    cli: { log: (line: string) => logged.push(line) },
+    service: {
+      provider: { stage: params.stage ?? 'prod' },
+      custom: { preflight: { sourceBucket, inventoryBucket: `${sourceBucket}-inventory`, sourceKmsKeyArn: '', signingSecretParameter: '' } },
+      getAllFunctions: () => Object.keys(functions),
+      getFunction: (name: string) => functions[name],
+      stepFunctions: {
+        stateMachines: {
+          migrate: { definition: { StartAt: 'Outer', States: { Outer: { MaxConcurrency: 20, ItemProcessor: { StartAt: 'Inner', States: { Inner: { MaxConcurrency: 8 } } } } } } },
+        },
+      },
+    },
+    getProvider: () => ({
+      getRegion: () => 'eu-west-1',
+      request: async (service: string, method: string, input: unknown) => {
+        calls.push(`${service}.${method} ${JSON.stringify(input)}`);
+        if (method === 'getBucketLocation') return { LocationConstraint: answers.location };
+        if (method === 'getAccountSettings') return { AccountLimit: { ConcurrentExecutions: answers.concurrency } };
+        throw new Error(`unexpected ${service}.${method}`);
+      },
+    }),
+  };
+  return { serverless, calls, logged };
+}
+
+describe('serverless-preflight', () => {
+  it('at package time refuses a bucket name S3 would refuse, before anything is built', () => {
+    const { serverless } = preflightServerless({ location: 'eu-west-1', concurrency: 1000 }, { sourceBucket: 'My_Photos' });
+    const plugin = new Preflight(serverless, {});
+    expect(() => plugin.hooks['before:package:initialize']()).toThrow(/photo-scaler cannot be deployed as configured:\n {2}- param sourceBucket "My_Photos" may hold only lowercase/);
+    expect(() => new Preflight(preflightServerless({ location: null, concurrency: 1000 }).serverless, {}).hooks['before:package:initialize']()).not.toThrow();
+  });
+
+  it('at deploy time asks S3 where the source bucket is and Lambda what the account allows, and refuses another region', async () => {
+    const here = preflightServerless({ location: 'eu-west-1', concurrency: 1000 });
+    await new Preflight(here.serverless, {}).hooks['before:deploy:deploy']();
+    expect(here.calls).toEqual(['S3.getBucketLocation {"Bucket":"my-photos"}', 'Lambda.getAccountSettings {}']);
+    expect(here.logged).toEqual([]);
+
+    const elsewhere = preflightServerless({ location: null, concurrency: 1000 });
+    await expect(new Preflight(elsewhere.serverless, {}).hooks['before:deploy:deploy']()).rejects.toThrow(/my-photos is in us-east-1, the deploy goes to eu-west-1[\s\S]*Deploy with --region us-east-1/);
+  });
+
+  it('at deploy time refuses an account too small for the reservations, and warns when the batch (20 x 8 photos) would be squeezed', async () => {
+    await expect(new Preflight(preflightServerless({ location: 'eu-west-1', concurrency: 50 }).serverless, {}).hooks['before:deploy:deploy']()).rejects.toThrow(/allows 50 concurrent Lambda executions/);
+    const squeezed = preflightServerless({ location: 'eu-west-1', concurrency: 250 });
+    await new Preflight(squeezed.serverless, {}).hooks['before:deploy:deploy']();
+    expect(squeezed.logged).toEqual(['photo-scaler: only 80 concurrent executions are left for the batch, which runs up to 160 at once: it will be throttled (and retried), not fail']);
+  });
+});
