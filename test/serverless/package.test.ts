@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogTableSchema } from '../../src/aws/catalog-schema';
+import { templateProblems } from '../helpers/cfn-template-check';
 import { allStates, loadAslFile } from '../helpers/definition';
 import { extractZip, zipEntries } from '../helpers/zip';
 
@@ -35,13 +36,16 @@ let out: string;
 let packageSeconds: number;
 let template: AnyObject;
 let resources: Record<string, AnyObject>;
+/** The same stack packaged with the optional parameters set (SSE-KMS source, signing secret in SSM). */
+let configured: AnyObject;
+let configuredOut: string;
+/** A signing secret in the packaging shell's environment: it must land nowhere. */
+const CANARY_SECRET = 'canary-secret-never-in-a-template-7f3a9c';
+const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const SECRET_PARAMETER = '/photo-scaler/test/signing-secret';
 
-beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'layers/sharp/nodejs/node_modules/@img/sharp-linux-arm64'))) {
-    await run(process.execPath, [join(ROOT, 'scripts/build-sharp-layer.mjs')], { cwd: ROOT, timeout: 180_000 });
-  }
-  out = await mkdtemp(join(tmpdir(), 'photo-scaler-package-'));
-  // A fresh environment: nothing of the caller's AWS profile, no SERVERLESS_PLATFORM_STAGE, no prompts.
+/** `serverless package` in a fresh environment: nothing of the caller's AWS profile, no SERVERLESS_PLATFORM_STAGE, no prompts. */
+async function packageStack(dir: string, extraArgs: string[] = []) {
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -52,16 +56,27 @@ beforeAll(async () => {
     SLS_NOTIFICATIONS_MODE: 'off',
     SLS_DEPRECATION_DISABLE: '*',
     CI: '1',
+    PHOTO_SCALER_SIGNING_SECRET: CANARY_SECRET,
   };
+  await run(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--stage', 'test', '--package', dir, ...extraArgs], { cwd: ROOT, env, timeout: 240_000 });
+  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as AnyObject;
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(ROOT, 'layers/sharp/nodejs/node_modules/@img/sharp-linux-arm64'))) {
+    await run(process.execPath, [join(ROOT, 'scripts/build-sharp-layer.mjs')], { cwd: ROOT, timeout: 180_000 });
+  }
+  out = await mkdtemp(join(tmpdir(), 'photo-scaler-package-'));
+  configuredOut = await mkdtemp(join(tmpdir(), 'photo-scaler-package-configured-'));
   const started = Date.now();
-  await run(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--stage', 'test', '--package', out], { cwd: ROOT, env, timeout: 240_000 });
+  template = await packageStack(out);
   packageSeconds = (Date.now() - started) / 1000;
-  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
   resources = template.Resources;
-}, 300_000);
+  configured = await packageStack(configuredOut, [`--param=sourceKmsKeyArn=${KMS_KEY}`, `--param=signingSecretParameter=${SECRET_PARAMETER}`]);
+}, 480_000);
 
 afterAll(async () => {
-  if (out) await rm(out, { recursive: true, force: true });
+  for (const dir of [out, configuredOut]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** The deployed definition, with each `${var}` of its Fn::Sub put back as the intrinsic it stands for. */
@@ -164,6 +179,7 @@ describe('serverless package (offline)', () => {
     expect(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual([
       'IamRoleLambdaExecution',
       'MigrateStateMachineRole',
+      'OnDemandRole',
       'SourceNotificationsRole',
       'StartRunRole',
     ]);
@@ -388,6 +404,7 @@ describe('serverless package (offline)', () => {
       [['s3:GetObject'], { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test-inventory/inventory/*' }],
       [['s3:ListBucket'], { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test-inventory' }],
       [['states:StartExecution'], { Ref: 'MigrateStateMachine' }],
+      [['sqs:SendMessage'], { 'Fn::GetAtt': ['StartRunDeadLetterQueue', 'Arn'] }],
     ]);
     expect(statementWith(statements, 's3:ListBucket')[0]!.Condition).toEqual({ StringLike: { 's3:prefix': 'inventory/*' } });
     // The starter's log group is the one its role may write.
@@ -466,6 +483,255 @@ describe('serverless package (offline)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+
+/** A CloudFormation condition of literals (what packaging leaves once params are in): its value. */
+function conditionValue(template: AnyObject, name: string): boolean {
+  const evaluate = (value: any): any => {
+    if (value && typeof value === 'object') {
+      if ('Fn::Not' in value) return !evaluate(value['Fn::Not'][0]);
+      if ('Fn::Equals' in value) return JSON.stringify(evaluate(value['Fn::Equals'][0])) === JSON.stringify(evaluate(value['Fn::Equals'][1]));
+      if ('Fn::And' in value) return value['Fn::And'].every(evaluate);
+      if ('Fn::Or' in value) return value['Fn::Or'].some(evaluate);
+      if ('Condition' in value) return conditionValue(template, value.Condition);
+      throw new Error(`not a literal condition: ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  return evaluate(template.Conditions[name]);
+}
+
+/** A role's statements with each Fn::If chosen by its condition's value (AWS::NoValue dropped). */
+function effectiveStatements(template: AnyObject, logicalId: string): AnyObject[] {
+  const choose = (statement: AnyObject): AnyObject[] => {
+    if (!('Fn::If' in statement)) return [statement];
+    const [condition, yes, no] = statement['Fn::If'];
+    const picked = conditionValue(template, condition) ? yes : no;
+    return picked && picked.Ref === 'AWS::NoValue' ? [] : choose(picked);
+  };
+  return template.Resources[logicalId].Properties.Policies.flatMap((policy: AnyObject) => policy.PolicyDocument.Statement.flatMap(choose));
+}
+
+describe('serverless package: secrets, SSE-KMS, concurrency, failure destinations', () => {
+  it('puts no secret in the template or any zip, only the SSM parameter\'s name (even with one in the packaging shell)', () => {
+    const everything = [readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'), readFileSync(join(configuredOut, 'cloudformation-template-update-stack.json'), 'utf8')];
+    for (const file of ['onDemand', 'sync', 'resize', 'dedupe']) for (const [, read] of zipEntries(join(out, `${file}.zip`))) everything.push(read().toString('latin1'));
+    expect(everything.some((text) => text.includes(CANARY_SECRET))).toBe(false);
+    for (const [id, fn] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
+      const names = Object.keys(fn.Properties.Environment?.Variables ?? {});
+      expect(names.filter((name) => /SECRET/.test(name) && name !== 'SIGNING_SECRET_PARAMETER'), id).toEqual([]);
+    }
+    expect(resources.OnDemandLambdaFunction!.Properties.Environment.Variables.SIGNING_SECRET_PARAMETER).toBe('');
+    expect(configured.Resources.OnDemandLambdaFunction.Properties.Environment.Variables.SIGNING_SECRET_PARAMETER).toBe(SECRET_PARAMETER);
+  });
+
+  it('lets only the on-demand function read the signing secret, and only that parameter, when one is configured', () => {
+    const ssmReaders = (t: AnyObject) =>
+      Object.entries(t.Resources as Record<string, AnyObject>)
+        .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+        .flatMap(([id]) => effectiveStatements(t, id).filter((st) => [st.Action].flat().some((a: string) => a.startsWith('ssm:'))).map((st) => [id, st]));
+    expect(conditionValue(template, 'HasSigningSecret')).toBe(false);
+    expect(ssmReaders(template)).toEqual([]);
+    expect(conditionValue(configured, 'HasSigningSecret')).toBe(true);
+    expect(ssmReaders(configured)).toEqual([
+      ['OnDemandRole', { Sid: 'ReadTheSigningSecret', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${SECRET_PARAMETER}` } }],
+    ]);
+  });
+
+  it('grants kms:Decrypt on the source bucket\'s key, through S3 only, to the functions that read originals, when one is configured', () => {
+    const decrypt = { Sid: 'DecryptOriginals', Effect: 'Allow', Action: ['kms:Decrypt'], Resource: KMS_KEY, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } } } };
+    expect(conditionValue(template, 'HasSourceKmsKey')).toBe(false);
+    expect(conditionValue(configured, 'HasSourceKmsKey')).toBe(true);
+    const policy = configured.Resources.SourceKmsDecrypt;
+    expect(policy).toMatchObject({ Type: 'AWS::IAM::Policy', Condition: 'HasSourceKmsKey', Properties: { Roles: [{ Ref: 'IamRoleLambdaExecution' }] } });
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([decrypt]);
+    expect(effectiveStatements(configured, 'OnDemandRole')).toContainEqual(decrypt);
+    expect(effectiveStatements(template, 'OnDemandRole').filter((st) => [st.Action].flat().includes('kms:Decrypt'))).toEqual([]);
+  });
+
+  it('gives the on-demand function its own role: read originals and the library, add to it, rows by Query and BatchWriteItem; no delete', () => {
+    const statements = effectiveStatements(template, 'OnDemandRole');
+    const actions = statements.flatMap((st) => [st.Action].flat()).sort();
+    expect(actions).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:ListBucket', 's3:PutObject']);
+    expect(resources.OnDemandLambdaFunction!.Properties.Role).toEqual({ 'Fn::GetAtt': ['OnDemandRole', 'Arn'] });
+  });
+
+  it('reserves concurrency for live sync and on-demand only, and keeps the starter\'s failed events in a queue', () => {
+    const reserved = Object.fromEntries(
+      Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.ReservedConcurrentExecutions !== undefined).map(([id, r]) => [id, r.Properties.ReservedConcurrentExecutions]),
+    );
+    expect(reserved).toEqual({ SyncLambdaFunction: 20, OnDemandLambdaFunction: 50 });
+    expect(resources.StartRunLambdaEvConf!.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['StartRunDeadLetterQueue', 'Arn'] } } } });
+    expect(resources.StartRunDeadLetterQueue!.Properties).toEqual({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    expect(template.Outputs.StartRunDeadLetterQueueUrl).toEqual({ Value: { Ref: 'StartRunDeadLetterQueue' } });
+  });
+
+  it('refuses to package what AWS would refuse: a bucket name S3 does not take, a stage too long for function names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'photo-scaler-package-refused-'));
+    try {
+      const output = (error: { stdout?: string; stderr?: string }) => `${error.stdout}${error.stderr}`;
+      const refused = await packageStack(dir, ['--param=sourceBucket=My_Photos', '--param=inventoryBucket=my-photos-inventory-' + 'x'.repeat(50)]).then(() => undefined, (error) => output(error));
+      expect(refused).toMatch(/param sourceBucket "My_Photos" may hold only lowercase letters[\s\S]*param inventoryBucket "my-photos-inventory-x+" is 70 characters; S3 bucket names have 3 to 63/);
+      const long = await run(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--stage', 'a-stage-name-far-too-long-for-lambda', '--param=sourceBucket=photos', '--package', dir], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', SLS_TELEMETRY_DISABLED: '1', CI: '1' }, timeout: 120_000 }).then(() => undefined, (error) => output(error));
+      expect(long).toMatch(/function name "photo-scaler-a-stage-name-far-too-long-for-lambda-sourceNotifications" is 69 characters; Lambda function names have at most 64/);
+      expect(existsSync(join(dir, 'cloudformation-template-update-stack.json'))).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
+
+describe('template check against the CloudFormation resource specification and the IAM action list', () => {
+  /** The problems of a copy of the packaged template after `change` broke it. */
+  async function problemsAfter(change: (resources: Record<string, AnyObject>) => void): Promise<string[]> {
+    const copy = structuredClone(template);
+    change(copy.Resources);
+    return templateProblems(copy);
+  }
+  const R = 'Resources';
+
+  it('finds no problem in the packaged template, nor in the one packaged with the optional parameters', async () => {
+    expect(await templateProblems(template)).toEqual([]);
+    expect(await templateProblems(configured)).toEqual([]);
+  });
+
+  it('catches an unknown resource type and an unknown property of a resource', async () => {
+    expect(await problemsAfter((r) => (r.LibraryBucket!.Type = 'AWS::S3::Buckett'))).toEqual([`${R}.LibraryBucket.Type: unknown resource type AWS::S3::Buckett`]);
+    expect(await problemsAfter((r) => (r.LibraryBucket!.Properties.BucketNam = 'photos'))).toEqual([`${R}.LibraryBucket.Properties.BucketNam: AWS::S3::Bucket has no property BucketNam`]);
+  });
+
+  it('catches a misspelt property inside a property type: a function\'s Environment.Variable, a KeySchema item\'s AttributeNam', async () => {
+    expect(
+      await problemsAfter((r) => {
+        const environment = r.SyncLambdaFunction!.Properties.Environment;
+        environment.Variable = environment.Variables;
+        delete environment.Variables;
+      }),
+    ).toEqual([`${R}.SyncLambdaFunction.Properties.Environment.Variable: AWS::Lambda::Function.Environment has no property Variable`]);
+    expect(
+      await problemsAfter((r) => {
+        const key = r.CatalogTable!.Properties.KeySchema[0];
+        key.AttributeNam = key.AttributeName;
+        delete key.AttributeName;
+      }),
+    ).toEqual([
+      `${R}.CatalogTable.Properties.KeySchema[0].AttributeNam: AWS::DynamoDB::Table.KeySchema has no property AttributeNam`,
+      `${R}.CatalogTable.Properties.KeySchema[0]: AWS::DynamoDB::Table.KeySchema requires property AttributeName`,
+    ]);
+  });
+
+  it('catches a missing required property, a custom resource without ServiceToken, a value of the wrong shape, a misspelt Properties', async () => {
+    expect(await problemsAfter((r) => delete r.SyncLambdaFunction!.Properties.Code)).toEqual([`${R}.SyncLambdaFunction.Properties: AWS::Lambda::Function requires property Code`]);
+    expect(await problemsAfter((r) => delete r.StartRunRole!.Properties.AssumeRolePolicyDocument)).toEqual([`${R}.StartRunRole.Properties: AWS::IAM::Role requires property AssumeRolePolicyDocument`]);
+    expect(await problemsAfter((r) => delete r.SourceBucketNotifications!.Properties.ServiceToken)).toEqual([
+      `${R}.SourceBucketNotifications.Properties: custom resource Custom::SourceBucketNotifications has no ServiceToken`,
+    ]);
+    expect(await problemsAfter((r) => (r.SyncLambdaFunction!.Properties.Timeout = { Seconds: 120 }))).toEqual([
+      `${R}.SyncLambdaFunction.Properties.Timeout: expected a value of type Integer, not {"Seconds":120}`,
+    ]);
+    const queue = await problemsAfter((r) => {
+      r.SyncDeadLetterQueue!.Propertes = r.SyncDeadLetterQueue!.Properties;
+      delete r.SyncDeadLetterQueue!.Properties;
+    });
+    expect(queue).toEqual([`${R}.SyncDeadLetterQueue.Propertes: not a resource attribute`]);
+  });
+
+  it('catches a Ref and a Fn::GetAtt of an undeclared resource, and a Fn::GetAtt of an attribute its type does not have', async () => {
+    const variables = `${R}.SyncLambdaFunction.Properties.Environment.Variables`;
+    const problems = await problemsAfter((r) =>
+      Object.assign(r.SyncLambdaFunction!.Properties.Environment.Variables, {
+        REF: { Ref: 'MissingBucket' },
+        GETATT: { 'Fn::GetAtt': ['MissingBucket', 'Arn'] },
+        ATTRIBUTE: { 'Fn::GetAtt': ['LibraryBucket', 'Nope'] },
+        PSEUDO: { 'Fn::Join': [':', [{ Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, { Ref: 'AWS::URLSuffix' }]] },
+      }),
+    );
+    expect(problems).toEqual([
+      `${variables}.REF.Ref: "MissingBucket" is not a declared resource, parameter or pseudo parameter`,
+      `${variables}.GETATT.Fn::GetAtt: "MissingBucket" is not a declared resource`,
+      `${variables}.ATTRIBUTE.Fn::GetAtt: AWS::S3::Bucket LibraryBucket has no attribute Nope`,
+    ]);
+  });
+
+  it('catches ${Missing} in a Fn::Sub, but not ${!Literal}, a pseudo parameter or a variable of its list form', async () => {
+    const variables = `${R}.SyncLambdaFunction.Properties.Environment.Variables`;
+    const problems = await problemsAfter((r) =>
+      Object.assign(r.SyncLambdaFunction!.Properties.Environment.Variables, {
+        STRING: { 'Fn::Sub': '${Missing}-${!Literal}-${AWS::Region}-${AWS::Partition}-${LibraryBucket.Arn}' },
+        LIST: { 'Fn::Sub': ['${Local}-${AlsoMissing}-${LibraryBucket.Nope}-${CatalogTable}', { Local: { Ref: 'LibraryBucket' } }] },
+      }),
+    );
+    expect(problems).toEqual([
+      `${variables}.STRING.Fn::Sub: \${Missing}: "Missing" is not a declared resource, parameter or pseudo parameter`,
+      `${variables}.LIST.Fn::Sub: \${AlsoMissing}: "AlsoMissing" is not a declared resource, parameter or pseudo parameter`,
+      `${variables}.LIST.Fn::Sub: \${LibraryBucket.Nope}: AWS::S3::Bucket LibraryBucket has no attribute Nope`,
+    ]);
+  });
+
+  it('catches an IAM action that does not exist: in a role\'s Policies, its AssumeRolePolicyDocument, an IAM::Policy, a bucket policy, a queue policy, a Lambda permission', async () => {
+    const problems = await problemsAfter((r) => {
+      r.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement[0].Action = ['logs:CreateLogStream', 's3:GetObjects'];
+      r.MigrateStateMachineRole!.Properties.AssumeRolePolicyDocument.Statement[0].Action = 'sts:AssumeRoles';
+      r.SourceKmsDecrypt!.Properties.PolicyDocument.Statement[0].Action = ['kms:Decrypts'];
+      r.LibraryBucketPolicy!.Properties.PolicyDocument.Statement[0].Action = 's3:GetObjects';
+      r.SyncInvokedBySourceBucket!.Properties.Action = 'lambda:InvokeFunctions';
+      // The stack has no queue policy: one is added, to show it would be checked.
+      r.SyncDeadLetterQueuePolicy = {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: 'SyncDeadLetterQueue' }],
+          PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: ['sqs:SendMessages'], Resource: { 'Fn::GetAtt': ['SyncDeadLetterQueue', 'Arn'] } }] },
+        },
+      };
+    });
+    expect(problems.sort()).toEqual(
+      [
+        `${R}.IamRoleLambdaExecution.Properties.Policies[0].PolicyDocument.Statement[0].Action[1]: IAM action s3:GetObjects does not exist`,
+        `${R}.MigrateStateMachineRole.Properties.AssumeRolePolicyDocument.Statement[0].Action: IAM action sts:AssumeRoles does not exist`,
+        `${R}.SourceKmsDecrypt.Properties.PolicyDocument.Statement[0].Action[0]: IAM action kms:Decrypts does not exist`,
+        `${R}.LibraryBucketPolicy.Properties.PolicyDocument.Statement[0].Action: IAM action s3:GetObjects does not exist`,
+        `${R}.SyncInvokedBySourceBucket.Properties.Action: IAM action lambda:InvokeFunctions does not exist`,
+        `${R}.SyncDeadLetterQueuePolicy.Properties.PolicyDocument.Statement[0].Action[0]: IAM action sqs:SendMessages does not exist`,
+      ].sort(),
+    );
+  });
+
+  it('reads IAM actions as IAM does: wildcards must match an action, case does not matter, NotAction is checked too', async () => {
+    const statement = `${R}.IamRoleLambdaExecution.Properties.Policies[0].PolicyDocument.Statement[0]`;
+    const problems = await problemsAfter((r) => {
+      Object.assign(r.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement[0], {
+        Action: ['logs:*', 's3:Get*', 'S3:getobject', 'dynamodb:?etItem', 's3:Nope*', 'nosuch:GetThing', 'GetObject'],
+        NotAction: 'sqs:SendMessages',
+      });
+    });
+    expect(problems).toEqual([
+      `${statement}.Action[4]: s3:Nope* matches no IAM action`,
+      `${statement}.Action[5]: IAM has no service prefix nosuch (in nosuch:GetThing)`,
+      `${statement}.Action[6]: GetObject is not of the form service:action`,
+      `${statement}.NotAction: IAM action sqs:SendMessages does not exist`,
+    ]);
+  });
+
+  it('checks both branches of a Fn::If statement, and that Condition, Fn::If and DependsOn name what is declared', async () => {
+    const statements = (r: Record<string, AnyObject>): AnyObject[] => r.OnDemandRole!.Properties.Policies[0].PolicyDocument.Statement;
+    const at = statements(template.Resources).findIndex((statement) => 'Fn::If' in statement);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const problems = await problemsAfter((r) => {
+      const [, yes] = statements(r)[at]!['Fn::If'];
+      statements(r)[at]!['Fn::If'][0] = 'HasNoSuchThing';
+      yes.Action = ['ssm:GetParameterz'];
+      r.SourceKmsDecrypt!.Condition = 'HasNothing';
+      r.SyncLambdaFunction!.DependsOn = ['SyncLogGroup', 'NoSuchLogGroup'];
+    });
+    const statement = `${R}.OnDemandRole.Properties.Policies[0].PolicyDocument.Statement[${at}]`;
+    expect(problems).toEqual([
+      `${R}.SyncLambdaFunction.DependsOn[1]: "NoSuchLogGroup" is not a declared resource`,
+      `${R}.SourceKmsDecrypt.Condition: condition "HasNothing" is not declared under Conditions`,
+      `${statement}.Fn::If[0]: condition "HasNoSuchThing" is not declared under Conditions`,
+      `${statement}.Fn::If[1].Action[0]: IAM action ssm:GetParameterz does not exist`,
+    ]);
   });
 });
 
