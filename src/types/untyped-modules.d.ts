@@ -18,5 +18,9 @@ declare module 'dynalite' {
 }
 
 declare module 'asl-validator' {
-  export default function validator(definition: object, options?: object): { isValid: boolean; errors: unknown[] };
+  /** Sets a QueryLanguage on every state of `definition`: pass a copy. */
+  export default function validator(
+    definition: object,
+    options?: { checkPaths: boolean; checkArn: boolean },
+  ): { isValid: boolean; errors: Array<{ 'Error code': string; Message: string }>; errorsText(separator?: string): string };
 }

@@ -94,7 +94,7 @@ describe('injected faults, crashes, reruns, parallel runs, redrive', () => {
     photos['set/broken.jpg'] = photos['set/photo 5.jpg']!.subarray(0, 4000);
     await writeFiles(join(dir, 'set'), photos);
     stack = await openLocalStack(join(dir, 'faulty-data'), {
-      faults: { slowDown: 0.05, internalError: 0.01, throttle: 0.05, crash: 0.15, seed: 7 },
+      faults: { slowDown: 0.05, internalError: 0.01, throttle: 0.15, crash: 0.15, seed: 7 },
     });
     run = await runLocalMigration({ photosDir: join(dir, 'set'), dataDir: '', stack, timeScale: 0.001 });
   }, 240_000);

@@ -4,6 +4,7 @@
  * States.Runtime error, except for IsPresent.
  */
 import { States, StatesError } from './errors';
+import { FEATURES } from './features';
 import { hasPath, isReferencePath, readPath } from './jsonpath';
 import type { ChoiceRule } from './types';
 
@@ -34,6 +35,8 @@ export const CHOICE_OPERATORS: ReadonlySet<string> = new Set([
 ]);
 
 const NOT_OPERATORS = new Set(['Variable', 'Next', 'Comment']);
+/** Rule fields of JSONata and variables (Condition, Assign, Output): refused, not operators. */
+const REFUSED: readonly string[] = FEATURES['Choice rule'].refused;
 
 export function matchesRule(rule: ChoiceRule, input: unknown, context: unknown): boolean {
   if (Array.isArray(rule.And)) return (rule.And as ChoiceRule[]).every((r) => matchesRule(r, input, context));
@@ -114,6 +117,9 @@ export function ruleProblems(rule: unknown, top: boolean): string[] {
   const problems: string[] = [];
   if (top && typeof r.Next !== 'string') problems.push('a Choice rule needs Next');
   if (!top && r.Next !== undefined) problems.push('a nested Choice rule cannot have Next');
+  for (const field of REFUSED) if (r[field] !== undefined) problems.push(`field "${field}" is not supported by the local executor`);
+  // A JSONata rule (Condition) has no Variable or operator to check.
+  if (r.Condition !== undefined) return problems;
   for (const combinator of ['And', 'Or'] as const) {
     if (r[combinator] === undefined) continue;
     if (!Array.isArray(r[combinator]) || (r[combinator] as unknown[]).length === 0) return [...problems, `${combinator} must be a non-empty array of rules`];
@@ -121,7 +127,7 @@ export function ruleProblems(rule: unknown, top: boolean): string[] {
   }
   if (r.Not !== undefined) return [...problems, ...ruleProblems(r.Not, false)];
   if (typeof r.Variable !== 'string' || !isReferencePath(r.Variable)) problems.push(`Variable ${JSON.stringify(r.Variable)} is not a reference path`);
-  const operators = Object.keys(r).filter((key) => !NOT_OPERATORS.has(key));
+  const operators = Object.keys(r).filter((key) => !NOT_OPERATORS.has(key) && !REFUSED.includes(key));
   if (operators.length !== 1) problems.push(`a Choice rule needs exactly one comparison operator (has ${operators.join(', ') || 'none'})`);
   for (const operator of operators) {
     if (!CHOICE_OPERATORS.has(operator)) problems.push(`the Choice operator ${operator} is not supported`);

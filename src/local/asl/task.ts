@@ -19,11 +19,18 @@ export async function invokeTask(state: TaskState, effective: unknown, context: 
   const parameters = state.Parameters !== undefined ? applyTemplate(state.Parameters, effective, context) : effective;
   const task = resolveTask(state.Resource, parameters, runtime.tasks);
   const event = jsonCopy(task.payload);
+  const timeoutSeconds = state.TimeoutSecondsPath !== undefined ? timeoutAt(state.TimeoutSecondsPath, effective, context) : state.TimeoutSeconds;
   const call = Promise.resolve().then(() => task.handler(event));
-  const timeoutSeconds = state.TimeoutSecondsPath !== undefined ? Number(readPath(effective, state.TimeoutSecondsPath, context)) : state.TimeoutSeconds;
   const result = timeoutSeconds
     ? await withTimeout(call, timeoutSeconds * 1000, () => new StatesError(States.Timeout, `the task ${task.name} did not finish within ${timeoutSeconds} s`))
     : await call;
   const output = jsonCopy(result);
   return task.wrapped ? { ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 } : output;
+}
+
+/** TimeoutSecondsPath must select a positive integer (as on AWS); anything else is States.Runtime, never "no timeout". */
+function timeoutAt(path: string, effective: unknown, context: ContextObject): number {
+  const value = readPath(effective, path, context);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new StatesError(States.Runtime, `TimeoutSecondsPath ${path} must select a positive integer (got ${JSON.stringify(value)})`);
+  return value;
 }

@@ -43,7 +43,6 @@ export interface TaskState extends BaseState, ResultFields {
   Parameters?: Template;
   TimeoutSeconds?: number;
   TimeoutSecondsPath?: string;
-  HeartbeatSeconds?: number;
 }
 
 export interface PassState extends BaseState {
@@ -145,7 +144,8 @@ export interface StateMachineDefinition {
   QueryLanguage?: string;
   StartAt: string;
   States: Record<string, StateDefinition>;
-  TimeoutSeconds?: number;
+  /** The ASL version: "1.0". */
+  Version?: string;
 }
 
 export type TaskHandler = (event: unknown) => Promise<unknown>;

@@ -194,11 +194,20 @@ describe('Task, Retry and Catch', () => {
     const slow = {
       StartAt: 'Work',
       States: {
-        Work: { Type: 'Task', Resource: fn('work'), TimeoutSeconds: 0.05, Catch: [{ ErrorEquals: ['States.TaskFailed'], Next: 'Caught' }], End: true },
+        // TimeoutSeconds is a positive integer (asl-validator refuses 0.05): the smallest is 1 s.
+        Work: { Type: 'Task', Resource: fn('work'), TimeoutSeconds: 1, Catch: [{ ErrorEquals: ['States.TaskFailed'], Next: 'Caught' }], End: true },
         Caught: { Type: 'Succeed' },
       },
     };
-    expect(await run(slow, {}, { work: () => sleep(500) })).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    expect(await run(slow, {}, { work: () => sleep(1300) })).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+  });
+
+  it('a TimeoutSecondsPath that selects no positive integer is States.Runtime, never "no timeout"', async () => {
+    let called = false;
+    const machine = single({ Type: 'Task', Resource: fn('work'), TimeoutSecondsPath: '$.timeout', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] });
+    const withCaught = { ...machine, States: { ...machine.States, Caught: { Type: 'Succeed' } } };
+    expect(await run(withCaught, { timeout: 'soon' }, { work: async () => (called = true) })).toMatchObject({ status: 'FAILED', error: 'States.Runtime', cause: expect.stringMatching(/TimeoutSecondsPath \$\.timeout must select a positive integer/) });
+    expect(called).toBe(false);
   });
 
   it('arn:aws:states:::lambda:invoke wraps the result as {Payload} and passes Parameters.Payload', async () => {
@@ -249,8 +258,10 @@ describe('Choice, Pass, Wait, Succeed, Fail', () => {
   });
 
   it('fails with States.NoChoiceMatched without a Default', async () => {
+    // Without Default, Other is unreachable (which asl-validator refuses, as CreateStateMachine does): dropped too.
     const { Default: _, ...noDefault } = router.States.Route;
-    const result = await run({ ...router, States: { ...router.States, Route: noDefault } }, { outcome: { status: 'x' } });
+    const { Other: __, ...states } = router.States;
+    const result = await run({ ...router, States: { ...states, Route: noDefault } }, { outcome: { status: 'x' } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.NoChoiceMatched' });
   });
 

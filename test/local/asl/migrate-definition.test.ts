@@ -173,11 +173,12 @@ describe('migrate.asl.yaml, run locally', () => {
     const { result, events, calls } = await execute(
       async (step, key, call) => {
         if (step !== 'resize') return;
-        if (key === 'photo 1+ü.jpg' && call === 1) await sleep(300); // slow once, then fine
-        if (key === 'photo 2+ü.jpg') await sleep(300); // slow every time
+        if (key === 'photo 1+ü.jpg' && call === 1) await sleep(1300); // slow once, then fine
+        if (key === 'photo 2+ü.jpg') await sleep(1300); // slow every time
         if (key === 'photo 3+ü.jpg') throw timedOut();
       },
-      { patch: (d) => (d.States.ProcessInventory.ItemProcessor.States.EachPhoto.ItemProcessor.States.Resize.TimeoutSeconds = 0.1) },
+      // The smallest TimeoutSeconds there is (a positive integer; asl-validator refuses a fraction).
+      { patch: (d) => (d.States.ProcessInventory.ItemProcessor.States.EachPhoto.ItemProcessor.States.Resize.TimeoutSeconds = 1) },
     );
     expect(result.status).toBe('SUCCEEDED');
     const resizes = (key: string) => calls.resize.filter((e) => decodeInventoryKey(e.item.key) === key).length;
