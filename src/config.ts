@@ -34,6 +34,18 @@ export const config: PhotoScalerConfig = {
     /** Environment variable holding the HMAC-SHA256 signing secret; when it is set, every on-demand URL needs `?sig=`. */
     signingSecretEnv: 'PHOTO_SCALER_SIGNING_SECRET',
   },
+  /**
+   * Cache lifetimes of what a logical URL (`/<key>`, `/<preset>/<key>`, `/dynamic/<size>/<key>`)
+   * answers through the CDN. Assets (`/assets/…`) are immutable and cached for a year regardless.
+   */
+  delivery: {
+    /** Browsers: an overwritten photo is seen within a minute. */
+    browserSeconds: 60,
+    /** CloudFront: a day; live sync invalidates the URLs it changes, so this only bounds a missed change. */
+    cdnSeconds: 86_400,
+    /** 404s and refusals: a minute. */
+    errorSeconds: 60,
+  },
   /** A claim on content being rendered expires after this long (a crashed worker cannot block it forever). */
   claimLeaseMs: 5 * 60 * 1000,
 };

@@ -5,6 +5,7 @@
  * points fresh clients at the emulators.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -59,6 +60,11 @@ export function makeCloudFormationClient(options: ClientOptions = {}): CloudForm
 
 export function makeStsClient(options: ClientOptions = {}): STSClient {
   return new STSClient(common(options));
+}
+
+/** CloudFront's API is global: the SDK's endpoint rules send any region's calls to its one endpoint. */
+export function makeCloudFrontClient(options: ClientOptions = {}): CloudFrontClient {
+  return new CloudFrontClient(common(options));
 }
 
 let sharedS3: S3Client | undefined;

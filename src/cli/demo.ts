@@ -4,7 +4,7 @@ import { writeSamplePhotos } from '../local/samples';
 import { DEFAULT_DATA_DIR } from '../local/stack';
 import { LOG_FILE } from '../local/logs';
 import { REPORT_PATH } from '../local/serve';
-import { DEFAULT_WEBSITE_URL, writeReport } from './report';
+import { DEFAULT_CDN_URL, writeReport } from './report';
 import { humanSummary, quote, runWithProgress } from './run';
 
 export function registerDemo(program: Command): void {
@@ -23,11 +23,11 @@ export function registerDemo(program: Command): void {
         [
           '',
           `Report: ${report}`,
-          `  see it with its images: npx photo-scaler serve --data-dir ${quote(flags.dataDir)}, then open ${DEFAULT_WEBSITE_URL}${REPORT_PATH}`,
+          `  see it with its images: npx photo-scaler serve --data-dir ${quote(flags.dataDir)}, then open ${DEFAULT_CDN_URL}${REPORT_PATH}`,
           `  logs and metrics of every Lambda call: ${join(flags.dataDir, LOG_FILE)}`,
           '',
           'Next:',
-          `  npx photo-scaler serve --data-dir ${quote(flags.dataDir)}      # then open http://127.0.0.1:8080/small/landscapes/dawn.jpg`,
+          `  npx photo-scaler serve --data-dir ${quote(flags.dataDir)}      # then open http://127.0.0.1:8081/small/landscapes/dawn.jpg`,
           `  npx photo-scaler run --photos <your folder> --data-dir ${quote(flags.dataDir)}`,
           '',
         ].join('\n'),

@@ -7,8 +7,8 @@ import { REPORT_PATH } from '../local/serve';
 import { DEFAULT_DATA_DIR, type LocalStack, openLocalStack } from '../local/stack';
 import { quote } from './run';
 
-/** Where `serve` listens by default: the written report's images load from there. */
-export const DEFAULT_WEBSITE_URL = 'http://127.0.0.1:8080';
+/** Where `serve`'s CDN view listens by default: the written report's images load from there. */
+export const DEFAULT_CDN_URL = 'http://127.0.0.1:8081';
 
 interface ReportFlags {
   dataDir: string;
@@ -18,7 +18,7 @@ interface ReportFlags {
 }
 
 /** Writes the report of the last run of an open stack to `<out>/index.html`; returns the file's absolute path. */
-export async function writeReportFile(stack: LocalStack, out = join(stack.dataDir, 'report'), baseUrl = DEFAULT_WEBSITE_URL): Promise<string> {
+export async function writeReportFile(stack: LocalStack, out = join(stack.dataDir, 'report'), baseUrl = DEFAULT_CDN_URL): Promise<string> {
   const html = renderReportHtml(await buildReport(stack), baseUrl);
   await mkdir(out, { recursive: true });
   const file = join(out, 'index.html');
@@ -42,14 +42,14 @@ export function registerReport(program: Command): void {
     .description('write a static HTML report of the last run: counts, throughput, gallery of every crop, duplicates, failures, durations')
     .option('--data-dir <dir>', 'local data (the last run there is reported)', DEFAULT_DATA_DIR)
     .option('--out <dir>', 'where to write index.html (default: <data-dir>/report)')
-    .option('--base-url <url>', 'the library website the gallery loads images from (photo-scaler serve)', DEFAULT_WEBSITE_URL)
+    .option('--base-url <url>', 'where the gallery loads images from (photo-scaler serve\'s CDN view; or the website, http://127.0.0.1:8080)', DEFAULT_CDN_URL)
     .option('--json', 'print one JSON object')
     .action(async (flags: ReportFlags) => {
       const file = await writeReport(flags.dataDir, flags.out, flags.baseUrl);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ file, servedAt: `${DEFAULT_WEBSITE_URL}${REPORT_PATH}` })}\n`);
+        process.stdout.write(`${JSON.stringify({ file, servedAt: `${DEFAULT_CDN_URL}${REPORT_PATH}` })}\n`);
         return;
       }
-      process.stdout.write(`Report: ${file}\n  its images load from ${flags.baseUrl}: npx photo-scaler serve --data-dir ${quote(flags.dataDir)}, then open ${DEFAULT_WEBSITE_URL}${REPORT_PATH}\n`);
+      process.stdout.write(`Report: ${file}\n  its images load from ${flags.baseUrl}: npx photo-scaler serve --data-dir ${quote(flags.dataDir)}, then open ${DEFAULT_CDN_URL}${REPORT_PATH}\n`);
     });
 }

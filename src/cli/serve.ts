@@ -5,21 +5,24 @@ import { DEFAULT_DATA_DIR, openLocalStack } from '../local/stack';
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the library bucket as an S3 website on 127.0.0.1 (pointers answer 301, assets 200; a miss under dynamic/ goes to the on-demand API) until stopped')
+    .description('serve the library on 127.0.0.1 until stopped: the CDN view (every logical URL answers 200 with the image) and the S3 website (pointers answer 301; a miss under dynamic/ goes to the on-demand API)')
     .option('--data-dir <dir>', 'where the emulated buckets and table persist', DEFAULT_DATA_DIR)
-    .option('--port <port>', 'website port on 127.0.0.1', parsePort, 8080)
+    .option('--cdn-port <port>', 'CDN view port on 127.0.0.1 (what CloudFront serves on AWS)', parsePort, 8081)
+    .option('--port <port>', 'website port on 127.0.0.1 (website mode)', parsePort, 8080)
     .option('--api-port <port>', 'on-demand API port on 127.0.0.1 (0 = any free port)', parsePort, 0)
-    .action(async (flags: { dataDir: string; port: number; apiPort: number }) => {
+    .action(async (flags: { dataDir: string; port: number; apiPort: number; cdnPort: number }) => {
       const stack = await openLocalStack(flags.dataDir);
-      const server = await startLocalServer(stack, { port: flags.port, apiPort: flags.apiPort });
+      const server = await startLocalServer(stack, { port: flags.port, apiPort: flags.apiPort, cdnPort: flags.cdnPort });
+      const cdn = server.cdn.url;
       const url = server.website.url;
       process.stdout.write(
         [
-          `Serving the library of ${flags.dataDir} at ${url}/ (Ctrl-C to stop)`,
-          `  report of the last run at ${url}${REPORT_PATH}`,
+          `Serving the library of ${flags.dataDir} (Ctrl-C to stop)`,
+          `CDN      ${cdn}/<key>, ${cdn}/<preset>/<key>, ${cdn}/dynamic/<WxH>/<key>: 200 with the image, never a redirect`,
+          `  report of the last run at ${cdn}${REPORT_PATH}`,
+          `  curl -o small.jpg ${cdn}/small/<key>`,
+          `Website  ${url}/ (website mode: a pointer answers 301 to /assets/...; a new size under dynamic/: 307 to the API, then 301 back)`,
           `  on-demand API at ${server.api.url}/dynamic/<WxH>/<key>`,
-          `  curl -L ${url}/small/<key>            a pointer answers 301 to /assets/...`,
-          `  curl -L ${url}/dynamic/300x200/<key>  first time: 307 to the API, which renders and answers 301 back`,
           '',
         ].join('\n'),
       );

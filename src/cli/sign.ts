@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { config } from '../config';
 import { signRequest } from '../core/on-demand';
 import { parseSize } from '../core/presets';
-import { encodePath } from '../handlers/on-demand';
+import { encodeKeyPath } from '../core/cdn';
 
 export function registerSign(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function registerSign(program: Command): void {
       if (!secret) throw new Error(`no secret: pass --secret or set ${config.onDemand.signingSecretEnv}`);
       const size = parseSize(sizeText);
       if (!size) throw new Error(`malformed size "${sizeText}": use WxH or WxH-inside`);
-      const path = `/dynamic/${size.text}/${encodePath(key)}?sig=${signRequest(secret, size.text, key)}`;
+      const path = `/dynamic/${size.text}/${encodeKeyPath(key)}?sig=${signRequest(secret, size.text, key)}`;
       process.stdout.write(`${(flags.baseUrl ?? '').replace(/\/+$/, '')}${path}\n`);
     });
 }

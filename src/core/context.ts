@@ -1,3 +1,4 @@
+import type { CdnCache } from './cdn';
 import type { Catalog, ObjectStore } from './ports';
 import type { PhotoScalerConfig, ResolvedPreset } from './presets';
 
@@ -10,6 +11,8 @@ export interface StepContext {
   /** `validateConfig(config)`, resolved once per process. */
   presets: ResolvedPreset[];
   now?: () => Date;
+  /** The CDN in front of the library: live sync invalidates the logical URLs it changes (none when absent). */
+  cdn?: CdnCache;
 }
 
 export function nowIso(context: StepContext): string {

@@ -44,7 +44,7 @@ export function signRequest(secret: string, size: string, key: string): string {
 }
 
 export async function serveDynamic(context: OnDemandContext, request: OnDemandRequest): Promise<OnDemandResult> {
-  const checked = checkRequest(context, request);
+  const checked = checkDynamicRequest(context, request);
   if ('error' in checked) return checked;
   const { size, key } = checked;
   const logicalKey = dynamicKey(size, key);
@@ -64,7 +64,8 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
   return { status: 301, logicalKey, rendered: true };
 }
 
-function checkRequest(context: OnDemandContext, request: OnDemandRequest): { size: Size; key: string } | { status: 400 | 403; error: string } {
+/** Size allowlist, key, and (when a secret is configured) the signature: before anything is read. */
+export function checkDynamicRequest(context: OnDemandContext, request: OnDemandRequest): { size: Size; key: string } | { status: 400 | 403; error: string } {
   const size = parseSize(request.size);
   if (!size) return { status: 400, error: `malformed size "${request.size}": use WxH or WxH-inside` };
   if (!context.config.onDemand.sizes.map((allowed) => parseSize(allowed)?.text).includes(size.text)) {

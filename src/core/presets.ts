@@ -26,8 +26,20 @@ export interface OnDemandConfig {
   signingSecretEnv: string;
 }
 
+/** How long caches keep what a logical URL answered (src/core/resolve.ts; the CDN and browsers). */
+export interface DeliveryConfig {
+  /** Browsers (max-age): a re-pointed logical URL is seen within this long. */
+  browserSeconds: number;
+  /** The CDN (s-maxage): live sync invalidates what it changes; otherwise this bounds staleness. */
+  cdnSeconds: number;
+  /** A 4xx answer (a 404, a refused size): short, so a new upload appears soon, yet a flood of one bad URL is absorbed. */
+  errorSeconds: number;
+}
+
 export interface PhotoScalerConfig {
   presets: Record<string, Preset>;
+  /** Defaults: DEFAULT_DELIVERY in src/core/resolve.ts. */
+  delivery?: DeliveryConfig;
   jpegQuality: number;
   /** Default of every preset's `mozjpeg`. */
   mozjpeg: boolean;
@@ -60,6 +72,10 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
     if (!parseSize(size)) problems.push(`onDemand.sizes: "${size}" is not WxH or WxH-cover / WxH-inside with sides 1..${MAX_SIDE}`);
   }
   if (!config.onDemand || !Array.isArray(config.onDemand.sizes)) problems.push('onDemand.sizes must be a list of sizes');
+  for (const field of ['browserSeconds', 'cdnSeconds', 'errorSeconds'] as const) {
+    // CloudFront's longest TTL is a year (31,536,000 s).
+    if (config.delivery && !isIntIn(config.delivery[field], 0, 31_536_000)) problems.push(`delivery.${field} must be an integer 0..31536000`);
+  }
   const resolved: ResolvedPreset[] = [];
   for (const [name, preset] of presets) {
     const where = `preset "${name}"`;

@@ -41,7 +41,14 @@ export interface RemovalOutcome {
   keptAssets: number;
 }
 
-export type SyncOutcome = (ItemOutcome & { pruned?: AssetsPruned }) | RemovalOutcome;
+/** What live sync asked the CDN to forget: logical URLs it re-pointed or removed. */
+export interface CdnRefresh {
+  invalidated?: number;
+  /** The CDN refused or could not be reached: the URLs stay cached until their lifetime ends. */
+  invalidationError?: string;
+}
+
+export type SyncOutcome = ((ItemOutcome & { pruned?: AssetsPruned }) | RemovalOutcome) & CdnRefresh;
 
 /** Errors that a later attempt can cure: they are thrown (the Lambda retries, then its dead-letter queue). */
 export function isRetryable(error: unknown): boolean {
@@ -50,7 +57,11 @@ export function isRetryable(error: unknown): boolean {
 
 export async function syncObject(context: StepContext, target: SyncTarget, runId: string): Promise<SyncOutcome> {
   const head = await context.store.head({ bucket: target.bucket, key: target.key });
-  if (!head) return removeKey(context, target.key);
+  if (!head) {
+    const rows = await context.catalog.rowsForKey(target.key);
+    const removed = await removeKey(context, target.key);
+    return { ...removed, ...(await refreshCdn(context, rows.map((row) => row.logicalKey))) };
+  }
   const item: InventoryItem = { bucket: target.bucket, key: encodeInventoryKey(target.key), size: head.size, etag: head.etag };
   const before = await context.catalog.rowsForKey(target.key);
   try {
@@ -59,13 +70,36 @@ export async function syncObject(context: StepContext, target: SyncTarget, runId
     let outcome = await dedupe(context, { item, runId, retryCount: CONTENT_BUSY_PATIENCE });
     if (outcome.status === 'needs-resize') outcome = await resize(context, { item, runId, outcome });
     // An overwritten key no longer uses its old assets: drop those nobody else uses.
-    const after = new Set((await context.catalog.rowsForKey(target.key)).map((row) => row.assetKey));
+    const afterRows = await context.catalog.rowsForKey(target.key);
+    const after = new Set(afterRows.map((row) => row.assetKey));
     const pruned = await pruneAssets(context, before.filter((row) => !after.has(row.assetKey)), target.key);
-    return pruned.deleted + pruned.kept > 0 ? { ...outcome, pruned } : outcome;
+    const refreshed = await refreshCdn(context, repointed(before, afterRows));
+    return { ...outcome, ...(pruned.deleted + pruned.kept > 0 ? { pruned } : {}), ...refreshed };
   } catch (error) {
     if (isRetryable(error)) throw error;
     const caught = error instanceof Error ? { Error: error.name, Cause: error.message } : { Error: 'Error', Cause: String(error) };
     return recordFailure(context, { item, runId, error: caught });
+  }
+}
+
+/**
+ * Logical keys that answered something before and now answer something else (or nothing). A key that
+ * is new answered a 404 before, cached for `delivery.errorSeconds` only: no invalidation is paid for
+ * it (CloudFront bills invalidation paths past the first 1,000 a month).
+ */
+export function repointed(before: readonly CatalogRow[], after: readonly CatalogRow[]): string[] {
+  const now = new Map(after.map((row) => [row.logicalKey, row.assetKey]));
+  return before.filter((row) => now.get(row.logicalKey) !== row.assetKey).map((row) => row.logicalKey);
+}
+
+/** Best effort: a CDN that cannot be told is logged by the caller; the library itself is already right. */
+async function refreshCdn(context: StepContext, logicalKeys: readonly string[]): Promise<CdnRefresh> {
+  if (!context.cdn || logicalKeys.length === 0) return {};
+  try {
+    await context.cdn.invalidate(logicalKeys);
+    return { invalidated: logicalKeys.length };
+  } catch (error) {
+    return { invalidationError: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
 }
 

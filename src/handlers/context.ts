@@ -1,5 +1,6 @@
 /** Builds the StepContext of a Lambda from its environment, once per container. */
-import { sharedDynamoClient, sharedS3Client } from '../aws/clients';
+import { makeCloudFrontClient, sharedDynamoClient, sharedS3Client } from '../aws/clients';
+import { CloudFrontCache } from '../aws/cloudfront-cache';
 import { DynamoCatalog } from '../aws/dynamo-catalog';
 import { S3ObjectStore } from '../aws/s3-store';
 import { config } from '../config';
@@ -18,6 +19,8 @@ export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): StepContex
     libraryBucket,
     config,
     presets: validateConfig(config),
+    // Live sync's functions get the distribution to invalidate what they change (serverless.yml).
+    ...(env.CDN_DISTRIBUTION_ID ? { cdn: new CloudFrontCache(makeCloudFrontClient(), env.CDN_DISTRIBUTION_ID) } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  * limited to 6 MB), or a short JSON error.
  */
 import { type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
+import { encodeKeyPath } from '../core/cdn';
 import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
 import { makeLogger, type Telemetry } from './observe';
@@ -60,7 +61,7 @@ export const makeOnDemandHandler =
     const result = await serveDynamic({ ...context, signingSecret: secret }, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
     logger.info(`onDemand: ${result.status}`, { status: result.status, key, ...(result.status === 301 ? { logicalKey: result.logicalKey } : { error: result.error }) });
     if (result.status !== 301) return json(result.status, { error: result.error });
-    const location = `${websiteUrl.replace(/\/+$/, '')}/${encodePath(result.logicalKey)}`;
+    const location = `${websiteUrl.replace(/\/+$/, '')}/${encodeKeyPath(result.logicalKey)}`;
     return { statusCode: 301, headers: { Location: location, 'Cache-Control': 'no-store' }, body: '' };
   };
 
@@ -68,10 +69,6 @@ function json(statusCode: number, body: object): HttpApiResult {
   return { statusCode, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, body: JSON.stringify(body) };
 }
 
-/** A key as a URL path: each segment percent-encoded, '/' kept. */
-export function encodePath(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/');
-}
 
 let cached: OnDemandEnvironment | undefined;
 export function lambdaEnvironment(env: NodeJS.ProcessEnv = process.env): OnDemandEnvironment {

@@ -22,7 +22,12 @@ export const makeSyncHandler =
         const outcome = await syncObject(context(), object, SYNC_RUN_ID);
         const ms = Math.round(performance.now() - started);
         if (outcome.status !== 'removed') metrics.record(outcome, ms);
-        logger.info(`sync: ${outcome.status}`, { ms, ...(outcome.status === 'removed' ? { deleted: outcome.deleted, keptAssets: outcome.keptAssets } : { written: outcome.written, pruned: outcome.pruned, error: outcome.error }) });
+        logger.info(`sync: ${outcome.status}`, {
+          ms,
+          ...(outcome.status === 'removed' ? { deleted: outcome.deleted, keptAssets: outcome.keptAssets } : { written: outcome.written, pruned: outcome.pruned, error: outcome.error }),
+          ...(outcome.invalidated ? { invalidated: outcome.invalidated } : {}),
+        });
+        if (outcome.invalidationError) logger.warn('sync: the CDN could not be told; its copies expire with their lifetime', { invalidationError: outcome.invalidationError });
         outcomes.push(outcome);
       } catch (error) {
         logger.warn('sync: error (Lambda retries the event, then sends it to the dead-letter queue)', { error: error as Error });

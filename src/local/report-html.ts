@@ -1,11 +1,11 @@
 /**
  * The report as one self-contained HTML page: styles and the duration chart (SVG) are inline, no
- * script, no CDN. Images load from the library website (`baseUrl` + logical key): every thumbnail
- * is a request to a pointer that answers 301 to its asset, as on AWS. Elements carry data-*
+ * script. Images load from `baseUrl` + logical key — by default `serve`'s CDN view, where every
+ * logical URL answers 200 with the image, as CloudFront does on AWS. Elements carry data-*
  * attributes (counts, preset and expected size of each image) so a browser test can check them.
  */
 import { ORIGINAL } from '../core/ports';
-import { encodePath } from '../handlers/on-demand';
+import { encodeKeyPath } from '../core/cdn';
 import type { ReportData, ReportImage, ReportPhoto } from './report';
 
 const esc = (text: string | number) =>
@@ -62,7 +62,7 @@ export function renderReportHtml(data: ReportData, baseUrl = ''): string {
 <p class="meta">Status <b data-run-status="${esc(data.run.status)}">${esc(data.run.status)}</b>${data.run.finishedAt ? `, finished ${esc(data.run.finishedAt)}` : ''}.
 Inventory <code>s3://${esc(data.run.manifest.bucket)}/${esc(data.run.manifest.key)}</code>.
 ${throughput(data)}
-Images load from the library website${base ? ` <code>${esc(base)}</code>` : ''} through their pointers (run <code>npx photo-scaler serve</code>).
+Images load from ${base ? `<code>${esc(base)}</code>` : 'this server'} at their logical URLs (run <code>npx photo-scaler serve</code>).
 Report generated ${esc(data.generatedAt)}.</p>
 
 <h2>Counts</h2>
@@ -116,7 +116,7 @@ function photoBlock(photo: ReportPhoto, base: string): string {
 function figure(image: ReportImage, base: string): string {
   const scale = Math.min(1, DISPLAY / image.width, DISPLAY / image.height);
   const label = image.preset === ORIGINAL ? 'original' : image.preset;
-  return `<figure><img src="${esc(`${base}/${encodePath(image.logicalKey)}`)}" loading="lazy" alt="${esc(`${label} of ${image.logicalKey}`)}" width="${Math.max(1, Math.round(image.width * scale))}" height="${Math.max(1, Math.round(image.height * scale))}" data-preset="${esc(image.preset)}" data-width="${image.width}" data-height="${image.height}"><figcaption>${esc(label)} ${image.width}×${image.height}, ${kb(image.bytes)}</figcaption></figure>`;
+  return `<figure><img src="${esc(`${base}/${encodeKeyPath(image.logicalKey)}`)}" loading="lazy" alt="${esc(`${label} of ${image.logicalKey}`)}" width="${Math.max(1, Math.round(image.width * scale))}" height="${Math.max(1, Math.round(image.height * scale))}" data-preset="${esc(image.preset)}" data-width="${image.width}" data-height="${image.height}"><figcaption>${esc(label)} ${image.width}×${image.height}, ${kb(image.bytes)}</figcaption></figure>`;
 }
 
 /** A histogram of per-photo durations (sum of the step timings), with percentiles. */

@@ -1,15 +1,19 @@
 /**
- * `photo-scaler serve`: the library website and the on-demand API on 127.0.0.1, wired as on AWS —
- * the website's routing rule sends a 404 under `dynamic/` with a 307 to the API, whose handler
- * answers 301 back to the website.
+ * `photo-scaler serve`: on 127.0.0.1, wired as on AWS —
+ *   the CDN view (src/local/cdn.ts): every logical URL answers 200 with the image, through the
+ *     same `resolve` handler the CloudFront origin runs; `/assets/*` straight from the bucket;
+ *   the library website (website mode): a pointer answers 301; the routing rule sends a 404 under
+ *     `dynamic/` with a 307 to the on-demand API, whose handler answers 301 back to the website.
  */
 import { config as defaultConfig } from '../config';
 import { DYNAMIC_PREFIX, type OnDemandContext } from '../core/on-demand';
 import { makeOnDemandHandler } from '../handlers/on-demand';
+import { makeResolveHandler } from '../handlers/resolve';
 import { type LocalApi, startLocalApi } from './api';
+import { type CdnView, startCdnView } from './cdn';
 import { buildReport } from './report';
 import { renderReportHtml } from './report-html';
-import { LOCAL_NAMES, type LocalStack } from './stack';
+import { cdnInvalidationLog, LOCAL_NAMES, type LocalStack } from './stack';
 
 /** Where `serve` shows the report of the last run. */
 export const REPORT_PATH = '/_report';
@@ -18,12 +22,14 @@ import { type RoutingRule, startWebsite, type Website } from './website';
 export interface LocalServer {
   website: Website;
   api: LocalApi;
+  cdn: CdnView;
   close(): Promise<void>;
 }
 
 export interface LocalServerOptions {
   port?: number;
   apiPort?: number;
+  cdnPort?: number;
   /** Defaults to the environment variable named by config.onDemand.signingSecretEnv. */
   signingSecret?: string;
 }
@@ -43,27 +49,36 @@ export async function startLocalServer(stack: LocalStack, options: LocalServerOp
     signingSecret: options.signingSecret ?? (process.env[(stack.context.config ?? defaultConfig).onDemand.signingSecretEnv] || undefined),
   };
   let websiteUrl = '';
-  const api = await startLocalApi(makeOnDemandHandler(() => ({ context, websiteUrl }), stack.telemetry), options.apiPort ?? 0);
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close();
+  };
   try {
+    // The report of the last run, built afresh on each request; its images load through the CDN view.
+    const report = async () => renderReportHtml(await buildReport(stack), cdn.url);
+    const cdn = await startCdnView({
+      store: stack.store,
+      bucket: LOCAL_NAMES.libraryBucket,
+      resolver: makeResolveHandler(() => ({ context }), stack.telemetry),
+      port: options.cdnPort ?? 0,
+      pages: { [REPORT_PATH]: report },
+      invalidationLog: cdnInvalidationLog(stack.dataDir),
+    });
+    closers.push(cdn.close);
+    const api = await startLocalApi(makeOnDemandHandler(() => ({ context, websiteUrl }), stack.telemetry), options.apiPort ?? 0);
+    closers.push(api.close);
     const website = await startWebsite({
       store: stack.store,
       bucket: LOCAL_NAMES.libraryBucket,
       port: options.port ?? 0,
       routingRules: [dynamicRoutingRule(api.host, 'http')],
-      // The report of the last run, built afresh on each request; its images load from this website.
-      pages: { [REPORT_PATH]: async () => renderReportHtml(await buildReport(stack), '') },
+      pages: { [REPORT_PATH]: report },
     });
+    closers.push(website.close);
     websiteUrl = website.url;
-    return {
-      website,
-      api,
-      close: async () => {
-        await website.close();
-        await api.close();
-      },
-    };
+    return { website, api, cdn, close: closeAll };
   } catch (error) {
-    await api.close();
+    await closeAll();
     throw error;
   }
 }

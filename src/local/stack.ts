@@ -15,6 +15,7 @@ import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { makeDedupeHandler } from '../handlers/dedupe';
 import { makeRecordFailureHandler } from '../handlers/record-failure';
 import { makeResizeHandler } from '../handlers/resize';
+import { InvalidationLog } from './cdn';
 import { startEmulators } from './emulators';
 import { FaultInjector, type FaultRates, NO_FAULTS } from './faults';
 import { limitConcurrency } from './limit';
@@ -83,6 +84,7 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     libraryBucket: LOCAL_NAMES.libraryBucket,
     config,
     presets,
+    cdn: new InvalidationLog(cdnInvalidationLog(dataDir)),
   };
   // The Lambdas see a store whose writes can crash them mid-item (when crashes are injected).
   const lambdaContext: StepContext = faults.rates.crash > 0 ? { ...context, store: faults.crashableStore(store) } : context;
@@ -111,6 +113,11 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
       await logs.close();
     },
   };
+}
+
+/** Where the local CDN cache port records invalidations for `serve`'s CDN view (src/local/cdn.ts) to apply. */
+export function cdnInvalidationLog(dataDir: string): string {
+  return join(dataDir, 'cdn', 'invalidations.ndjson');
 }
 
 export function dataPath(dataDir: string, ...parts: string[]): string {

@@ -2,9 +2,10 @@
 /// <reference lib="dom.iterable" />
 /**
  * The report in a real browser: Debian's Chromium (installed by .ci/run), driven by playwright-core,
- * opens the report `serve` shows at /_report and the file `report` writes. Every gallery image must
- * load through its pointer (301 → asset) at its preset's size, and the counts on the page must be
- * the catalog's. A screenshot is saved under test-artifacts/ (not committed).
+ * opens the report `serve`'s CDN view shows at /_report and the file `report` writes. Every gallery
+ * image must load from its logical URL through the CDN view — 200, no redirect followed — at its
+ * preset's size, and the counts on the page must be the catalog's. A screenshot is saved under
+ * test-artifacts/ (not committed).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -97,13 +98,16 @@ async function catalogCounts() {
 const pageCount = async (page: Page, id: string) => Number((await page.locator(`[data-count="${id}"]`).textContent())!.replace(/,/g, ''));
 
 describe('the report in Chromium', () => {
-  it('served at /_report: every gallery image loads through its pointer at its preset size; counts are the catalog\'s', async () => {
+  it('served at /_report by the CDN view: every gallery image loads at its logical URL with 200, no redirect, at its preset size; counts are the catalog\'s', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const redirects: string[] = [];
+    const statuses = new Map<string, number>();
+    const redirected: string[] = [];
     page.on('response', (response) => {
-      if (response.status() === 301) redirects.push(response.url());
+      statuses.set(response.url(), response.status());
+      if (response.status() >= 300 && response.status() < 400) redirected.push(response.url());
+      if (response.request().redirectedFrom()) redirected.push(response.request().redirectedFrom()!.url());
     });
-    const response = await page.goto(`${server.website.url}${REPORT_PATH}`);
+    const response = await page.goto(`${server.cdn.url}${REPORT_PATH}`);
     expect(response!.status()).toBe(200);
 
     const catalog = await catalogCounts();
@@ -124,8 +128,13 @@ describe('the report in Chromium', () => {
       expect(image.naturalWidth, image.src).toBeGreaterThan(0);
       if (image.preset !== ORIGINAL) expect([image.naturalWidth, image.naturalHeight], `${image.preset} ${image.src}`).toEqual([image.width, image.height]);
     }
-    // Each image was asked for at its logical key, and its pointer answered 301 (to the asset).
-    for (const image of images) expect(redirects, image.src).toContain(image.src);
+    // Each image was asked for at its logical URL on the CDN view and answered 200 there: no redirect anywhere.
+    for (const image of images) {
+      expect(image.src.startsWith(`${server.cdn.url}/`), image.src).toBe(true);
+      expect(image.src, image.src).not.toMatch(/\/assets\//);
+      expect(statuses.get(image.src), image.src).toBe(200);
+    }
+    expect(redirected).toEqual([]);
 
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
@@ -133,8 +142,8 @@ describe('the report in Chromium', () => {
     await page.close();
   }, 60_000);
 
-  it('written by `report`: the static file loads its images from the library website', async () => {
-    const file = await writeReportFile(stack, join(dir, 'out'), server.website.url);
+  it('written by `report`: the static file loads its images from the CDN view', async () => {
+    const file = await writeReportFile(stack, join(dir, 'out'), server.cdn.url);
     expect(file).toBe(join(dir, 'out', 'index.html'));
     const page = await browser.newPage();
     await page.goto(`file://${file}`);

@@ -92,23 +92,27 @@ describe('photo-scaler serve', () => {
     server?.kill('SIGTERM');
   });
 
-  it('serves what run stored: the crop pointer answers 301, the asset 200', async () => {
-    server = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0'], { cwd: dir });
-    const url = await new Promise<string>((resolve, reject) => {
+  it('serves what run stored: the banner names the CDN view, where the crop answers 200 with its bytes; on the website its pointer answers 301', async () => {
+    server = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--cdn-port', '0'], { cwd: dir });
+    const banner = await new Promise<string>((resolve, reject) => {
       let out = '';
       server!.stdout!.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        const match = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
-        if (match) resolve(match[0]);
+        if (/^Website .*\n/m.test(out)) resolve(out);
       });
       server!.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
     });
-    const path = `${url}/thumb/sub%20dir/a%2Bb%2050%25.jpg`;
-    const pointer = await fetch(path, { redirect: 'manual' });
-    expect(pointer.status).toBe(301);
-    const image = await fetch(path);
+    const cdnLine = banner.split('\n').find((line) => line.startsWith('CDN'));
+    const cdn = /http:\/\/127\.0\.0\.1:\d+/.exec(cdnLine ?? '')?.[0];
+    const website = /http:\/\/127\.0\.0\.1:\d+/.exec(banner.split('\n').find((line) => line.startsWith('Website')) ?? '')?.[0];
+    expect(cdn, banner).toBeDefined();
+    expect(website).not.toBe(cdn);
+
+    const image = await fetch(`${cdn}/thumb/sub%20dir/a%2Bb%2050%25.jpg`, { redirect: 'manual' });
     expect(image.status).toBe(200);
     const meta = await sharp(Buffer.from(await image.arrayBuffer())).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 80, 80]);
+    const pointer = await fetch(`${website}/thumb/sub%20dir/a%2Bb%2050%25.jpg`, { redirect: 'manual' });
+    expect(pointer.status).toBe(301);
   }, 60_000);
 });

@@ -234,6 +234,50 @@ describe('sync handler', () => {
     expect(s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['busy/a.jpg', 'gone/b c.jpg']);
     expect(doc.commandCalls(QueryCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({ ':pk': 'gone/b c.jpg' });
   });
+
+  it('a deleted photo: its URLs are invalidated on the distribution it is given; a refusal is logged and the event still succeeds', async () => {
+    const { CloudFrontClient, CreateInvalidationCommand } = await import('@aws-sdk/client-cloudfront');
+    const cloudfront = mockClient(CloudFrontClient);
+    try {
+      const rows = ['original', 'small', 'dynamic/300x200'].map((preset) => ({
+        sourceKey: 'gone/b c.jpg',
+        preset,
+        logicalKey: preset === 'original' ? 'gone/b c.jpg' : `${preset}/gone/b c.jpg`,
+        assetKey: `assets/aa/bb/cc/${'a'.repeat(63)}${preset.length}.jpg`,
+        sha256: `${'a'.repeat(63)}${preset.length}`,
+      }));
+      doc.on(QueryCommand).resolves({ Items: rows });
+      const { makeSyncHandler } = await import('../../src/handlers/sync');
+      const { contextFromEnv } = await import('../../src/handlers/context');
+      const context = contextFromEnv({ ...process.env, CDN_DISTRIBUTION_ID: 'E2EXAMPLE' });
+      const record = { eventName: 'ObjectRemoved:Delete', s3: { bucket: { name: 'originals' }, object: { key: 'gone/b+c.jpg' } } };
+
+      cloudfront.on(CreateInvalidationCommand).resolves({});
+      const [removed] = await makeSyncHandler(() => context)({ Records: [record] });
+      expect(removed).toMatchObject({ status: 'removed', invalidated: 3 });
+      expect(cloudfront.commandCalls(CreateInvalidationCommand)[0]!.args[0].input).toMatchObject({
+        DistributionId: 'E2EXAMPLE',
+        InvalidationBatch: { Paths: { Quantity: 3, Items: ['/dynamic/300x200/gone/b%20c.jpg', '/gone/b%20c.jpg', '/small/gone/b%20c.jpg'] } },
+      });
+
+      cloudfront.reset();
+      cloudfront.on(CreateInvalidationCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+      // Powertools writes WARN lines to stderr.
+      const warnings: string[] = [];
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = ((chunk: string | Uint8Array) => warnings.push(String(chunk)) > 0) as typeof process.stderr.write;
+      try {
+        const [again] = await makeSyncHandler(() => context)({ Records: [record] });
+        expect(again).toMatchObject({ status: 'removed', invalidationError: 'AccessDenied: Access Denied' });
+      } finally {
+        process.stderr.write = write;
+      }
+      const warning = warnings.join('').split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)).find((line) => line.level === 'WARN');
+      expect(warning).toMatchObject({ message: expect.stringMatching(/the CDN could not be told/), invalidationError: 'AccessDenied: Access Denied' });
+    } finally {
+      cloudfront.restore();
+    }
+  });
 });
 
 describe('start-run handler', () => {

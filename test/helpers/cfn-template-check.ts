@@ -301,12 +301,67 @@ async function checkIamActions(ctx: Context): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Conditional resources: one that may not exist can be named only where it surely does.
+
+/**
+ * A resource with a Condition exists only when it holds: another resource or an output may name it
+ * (Ref, Fn::GetAtt, Fn::Sub, DependsOn) only under the same Condition, or inside the true branch of an
+ * Fn::If on it; CloudFormation refuses the template otherwise ("Unresolved resource dependencies").
+ * CloudFormation User Guide, "Conditions syntax" and "Fn::If".
+ */
+function checkConditionalReferences(ctx: Context): void {
+  const resources: Record<string, Json> = ctx.template.Resources;
+  const conditionOf = (id: string): string | undefined => (isObject(resources[id]) && typeof resources[id].Condition === 'string' ? resources[id].Condition : undefined);
+  const named = (value: Json): string[] => {
+    const name = intrinsicName(value);
+    if (name === 'Ref' && typeof value.Ref === 'string') return [value.Ref];
+    if (name === 'Fn::GetAtt') {
+      const args = value['Fn::GetAtt'];
+      return [typeof args === 'string' ? splitOnce(args, '.')[0] : Array.isArray(args) ? String(args[0]) : ''];
+    }
+    if (name === 'Fn::Sub') {
+      const text = Array.isArray(value['Fn::Sub']) ? value['Fn::Sub'][0] : value['Fn::Sub'];
+      return typeof text === 'string' ? [...text.matchAll(/\$\{([^}!][^}.]*)[.}]/g)].map((m) => m[1]!.trim()) : [];
+    }
+    return [];
+  };
+  const visit = (value: Json, path: string, owner: string | undefined, guards: ReadonlySet<string>): void => {
+    if (Array.isArray(value)) return value.forEach((item, i) => visit(item, `${path}[${i}]`, owner, guards));
+    if (!isObject(value)) return;
+    if (intrinsicName(value) === 'Fn::If' && Array.isArray(value['Fn::If'])) {
+      const [condition, yes, no] = value['Fn::If'];
+      visit(yes, `${path}.Fn::If[1]`, owner, new Set([...guards, String(condition)]));
+      visit(no, `${path}.Fn::If[2]`, owner, guards);
+      return;
+    }
+    for (const id of named(value)) {
+      const needed = conditionOf(id);
+      if (needed && needed !== owner && !guards.has(needed)) ctx.problems.push(`${path}: names ${id}, which exists only when ${needed} holds`);
+    }
+    for (const [key, item] of Object.entries(value)) visit(item, `${path}.${key}`, owner, guards);
+  };
+  for (const [id, resource] of Object.entries(resources)) {
+    if (!isObject(resource)) continue;
+    const owner = conditionOf(id);
+    visit(resource.Properties, `Resources.${id}.Properties`, owner, new Set());
+    for (const dependency of resource.DependsOn === undefined ? [] : [resource.DependsOn].flat()) {
+      const needed = typeof dependency === 'string' ? conditionOf(dependency) : undefined;
+      if (needed && needed !== owner) ctx.problems.push(`Resources.${id}.DependsOn: names ${dependency}, which exists only when ${needed} holds`);
+    }
+  }
+  for (const [id, output] of Object.entries(isObject(ctx.template.Outputs) ? ctx.template.Outputs : {})) {
+    if (isObject(output)) visit(output.Value, `Outputs.${id}.Value`, typeof output.Condition === 'string' ? output.Condition : undefined, new Set());
+  }
+}
+
 /** Human-readable problems of a template, each naming its place (`Resources.<logical id>.…`); none is `[]`. */
 export async function templateProblems(template: Json): Promise<string[]> {
   const ctx: Context = { spec: cfnSpecification(), template, problems: [], jsonValues: [], permissionActions: [] };
   if (!isObject(template.Resources)) return ['Resources: a template needs a Resources object'];
   for (const [id, resource] of Object.entries(template.Resources)) checkResource(ctx, id, resource);
   checkReferences(ctx);
+  checkConditionalReferences(ctx);
   await checkIamActions(ctx);
   return ctx.problems;
 }

@@ -119,7 +119,8 @@ describe('live sync of the source bucket', () => {
     const rows = await stack.context.catalog.rowsForKey(key);
 
     const [removed] = await sync(await deletePhoto(key));
-    expect(removed).toEqual({ key, status: 'removed', deleted: { pointers: rowsPerPhoto, catalogRows: rowsPerPhoto, assets: 0 }, keptAssets: rowsPerPhoto });
+    // Its logical URLs are invalidated in the CDN (locally: the log `serve`'s CDN view applies).
+    expect(removed).toEqual({ key, status: 'removed', deleted: { pointers: rowsPerPhoto, catalogRows: rowsPerPhoto, assets: 0 }, keptAssets: rowsPerPhoto, invalidated: rowsPerPhoto });
     expect(await stack.context.catalog.rowsForKey(key)).toEqual([]);
     for (const row of rows) {
       expect(await exists(row.logicalKey)).toBe(false);

@@ -36,7 +36,7 @@ let out: string;
 let packageSeconds: number;
 let template: AnyObject;
 let resources: Record<string, AnyObject>;
-/** The same stack packaged with the optional parameters set (SSE-KMS source, signing secret in SSM). */
+/** The same stack packaged with the optional parameters set (SSE-KMS source, signing secret in SSM, website mode). */
 let configured: AnyObject;
 let configuredOut: string;
 /** A signing secret in the packaging shell's environment: it must land nowhere. */
@@ -72,7 +72,7 @@ beforeAll(async () => {
   template = await packageStack(out);
   packageSeconds = (Date.now() - started) / 1000;
   resources = template.Resources;
-  configured = await packageStack(configuredOut, [`--param=sourceKmsKeyArn=${KMS_KEY}`, `--param=signingSecretParameter=${SECRET_PARAMETER}`]);
+  configured = await packageStack(configuredOut, [`--param=sourceKmsKeyArn=${KMS_KEY}`, `--param=signingSecretParameter=${SECRET_PARAMETER}`, '--param=delivery=website']);
 }, 480_000);
 
 afterAll(async () => {
@@ -239,8 +239,8 @@ describe('serverless package (offline)', () => {
   });
 
   it('ships sharp for linux-arm64 in a layer attached to the rendering functions only, never inside a function bundle', () => {
-    // Functions that render (sharp): resize, onDemand and sync.
-    const renderers = ['ResizeLambdaFunction', 'OnDemandLambdaFunction', 'SyncLambdaFunction'];
+    // Functions that render (sharp): resize, resolve and onDemand (new on-demand sizes), sync.
+    const renderers = ['ResizeLambdaFunction', 'ResolveLambdaFunction', 'OnDemandLambdaFunction', 'SyncLambdaFunction'];
     for (const [id, fn] of Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')) {
       expect(fn.Properties.Layers ?? [], id).toEqual(renderers.includes(id) ? [{ Ref: 'SharpLambdaLayer' }] : []);
     }
@@ -337,33 +337,37 @@ describe('serverless package (offline)', () => {
     expect(everything.flatMap((s) => [s.Action].flat()).sort()).toEqual([...LOG_DELIVERY_ACTIONS].sort());
   });
 
-  it('routes GET /dynamic/{size}/{key+} to the on-demand function and 404s under dynamic/ to the API, as serve does locally', async () => {
-    const route = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')!;
+  it('website mode (delivery=website): GET /dynamic/{size}/{key+} goes to the on-demand function and 404s under dynamic/ to the API, as serve does locally', async () => {
+    const website: AnyObject = chosen(configured, configured.Resources);
+    expect(conditionValue(configured, 'WebsiteMode')).toBe(true);
+    const route = Object.values(website).find((resource: any) => resource.Type === "AWS::ApiGatewayV2::Route") as AnyObject;
     expect(route.Properties.RouteKey).toBe('GET /dynamic/{size}/{key+}');
-    const integration = resources.HttpApiIntegrationOnDemand!;
+    const integration = website.HttpApiIntegrationOnDemand;
     expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain('OnDemandLambdaFunction');
     expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
-    expect(resources.OnDemandLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+    expect(website.OnDemandLambdaFunction.Properties.Environment.Variables).toMatchObject({
       WEBSITE_URL: { 'Fn::GetAtt': ['LibraryBucket', 'WebsiteURL'] },
       SOURCE_BUCKET: 'photo-scaler-source-test',
     });
 
-    const website = resources.LibraryBucket!.Properties.WebsiteConfiguration;
-    expect(website.RoutingRules).toHaveLength(1);
-    const [rule] = website.RoutingRules;
+    const { RoutingRules } = website.LibraryBucket.Properties.WebsiteConfiguration;
+    expect(RoutingRules).toHaveLength(1);
+    const [rule] = RoutingRules;
     // Imported here, not at the top: the local server's module graph is large, and only this test needs it.
     const { dynamicRoutingRule } = await import('../../src/local/serve');
     const local = dynamicRoutingRule('API_HOST', 'https');
     expect(rule.RoutingRuleCondition).toEqual(local.RoutingRuleCondition);
     expect({ ...rule.RedirectRule, HostName: 'API_HOST' }).toEqual(local.RedirectRule);
     expect(rule.RedirectRule.HostName).toEqual({ 'Fn::Sub': '${HttpApi}.execute-api.${AWS::Region}.amazonaws.com' });
-    const policy = resources.LibraryBucketPolicy!.Properties.PolicyDocument.Statement as AnyObject[];
-    const allow = (action: string) => policy.find((s) => s.Effect === 'Allow' && s.Principal === '*' && [s.Action].flat().includes(action));
-    expect(allow('s3:GetObject')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/*' });
-    // Without ListBucket a missing key answers 403 and the 404 routing rule would never fire.
-    expect(allow('s3:ListBucket')?.Resource).toEqual({ 'Fn::GetAtt': ['LibraryBucket', 'Arn'] });
-    expect(policy.find((s) => s.Effect === 'Deny')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' });
-    expect(resources.LibraryBucket!.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, BlockPublicPolicy: false });
+    const policy = website.LibraryBucketPolicy.Properties.PolicyDocument.Statement as AnyObject[];
+    const publicAllows = policy.filter((st) => st.Effect === 'Allow' && st.Principal === '*');
+    expect(publicAllows.map((st) => [st.Action, st.Resource])).toEqual([['s3:GetObject', { 'Fn::Sub': '${LibraryBucket.Arn}/*' }]]);
+    // No public ListBucket: the key listing stays private (a missing object still answers 404 on the website endpoint).
+    expect(policy.filter((st) => [st.Action].flat().includes('s3:ListBucket'))).toEqual([]);
+    expect(policy.find((st) => st.Effect === 'Deny')?.Resource).toEqual({ 'Fn::Sub': '${LibraryBucket.Arn}/runs/*' });
+    expect(website.LibraryBucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false });
+    // The CDN is there in website mode too.
+    expect(website.LibraryDistribution.Type).toBe('AWS::CloudFront::Distribution');
   });
 
   it('auto-starts: the inventory bucket it creates invokes the starter on manifest.checksum under the prefix, and only there', () => {
@@ -455,31 +459,46 @@ describe('serverless package (offline)', () => {
   // context, callback) with Runtime.CallbackHandlerDeprecated (Lambda Developer Guide, "Define Lambda
   // function handler in Node.js": callback handlers are supported up to Node.js 22). So every packaged
   // function is loaded from its own zip, the way Lambda loads it, and its handler's arity checked.
-  it('loads every packaged function\'s handler from its zip: a function of fewer than three parameters on nodejs24.x', async () => {
+  it('loads every packaged function\'s handler from its zip: a function of fewer than three parameters on nodejs24.x, or a streaming one', async () => {
     const functions = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
     const loaded = await loadPackagedHandlers(functions.map(([id, fn]) => ({ id, zip: join(out, String(fn.Properties.Code.S3Key).split('/').pop()!), handler: fn.Properties.Handler })));
     expect(loaded.map((h) => h.id).sort()).toEqual(functions.map(([id]) => id).sort());
-    for (const { id, type, length, error } of loaded) {
+    for (const { id, type, length, streaming, error } of loaded) {
       expect(error, id).toBeUndefined();
       expect(type, id).toBe('function');
-      expect(length, `${id}: a handler of ${length} parameters`).toBeLessThan(3);
+      // A response-streaming handler (event, responseStream, context) is not a callback handler: the
+      // runtime checks its mark first (runtime interface client, src/WarningForCallbackHandlers.js).
+      if (!streaming) expect(length, `${id}: a handler of ${length} parameters`).toBeLessThan(3);
       expect(resources[id]!.Properties.Runtime, id).toBe('nodejs24.x');
     }
+    // Exactly the function behind a RESPONSE_STREAM function URL streams.
+    expect(loaded.filter((h) => h.streaming).map((h) => h.id)).toEqual(['ResolveLambdaFunction']);
   });
 
-  it('the arity check itself: catches a callback-style handler and a handler missing from its zip', async () => {
+  it('the arity check itself: catches a callback-style handler and a handler missing from its zip, tells a streaming one apart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'photo-scaler-arity-'));
     try {
       const { writeFileSync } = await import('node:fs');
       const { deflateRawSync } = await import('node:zlib');
       const zip = join(dir, 'callback.zip');
-      writeFileSync(zip, makeZip({ 'src/handlers/callback.js': 'module.exports.handler = (event, context, callback) => callback(null, 1);' }, deflateRawSync));
-      const [callback, missing] = await loadPackagedHandlers([
+      writeFileSync(
+        zip,
+        makeZip(
+          {
+            'src/handlers/callback.js': 'module.exports.handler = (event, context, callback) => callback(null, 1);',
+            'src/handlers/stream.js': 'module.exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => responseStream.end());',
+          },
+          deflateRawSync,
+        ),
+      );
+      const [callback, missing, stream] = await loadPackagedHandlers([
         { id: 'Callback', zip, handler: 'src/handlers/callback.handler' },
         { id: 'Missing', zip, handler: 'src/handlers/absent.handler' },
+        { id: 'Stream', zip, handler: 'src/handlers/stream.handler' },
       ]);
-      expect(callback).toMatchObject({ type: 'function', length: 3 });
+      expect(callback).toMatchObject({ type: 'function', length: 3, streaming: false });
       expect(missing!.error).toMatch(/Cannot find module/);
+      expect(stream).toMatchObject({ type: 'function', length: 3, streaming: true });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -503,6 +522,34 @@ function conditionValue(template: AnyObject, name: string): boolean {
   return evaluate(template.Conditions[name]);
 }
 
+/**
+ * A template value with every Fn::If chosen by its condition's value, AWS::NoValue dropped, and the
+ * resources whose Condition is false left out: what CloudFormation would create.
+ */
+function chosen(template: AnyObject, value: any): any {
+  const pick = (v: any): any => {
+    if (Array.isArray(v)) return v.map(pick).filter((item) => item !== NO_VALUE);
+    if (!v || typeof v !== 'object') return v;
+    if ('Fn::If' in v) {
+      const [condition, yes, no] = v['Fn::If'];
+      return pick(conditionValue(template, condition) ? yes : no);
+    }
+    if (v.Ref === 'AWS::NoValue') return NO_VALUE;
+    const out: AnyObject = {};
+    for (const [key, item] of Object.entries(v)) {
+      const picked = pick(item);
+      if (picked !== NO_VALUE) out[key] = picked;
+    }
+    return out;
+  };
+  const result = pick(value);
+  if (value === template.Resources) {
+    for (const [id, resource] of Object.entries(template.Resources as Record<string, AnyObject>)) if (resource.Condition && !conditionValue(template, resource.Condition)) delete result[id];
+  }
+  return result;
+}
+const NO_VALUE = Symbol('AWS::NoValue');
+
 /** A role's statements with each Fn::If chosen by its condition's value (AWS::NoValue dropped). */
 function effectiveStatements(template: AnyObject, logicalId: string): AnyObject[] {
   const choose = (statement: AnyObject): AnyObject[] => {
@@ -517,7 +564,7 @@ function effectiveStatements(template: AnyObject, logicalId: string): AnyObject[
 describe('serverless package: secrets, SSE-KMS, concurrency, failure destinations', () => {
   it('puts no secret in the template or any zip, only the SSM parameter\'s name (even with one in the packaging shell)', () => {
     const everything = [readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'), readFileSync(join(configuredOut, 'cloudformation-template-update-stack.json'), 'utf8')];
-    for (const file of ['onDemand', 'sync', 'resize', 'dedupe']) for (const [, read] of zipEntries(join(out, `${file}.zip`))) everything.push(read().toString('latin1'));
+    for (const file of ['onDemand', 'resolve', 'sync', 'resize', 'dedupe']) for (const [, read] of zipEntries(join(out, `${file}.zip`))) everything.push(read().toString('latin1'));
     expect(everything.some((text) => text.includes(CANARY_SECRET))).toBe(false);
     for (const [id, fn] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
       const names = Object.keys(fn.Properties.Environment?.Variables ?? {});
@@ -562,7 +609,7 @@ describe('serverless package: secrets, SSE-KMS, concurrency, failure destination
     const reserved = Object.fromEntries(
       Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.ReservedConcurrentExecutions !== undefined).map(([id, r]) => [id, r.Properties.ReservedConcurrentExecutions]),
     );
-    expect(reserved).toEqual({ SyncLambdaFunction: 20, OnDemandLambdaFunction: 50 });
+    expect(reserved).toEqual({ SyncLambdaFunction: 20, OnDemandLambdaFunction: 50, ResolveLambdaFunction: 50 });
     expect(resources.StartRunLambdaEvConf!.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['StartRunDeadLetterQueue', 'Arn'] } } } });
     expect(resources.StartRunDeadLetterQueue!.Properties).toEqual({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
     expect(template.Outputs.StartRunDeadLetterQueueUrl).toEqual({ Value: { Ref: 'StartRunDeadLetterQueue' } });
@@ -583,11 +630,108 @@ describe('serverless package: secrets, SSE-KMS, concurrency, failure destination
   }, 240_000);
 });
 
+describe('serverless package: HTTPS through CloudFront, a private bucket, 200 at every logical URL', () => {
+  const DISTRIBUTION_ARN = { 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${LibraryDistribution}' };
+  const cdn = () => chosen(template, template.Resources);
+
+  it('serves viewers over HTTPS only, GET and HEAD only: assets from the bucket, every other path from the resolver', () => {
+    const config = cdn().LibraryDistribution.Properties.DistributionConfig;
+    expect(config).toMatchObject({ Enabled: true, HttpVersion: 'http2and3', PriceClass: 'PriceClass_100', ViewerCertificate: { CloudFrontDefaultCertificate: true } });
+    expect(config.Origins.map((o: AnyObject) => o.Id)).toEqual(['library', 'resolver']);
+    const [library, resolver] = config.Origins;
+    expect(library).toMatchObject({ DomainName: { 'Fn::GetAtt': ['LibraryBucket', 'RegionalDomainName'] }, S3OriginConfig: { OriginAccessIdentity: '' }, OriginAccessControlId: { Ref: 'LibraryOriginAccessControl' } });
+    expect(resolver).toMatchObject({
+      DomainName: { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': ['ResolveLambdaFunctionUrl', 'FunctionUrl'] }] }] },
+      CustomOriginConfig: { OriginProtocolPolicy: 'https-only' },
+      OriginAccessControlId: { Ref: 'ResolverOriginAccessControl' },
+    });
+    const behaviors = [{ PathPattern: '*', ...config.DefaultCacheBehavior }, ...config.CacheBehaviors];
+    expect(behaviors.map((b: AnyObject) => [b.PathPattern, b.TargetOriginId])).toEqual([['*', 'resolver'], ['assets/*', 'library'], ['dynamic/*', 'resolver']]);
+    for (const behavior of behaviors) {
+      expect(behavior.ViewerProtocolPolicy, behavior.PathPattern).toBe('redirect-to-https');
+      expect(behavior.AllowedMethods, behavior.PathPattern).toEqual(['GET', 'HEAD']);
+    }
+    expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 403, ErrorCachingMinTTL: 0 }]);
+  });
+
+  it('keeps query strings out of every cache key; only ?sig= reaches the resolver, under dynamic/', () => {
+    const r = cdn();
+    const config = r.LibraryDistribution.Properties.DistributionConfig;
+    const policyOf = (behavior: AnyObject) => r[behavior.CachePolicyId.Ref].Properties.CachePolicyConfig;
+    for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      const key = policyOf(behavior).ParametersInCacheKeyAndForwardedToOrigin;
+      expect(key, behavior.PathPattern).toMatchObject({ QueryStringsConfig: { QueryStringBehavior: 'none' }, HeadersConfig: { HeaderBehavior: 'none' }, CookiesConfig: { CookieBehavior: 'none' } });
+    }
+    expect(policyOf(config.CacheBehaviors[0])).toMatchObject({ MinTTL: 31536000, DefaultTTL: 31536000 });
+    expect(policyOf(config.DefaultCacheBehavior)).toMatchObject({ MinTTL: 0, DefaultTTL: 86400, MaxTTL: 31536000 });
+    const dynamic = config.CacheBehaviors[1];
+    expect(r[dynamic.OriginRequestPolicyId.Ref].Properties.OriginRequestPolicyConfig.QueryStringsConfig).toEqual({ QueryStringBehavior: 'whitelist', QueryStrings: ['sig'] });
+    expect(config.DefaultCacheBehavior.OriginRequestPolicyId).toBeUndefined();
+  });
+
+  it('keeps the bucket private: its only Allow is CloudFront\'s service principal, for this distribution, on assets/ only; no website', () => {
+    const r = cdn();
+    const statements = r.LibraryBucketPolicy.Properties.PolicyDocument.Statement as AnyObject[];
+    expect(statements).toEqual([
+      {
+        Sid: 'CloudFrontReadsAssets',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Sub': '${LibraryBucket.Arn}/assets/*' },
+        Condition: { StringEquals: { 'AWS:SourceArn': DISTRIBUTION_ARN } },
+      },
+    ]);
+    expect(r.LibraryBucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+    expect(r.LibraryBucket.Properties.WebsiteConfiguration).toBeUndefined();
+    for (const gone of ['OnDemandLambdaFunction', 'HttpApi', 'HttpApiStage', 'HttpApiIntegrationOnDemand', 'OnDemandLambdaPermissionHttpApi']) expect(r[gone], gone).toBeUndefined();
+    expect(Object.entries(template.Outputs).filter(([, o]: [string, any]) => !o.Condition || conditionValue(template, o.Condition)).map(([id]) => id)).toEqual(
+      expect.arrayContaining(['CdnUrl', 'CdnDistributionId']),
+    );
+    expect(template.Outputs.CdnUrl).toEqual({ Value: { 'Fn::Sub': 'https://${LibraryDistribution.DomainName}' } });
+    expect(template.Outputs.LibraryWebsiteUrl.Condition).toBe('WebsiteMode');
+    const oac = (id: string) => r[id].Properties.OriginAccessControlConfig;
+    expect([oac('LibraryOriginAccessControl'), oac('ResolverOriginAccessControl')].map((c) => [c.OriginAccessControlOriginType, c.SigningBehavior, c.SigningProtocol])).toEqual([
+      ['s3', 'always', 'sigv4'],
+      ['lambda', 'always', 'sigv4'],
+    ]);
+  });
+
+  it('runs the resolver behind an IAM-authorized streaming function URL that only this distribution may invoke, with the on-demand role', () => {
+    const r = cdn();
+    expect(r.ResolveLambdaFunctionUrl.Properties).toEqual({ AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM', TargetFunctionArn: { 'Fn::GetAtt': ['ResolveLambdaFunction', 'Arn'] } });
+    const permissions = Object.values(r).filter((x: any) => x.Type === 'AWS::Lambda::Permission' && JSON.stringify(x.Properties.FunctionName).includes('ResolveLambdaFunction')) as AnyObject[];
+    expect(permissions.map((p) => p.Properties).sort((a, b) => a.Action.localeCompare(b.Action))).toEqual([
+      { FunctionName: { 'Fn::GetAtt': ['ResolveLambdaFunction', 'Arn'] }, Action: 'lambda:InvokeFunction', Principal: 'cloudfront.amazonaws.com', SourceArn: DISTRIBUTION_ARN, SourceAccount: { Ref: 'AWS::AccountId' } },
+      { FunctionName: { 'Fn::GetAtt': ['ResolveLambdaFunction', 'Arn'] }, Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'AWS_IAM', Principal: 'cloudfront.amazonaws.com', SourceArn: DISTRIBUTION_ARN, SourceAccount: { Ref: 'AWS::AccountId' } },
+    ]);
+    const fn = r.ResolveLambdaFunction.Properties;
+    expect(fn.Role).toEqual({ 'Fn::GetAtt': ['OnDemandRole', 'Arn'] });
+    expect(fn.Layers).toEqual([{ Ref: 'SharpLambdaLayer' }]);
+    expect(fn.Environment.Variables).toMatchObject({ SOURCE_BUCKET: 'photo-scaler-source-test', SIGNING_SECRET_PARAMETER: '', LIBRARY_BUCKET: { Ref: 'LibraryBucket' } });
+    const statements = effectiveStatements(template, 'OnDemandRole');
+    expect(statementWith(statements, 's3:DeleteObject')).toEqual([]);
+    expect(statementWith(statements, 'logs:PutLogEvents')[0]!.Resource).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/photo-scaler-test-resolve:*' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/photo-scaler-test-onDemand:*' },
+    ]);
+  });
+
+  it('lets live sync invalidate this distribution only, and tells it which one', () => {
+    const r = cdn();
+    expect(r.SyncLambdaFunction.Properties.Environment.Variables.CDN_DISTRIBUTION_ID).toEqual({ Ref: 'LibraryDistribution' });
+    expect(r.SyncInvalidatesCdn.Properties).toMatchObject({ Roles: [{ Ref: 'IamRoleLambdaExecution' }] });
+    expect(r.SyncInvalidatesCdn.Properties.PolicyDocument.Statement).toEqual([{ Sid: 'InvalidateLogicalUrls', Effect: 'Allow', Action: ['cloudfront:CreateInvalidation'], Resource: DISTRIBUTION_ARN }]);
+    const cloudfrontActions = allStatements().flatMap(({ statement }) => [statement.Action].flat()).filter((a: string) => a?.startsWith?.('cloudfront:'));
+    expect(cloudfrontActions).toEqual(['cloudfront:CreateInvalidation']);
+  });
+});
+
 describe('template check against the CloudFormation resource specification and the IAM action list', () => {
   /** The problems of a copy of the packaged template after `change` broke it. */
-  async function problemsAfter(change: (resources: Record<string, AnyObject>) => void): Promise<string[]> {
+  async function problemsAfter(change: (resources: Record<string, AnyObject>, template: AnyObject) => void): Promise<string[]> {
     const copy = structuredClone(template);
-    change(copy.Resources);
+    change(copy.Resources, copy);
     return templateProblems(copy);
   }
   const R = 'Resources';
@@ -733,6 +877,22 @@ describe('template check against the CloudFormation resource specification and t
       `${statement}.Fn::If[1].Action[0]: IAM action ssm:GetParameterz does not exist`,
     ]);
   });
+
+  it('catches a resource or output that names a conditional resource where it may not exist', async () => {
+    expect(template.Resources.HttpApi.Condition).toBe('WebsiteMode');
+    const problems = await problemsAfter((r, t) => {
+      delete r.HttpApiStage!.Condition;
+      r.LibraryBucket!.Properties.WebsiteConfiguration = r.LibraryBucket!.Properties.WebsiteConfiguration['Fn::If'][1];
+      r.CatalogTable!.DependsOn = ['HttpApi'];
+      delete t.Outputs.OnDemandApiUrl.Condition;
+    });
+    expect(problems).toEqual([
+      `${R}.HttpApiStage.Properties.ApiId: names HttpApi, which exists only when WebsiteMode holds`,
+      `${R}.LibraryBucket.Properties.WebsiteConfiguration.RoutingRules[0].RedirectRule.HostName: names HttpApi, which exists only when WebsiteMode holds`,
+      `${R}.CatalogTable.DependsOn: names HttpApi, which exists only when WebsiteMode holds`,
+      'Outputs.OnDemandApiUrl.Value: names HttpApi, which exists only when WebsiteMode holds',
+    ]);
+  });
 });
 
 interface PackagedHandler {
@@ -747,7 +907,7 @@ interface PackagedHandler {
  * Lambda does: CommonJS, with sharp reachable only where the layer puts it (NODE_PATH
  * /opt/nodejs/node_modules on Lambda; here a folder holding only sharp).
  */
-async function loadPackagedHandlers(handlers: PackagedHandler[]): Promise<Array<{ id: string; type?: string; length?: number; error?: string }>> {
+async function loadPackagedHandlers(handlers: PackagedHandler[]): Promise<Array<{ id: string; type?: string; length?: number; streaming?: boolean; error?: string }>> {
   const root = await mkdtemp(join(tmpdir(), 'photo-scaler-handlers-'));
   try {
     const layer = join(root, 'opt/nodejs/node_modules');
@@ -760,12 +920,19 @@ async function loadPackagedHandlers(handlers: PackagedHandler[]): Promise<Array<
       const cut = h.handler.lastIndexOf('.');
       return { id: h.id, file: join(dir, `${h.handler.slice(0, cut)}.js`), name: h.handler.slice(cut + 1) };
     });
+    // The runtime puts \`awslambda\` on globalThis before it loads a handler; streamifyResponse marks the
+    // handler with its symbol (aws-lambda-nodejs-runtime-interface-client, src/UserFunction.js).
     const script = `
+      const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+      globalThis.awslambda = {
+        streamifyResponse: (handler) => { handler[STREAMING] = 'response'; return handler; },
+        HttpResponseStream: { from: (stream) => stream },
+      };
       const out = [];
       for (const job of JSON.parse(process.argv[1])) {
         try {
           const fn = require(job.file)[job.name];
-          out.push({ id: job.id, type: typeof fn, length: typeof fn === 'function' ? fn.length : undefined });
+          out.push({ id: job.id, type: typeof fn, length: typeof fn === 'function' ? fn.length : undefined, streaming: typeof fn === 'function' && fn[STREAMING] === 'response' });
         } catch (error) { out.push({ id: job.id, error: String(error && error.message || error) }); }
       }
       process.stdout.write(JSON.stringify(out));`;

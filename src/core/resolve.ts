@@ -1,0 +1,193 @@
+/**
+ * The resolver: what the CDN side runs for a logical URL (`/<key>`, `/<preset>/<key>`,
+ * `/dynamic/<size>/<key>`), so the visitor gets 200 with the image's bytes at that URL and never a
+ * redirect. In small named steps:
+ *
+ *   logicalKeyOf   the URL path → the logical key (percent-decoded), or 400
+ *   classify       original / crop / dynamic size, or not a logical URL (404: `assets/`, `runs/` …)
+ *   readPointer    the pointer's WebsiteRedirectLocation → the asset key
+ *   renderMissing  a dynamic size with no pointer yet: made now by the on-demand core (size allowlist,
+ *                  signature when a secret is set, limits — all before any read), then read
+ *   answer         the asset's bytes (streamed), its Content-Type, an ETag, Cache-Control for its kind
+ *
+ * Runs on AWS in the `resolve` Lambda (src/handlers/resolve.ts) behind CloudFront, and locally in
+ * `serve`'s CDN view (src/local/cdn.ts) through the same handler.
+ */
+import type { OnDemandContext } from './on-demand';
+import { DYNAMIC_PREFIX, dynamicKey, serveDynamic } from './on-demand';
+import { ASSETS_PREFIX, RESERVED_PREFIXES, validateSourceKey } from './keys';
+import type { ObjectStream } from './ports';
+import { type DeliveryConfig, parseSize } from './presets';
+
+export type ResolveContext = OnDemandContext;
+
+/** When the config names none (src/config.ts `delivery`). */
+export const DEFAULT_DELIVERY: DeliveryConfig = { browserSeconds: 60, cdnSeconds: 86_400, errorSeconds: 60 };
+
+export interface ResolveRequest {
+  /** The URL path as the viewer sent it (percent-encoded), e.g. `/small/trips/a%20b.jpg`. */
+  path: string;
+  /** `?sig=` */
+  signature?: string;
+  /** HEAD: headers only, the asset is not read. */
+  headOnly?: boolean;
+  /** The viewer's (or the CDN's revalidation) If-None-Match. */
+  ifNoneMatch?: string;
+}
+
+export interface ResolvedHeaders {
+  'Content-Type': string;
+  'Cache-Control': string;
+  ETag?: string;
+  'Content-Length'?: string;
+}
+
+export type Resolution =
+  | { status: 200; logicalKey: string; assetKey: string; headers: ResolvedHeaders; rendered: boolean; body?: ObjectStream['body'] }
+  | { status: 304; logicalKey: string; headers: ResolvedHeaders }
+  | { status: 400 | 403 | 404 | 413 | 422; error: string; headers: ResolvedHeaders };
+
+type Kind = { kind: 'original' | 'crop'; logicalKey: string } | { kind: 'dynamic'; logicalKey: string; size: string; key: string };
+
+/** What a logical URL's answer carries: browsers keep it briefly, the CDN long (it is invalidated on change). */
+export function logicalCacheControl(ttls: DeliveryConfig): string {
+  return `public, max-age=${ttls.browserSeconds}, s-maxage=${ttls.cdnSeconds}`;
+}
+
+export function errorCacheControl(ttls: DeliveryConfig): string {
+  return `public, max-age=${ttls.errorSeconds}`;
+}
+
+export async function resolveLogical(context: ResolveContext, request: ResolveRequest): Promise<Resolution> {
+  const ttls = context.config.delivery ?? DEFAULT_DELIVERY;
+  const refuse = (status: 400 | 403 | 404 | 413 | 422, error: string): Resolution => ({
+    status,
+    error,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': errorCacheControl(ttls) },
+  });
+
+  // A refused signature is not cached: the signed request that follows must reach the resolver.
+  const refuseUncached = (error: string): Resolution => ({ status: 403, error, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } });
+
+  const logicalKey = logicalKeyOf(request.path);
+  if (logicalKey === undefined) return refuse(400, 'the path is not valid percent-encoding');
+  const kind = classify(logicalKey, context.presets.map((preset) => preset.name));
+  if (!kind) return refuse(404, `not a logical URL: /${logicalKey}`);
+  const problem = keyProblem(kind, context.presets.map((preset) => preset.name));
+  if (problem) return refuse(400, problem);
+
+  if (kind.kind === 'dynamic') {
+    // The size allowlist before any read (a stranger's made-up sizes cost nothing); the pointer
+    // lives at the canonical form (`300x200`, `300x200-inside`).
+    const size = parseSize(kind.size);
+    if (!size) return refuse(400, `malformed size "${kind.size}": use WxH or WxH-inside`);
+    if (!context.config.onDemand.sizes.some((allowed) => parseSize(allowed)?.text === size.text)) {
+      return refuse(400, `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}`);
+    }
+    kind.logicalKey = dynamicKey(size, kind.key);
+  }
+
+  let assetKey = await readPointer(context, kind.logicalKey);
+  let rendered = false;
+  if (!assetKey && kind.kind === 'dynamic') {
+    // Only making a new size needs the signature (when a secret is set): checked before any read.
+    const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature });
+    if (made.status !== 301) return made.status === 403 ? refuseUncached(made.error) : refuse(made.status, made.error);
+    rendered = made.rendered;
+    assetKey = await readPointer(context, made.logicalKey);
+  }
+  if (!assetKey) return refuse(404, `no such image: /${logicalKey}`);
+  return answer(context, ttls, request, kind.logicalKey, assetKey, rendered, refuse);
+}
+
+/** `/small/trips/a%20b.jpg` → `small/trips/a b.jpg`; undefined when the escapes are malformed. */
+export function logicalKeyOf(path: string): string | undefined {
+  const raw = path.split('?', 1)[0]!.replace(/^\/+/, '');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Which logical URL this is. A source key never starts with a preset's or the library's own prefix
+ * (validateSourceKey), so the first segment decides.
+ */
+export function classify(logicalKey: string, presetNames: readonly string[]): Kind | undefined {
+  if (logicalKey === '') return undefined;
+  const slash = logicalKey.indexOf('/');
+  const first = slash === -1 ? logicalKey : logicalKey.slice(0, slash);
+  if (first === DYNAMIC_PREFIX) {
+    const match = /^dynamic\/([^/]+)\/(.+)$/.exec(logicalKey);
+    return match ? { kind: 'dynamic', logicalKey, size: match[1]!, key: match[2]! } : undefined;
+  }
+  if (slash !== -1 && RESERVED_PREFIXES.includes(first)) return undefined;
+  if (slash !== -1 && presetNames.includes(first)) return { kind: 'crop', logicalKey };
+  return { kind: 'original', logicalKey };
+}
+
+/** A source key as the batch would take it (no `.`/`..` segments, no control characters, ≤ 1,024 bytes), or why not. */
+function keyProblem(kind: Kind, presetNames: readonly string[]): string | undefined {
+  const sourceKey = kind.kind === 'dynamic' ? kind.key : kind.kind === 'crop' ? kind.logicalKey.slice(kind.logicalKey.indexOf('/') + 1) : kind.logicalKey;
+  try {
+    validateSourceKey(sourceKey, presetNames);
+    return undefined;
+  } catch (error) {
+    return `bad key: ${(error as Error).message}`;
+  }
+}
+
+/** The asset a pointer names (its WebsiteRedirectLocation), or undefined when there is no pointer. */
+async function readPointer(context: ResolveContext, logicalKey: string): Promise<string | undefined> {
+  const head = await context.store.head({ bucket: context.libraryBucket, key: logicalKey });
+  const location = head?.redirectLocation?.replace(/^\//, '');
+  return location?.startsWith(ASSETS_PREFIX) ? location : undefined;
+}
+
+/** The asset's own sha-256 (its file name) is a strong validator: same name, same bytes. */
+function etagOf(assetKey: string): string {
+  return `"${assetKey.slice(assetKey.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '')}"`;
+}
+
+async function answer(
+  context: ResolveContext,
+  ttls: DeliveryConfig,
+  request: ResolveRequest,
+  logicalKey: string,
+  assetKey: string,
+  rendered: boolean,
+  refuse: (status: 404, error: string) => Resolution,
+): Promise<Resolution> {
+  const etag = etagOf(assetKey);
+  const cacheControl = logicalCacheControl(ttls);
+  if (request.ifNoneMatch && request.ifNoneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, '')).includes(etag)) {
+    return { status: 304, logicalKey, headers: { 'Content-Type': 'application/octet-stream', 'Cache-Control': cacheControl, ETag: etag } };
+  }
+  const ref = { bucket: context.libraryBucket, key: assetKey };
+  if (request.headOnly) {
+    const head = await context.store.head(ref);
+    if (!head) return refuse(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
+    return { status: 200, logicalKey, assetKey, rendered, headers: { 'Content-Type': head.contentType ?? 'application/octet-stream', 'Cache-Control': cacheControl, ETag: etag, 'Content-Length': String(head.size) } };
+  }
+  let object: ObjectStream;
+  try {
+    object = await context.store.openRead(ref);
+  } catch (error) {
+    if ((error as Error).name === 'NotFoundError') return refuse(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
+    throw error;
+  }
+  return {
+    status: 200,
+    logicalKey,
+    assetKey,
+    rendered,
+    body: object.body,
+    headers: {
+      'Content-Type': object.contentType ?? 'application/octet-stream',
+      'Cache-Control': cacheControl,
+      ETag: etag,
+      ...(object.size !== undefined ? { 'Content-Length': String(object.size) } : {}),
+    },
+  };
+}

@@ -1,0 +1,301 @@
+/**
+ * `serve`'s CDN view: the local stand-in for the CloudFront distribution of serverless.yml, with the
+ * same behaviors —
+ *   /assets/*   the private library bucket (the S3 origin behind origin access control)
+ *   *           the `resolve` function URL (src/handlers/resolve.ts, the very handler the Lambda runs),
+ *               which under /dynamic/* also receives `?sig=`
+ * — and CloudFront's cache in front of them: the cache key is the path alone (no query string, so a
+ * random one cannot bypass the cache), lifetimes come from the origin's Cache-Control (s-maxage, then max-age),
+ * simultaneous misses of one key are collapsed into one origin request, and invalidations drop
+ * entries by path or by path prefix (`/path*`). Answers carry CloudFront's `X-Cache` and `Age`.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type CdnCache, invalidationMatches, invalidationPaths } from '../core/cdn';
+import type { ObjectStore } from '../core/ports';
+import type { FunctionUrlEvent } from '../handlers/resolve';
+import type { StreamingHandler } from '../handlers/streaming';
+import { functionUrlEvent, invokeStreaming, type ResponseSink } from './function-url';
+
+export interface CdnView {
+  url: string;
+  port: number;
+  /** Drops cached answers, as a CloudFront invalidation does (`/path` or `/prefix*`). */
+  invalidate(paths: readonly string[]): void;
+  /** Origin requests made so far, by behavior. */
+  originRequests(): { assets: number; resolver: number };
+  close(): Promise<void>;
+}
+
+export interface CdnViewOptions {
+  store: ObjectStore;
+  bucket: string;
+  resolver: StreamingHandler<FunctionUrlEvent>;
+  port?: number;
+  /** Pages that are not library objects (`/_report`), by exact path; HTML, never cached. */
+  pages?: Record<string, () => Promise<string>>;
+  /** An append-only file of invalidations (one JSON array of paths per line) written by other processes. */
+  invalidationLog?: string;
+  /** Cache size bound (bytes of bodies); least recently stored entries go first. */
+  maxCacheBytes?: number;
+  /** Bodies bigger than this are served but not cached. */
+  maxEntryBytes?: number;
+}
+
+const ASSET_KEY = /^assets\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
+
+/** The distribution's cache policy for logical URLs (serverless.yml LogicalUrlCachePolicy): default and bounds. */
+export const CACHE_POLICY = { defaultTtl: 86_400, minTtl: 0, maxTtl: 31_536_000 };
+/** CloudFront's error caching minimum TTL, its default (CloudFront Developer Guide, "Control error caching duration"). */
+const ERROR_CACHING_MIN_TTL = 10;
+
+interface Entry {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  storedAt: number;
+  expiresAt: number;
+}
+
+export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
+  const cache = new Map<string, Entry>();
+  const inFlight = new Map<string, Promise<void>>();
+  const counts = { assets: 0, resolver: 0 };
+  const maxCacheBytes = options.maxCacheBytes ?? 256 * 1024 * 1024;
+  const maxEntryBytes = options.maxEntryBytes ?? 32 * 1024 * 1024;
+  let cachedBytes = 0;
+  let logOffset = options.invalidationLog && existsSync(options.invalidationLog) ? statSync(options.invalidationLog).size : 0;
+
+  const invalidate = (paths: readonly string[]) => {
+    for (const [key, entry] of cache) {
+      if (paths.some((path) => invalidationMatches(path, key))) {
+        cache.delete(key);
+        cachedBytes -= entry.body.byteLength;
+      }
+    }
+  };
+
+  /** Invalidations other processes wrote since the last request (a stat per request; reads only what is new). */
+  const readInvalidationLog = () => {
+    const file = options.invalidationLog;
+    if (!file || !existsSync(file)) return;
+    const size = statSync(file).size;
+    if (size <= logOffset) return;
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(size - logOffset);
+      readSync(fd, buffer, 0, buffer.byteLength, logOffset);
+      const text = buffer.toString('utf8');
+      const complete = text.lastIndexOf('\n') + 1;
+      logOffset += Buffer.byteLength(text.slice(0, complete));
+      for (const line of text.slice(0, complete).split('\n')) if (line.trim()) invalidate(JSON.parse(line) as string[]);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  const store = (key: string, entry: Entry) => {
+    if (entry.body.byteLength > maxEntryBytes || entry.expiresAt <= entry.storedAt) return;
+    const old = cache.get(key);
+    if (old) cachedBytes -= old.body.byteLength;
+    cache.delete(key);
+    cache.set(key, entry);
+    cachedBytes += entry.body.byteLength;
+    for (const [oldest, evicted] of cache) {
+      if (cachedBytes <= maxCacheBytes) break;
+      cache.delete(oldest);
+      cachedBytes -= evicted.body.byteLength;
+    }
+  };
+
+  const fetchFromOrigin = async (request: IncomingMessage, key: string, sink: ResponseSink): Promise<void> => {
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    if (path.startsWith('/assets/')) {
+      counts.assets++;
+      return fetchAsset(options, path, request.method === 'HEAD', sink);
+    }
+    counts.resolver++;
+    return invokeStreaming(options.resolver, functionUrlEvent(request), sink);
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`502 Bad Gateway: ${error instanceof Error ? error.message : String(error)}\n`);
+      else response.destroy();
+    });
+  });
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    // The distribution allows GET and HEAD only (AllowedMethods); CloudFront answers 403 to the rest.
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('403 This distribution is not configured to allow the HTTP request method that was used for this request.\n');
+      return;
+    }
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    const page = options.pages?.[path.replace(/\/+$/, '')];
+    if (page) {
+      const html = Buffer.from(await page(), 'utf8');
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(html.byteLength), 'Cache-Control': 'no-store' }).end(request.method === 'HEAD' ? undefined : html);
+      return;
+    }
+    readInvalidationLog();
+    const key = cacheKeyOf(request.url ?? '/');
+    let hit = fresh(cache.get(key));
+    if (!hit && inFlight.has(key)) {
+      // Request collapsing: wait for the miss already on its way to the origin, then use its answer.
+      await inFlight.get(key);
+      hit = fresh(cache.get(key));
+    }
+    if (hit) return serveEntry(request, response, hit);
+    if (request.method === 'HEAD') return fetchFromOrigin(request, key, responseSink(response, 'Miss'));
+
+    let finish!: () => void;
+    inFlight.set(key, new Promise<void>((resolve) => (finish = resolve)));
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let head: { status: number; headers: Record<string, string> } | undefined;
+      let aborted = false;
+      const client = responseSink(response, 'Miss');
+      await fetchFromOrigin(request, key, {
+        head: (status, headers) => {
+          head = { status, headers };
+          client.head(status, headers);
+        },
+        write: async (chunk) => {
+          size += chunk.byteLength;
+          if (size <= maxEntryBytes) chunks.push(Buffer.from(chunk));
+          await client.write(chunk);
+        },
+        end: () => client.end(),
+        abort: (error) => {
+          aborted = true;
+          client.abort(error);
+        },
+      });
+      if (head && !aborted && size <= maxEntryBytes) {
+        const now = Date.now();
+        store(key, { ...head, body: Buffer.concat(chunks), storedAt: now, expiresAt: now + ttlSeconds(head.status, head.headers) * 1000 });
+      }
+    } finally {
+      inFlight.delete(key);
+      finish();
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    port,
+    invalidate,
+    originRequests: () => ({ ...counts }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The path as requested, and nothing else: no query string is part of the cache key (LogicalUrlCachePolicy, AssetCachePolicy). */
+export function cacheKeyOf(url: string): string {
+  return url.split('?', 1)[0] || '/';
+}
+
+/** How long CloudFront keeps an answer: s-maxage, else max-age, else the policy default, within its bounds; never `no-store`/`private`. */
+export function ttlSeconds(status: number, headers: Record<string, string>): number {
+  const cacheControl = (Object.entries(headers).find(([name]) => name.toLowerCase() === 'cache-control')?.[1] ?? '').toLowerCase();
+  // no-store: the resolver's refused signatures, which the distribution's CustomErrorResponses do not cache either.
+  if (/\b(no-store|private|no-cache)\b/.test(cacheControl)) return 0;
+  if (status >= 500) return ERROR_CACHING_MIN_TTL;
+  const directive = (name: string) => {
+    const match = new RegExp(`\\b${name}=(\\d+)`).exec(cacheControl);
+    return match ? Number(match[1]) : undefined;
+  };
+  const given = directive('s-maxage') ?? directive('max-age');
+  if (status >= 400) return Math.max(given ?? 0, ERROR_CACHING_MIN_TTL);
+  return Math.min(CACHE_POLICY.maxTtl, Math.max(CACHE_POLICY.minTtl, given ?? CACHE_POLICY.defaultTtl));
+}
+
+function fresh(entry: Entry | undefined): Entry | undefined {
+  return entry && entry.expiresAt > Date.now() ? entry : undefined;
+}
+
+function serveEntry(request: IncomingMessage, response: ServerResponse, entry: Entry): void {
+  const headers = { ...entry.headers, 'X-Cache': 'Hit from cloudfront', Age: String(Math.floor((Date.now() - entry.storedAt) / 1000)) };
+  const etag = Object.entries(entry.headers).find(([name]) => name.toLowerCase() === 'etag')?.[1];
+  if (entry.status === 200 && etag && request.headers['if-none-match'] === etag) {
+    response.writeHead(304, headers).end();
+    return;
+  }
+  response.writeHead(entry.status, { ...headers, 'Content-Length': String(entry.body.byteLength) }).end(request.method === 'HEAD' ? undefined : entry.body);
+}
+
+function responseSink(response: ServerResponse, cacheState: 'Miss'): ResponseSink {
+  return {
+    head: (status, headers) => {
+      response.writeHead(status, { ...headers, 'X-Cache': `${cacheState} from cloudfront` });
+    },
+    write: (chunk) =>
+      new Promise<void>((resolve) => {
+        if (response.write(chunk)) resolve();
+        else response.once('drain', resolve);
+      }),
+    end: () => response.end(),
+    abort: () => response.destroy(),
+  };
+}
+
+/** The S3 origin: a private bucket read through origin access control, which may GetObject under assets/ only. */
+async function fetchAsset(options: CdnViewOptions, path: string, headOnly: boolean, sink: ResponseSink): Promise<void> {
+  let key: string;
+  try {
+    key = decodeURIComponent(path.slice(1));
+  } catch {
+    key = '';
+  }
+  const ref = { bucket: options.bucket, key };
+  // Only content-addressed assets live under assets/: S3 would find nothing else there, and the
+  // emulator must not be asked for `..` paths that its file store could resolve elsewhere.
+  const head = ASSET_KEY.test(key) ? await options.store.head(ref) : undefined;
+  if (!head || head.redirectLocation !== undefined) {
+    // Without s3:ListBucket, S3 answers a missing key with 403 AccessDenied, not 404 (S3 API Reference, GetObject, "Permissions").
+    sink.head(403, { 'Content-Type': 'application/xml' });
+    await sink.write(Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'));
+    sink.end();
+    return;
+  }
+  const headers: Record<string, string> = {
+    'Content-Type': head.contentType ?? 'application/octet-stream',
+    'Content-Length': String(head.size),
+    ...(head.cacheControl ? { 'Cache-Control': head.cacheControl } : {}),
+    ...(head.etag ? { ETag: `"${head.etag.replace(/"/g, '')}"` } : {}),
+  };
+  sink.head(200, headers);
+  if (!headOnly) {
+    const object = await options.store.openRead(ref);
+    for await (const chunk of object.body) await sink.write(chunk);
+  }
+  sink.end();
+}
+
+/**
+ * The CDN cache port locally: invalidations are appended to a file that every CDN view (`serve`, in
+ * whatever process) applies before its next answer — as CloudFront applies CreateInvalidation.
+ */
+export class InvalidationLog implements CdnCache {
+  constructor(readonly file: string) {}
+
+  async invalidate(logicalKeys: readonly string[]): Promise<void> {
+    if (logicalKeys.length === 0) return;
+    await mkdir(dirname(this.file), { recursive: true });
+    await appendFile(this.file, `${JSON.stringify(invalidationPaths(logicalKeys))}\n`);
+  }
+}
