@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--photos <dir>] [--json]`: every measurement in ONE process run, so the ratios
+ * `npm run bench -- [--photos <dir>] [--json] [--only cdn]`: every measurement in ONE process run, so the ratios
  * compare like with like on a noisy machine. Prints one JSON object (--json) or a table.
  *
  *   pipeline        photos/s of the full local run (state machine, emulated S3 + DynamoDB)
@@ -8,6 +8,9 @@
  *   imagemagick     photos/s of ImageMagick making the same outputs (null when not installed)
  *   decodeOnly      photos/s of a full decode to raw pixels
  *   sha256MBps, peakRssMB (50 MP JPEG, all presets, in a child process), onDemand miss/hit vs sharp
+ *   cdn             `serve`'s CDN view on a real photo: warm hit, first hit of a preset (pointer
+ *                   resolution), new on-demand size, each beside a plain static GET of the same bytes
+ *                   (or a bare sharp resize), and a 50-concurrent mixed load
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -53,6 +56,12 @@ async function main(): Promise<void> {
     const megapixels = meta.reduce((sum, m) => sum + ((m.width ?? 0) * (m.height ?? 0)) / 1e6, 0) / meta.length;
 
     log(`${decodable.length} photos, ${megapixels.toFixed(1)} MP on average, concurrency ${CONCURRENCY}`);
+    const largest = [...decodable].filter((p) => /\.jpe?g$/i.test(p.key)).sort((a, b) => b.bytes.length - a.bytes.length)[0] ?? decodable[0]!;
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'cdn') {
+      // The CDN view alone, for iterating on it; report the figures of a full run.
+      process.stdout.write(`${JSON.stringify({ cdn: await cdnLatency(largest, join(work, 'cdn')) })}\n`);
+      return;
+    }
     await timeEach(decodable.slice(0, 2), (p) => renderPresets(p.bytes, presets, config.limits)); // warm-up
     // First, on a fresh process: the other phases leave libvips' caches and the heap full.
     const pipeline = await pipelineThroughput(dir, join(work, 'pipeline'), decodable.length);
@@ -85,6 +94,8 @@ async function main(): Promise<void> {
     const largestJpeg = [...decodable].filter((p) => /\.jpe?g$/i.test(p.key)).sort((a, b) => b.bytes.length - a.bytes.length)[0] ?? decodable[0]!;
     const onDemand = await onDemandLatency(largestJpeg, join(work, 'on-demand'));
     log(`on-demand miss p50 ${onDemand.missMsP50} ms, hit p50 ${onDemand.hitMsP50} ms, bare sharp ${onDemand.sharpResizeMs} ms`);
+    const cdn = await cdnLatency(largestJpeg, join(work, 'cdn'));
+    log(`CDN view: warm hit p50 ${cdn.warmHitMsP50} ms (${cdn.ratios.warmHitOverStatic}x static), pointer resolution p50 ${cdn.firstHitMsP50} ms (${cdn.ratios.firstHitOverStatic}x), new size p50 ${cdn.newSizeMsP50} ms (${cdn.ratios.newSizeOverSharpResize}x sharp); load: ${cdn.load.requests} requests, ${cdn.load.errors} errors, p95 ${cdn.load.msP95} ms`);
 
     const result = {
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips, imagemagick: magick?.version ?? null },
@@ -99,6 +110,7 @@ async function main(): Promise<void> {
       dedupe,
       mozjpeg: { coreWithMozjpeg: round(mozCore), cropBytes, cropBytesWithMozjpeg: mozBytes, bytesSaved: round(1 - mozBytes / cropBytes), timeCost: round(core / mozCore) },
       onDemand,
+      cdn,
       ratios: {
         pipelineOverSharpReference: round(pipeline / sharpReference),
         coreOverImagemagick: imagemagick ? round(core / imagemagick) : null,
@@ -312,6 +324,103 @@ async function onDemandLatency(photo: Photo, dataDir: string) {
     await server.close();
     await stack.close();
   }
+}
+
+/**
+ * The CDN view (src/local/cdn.ts) on one real photo under many keys (one content, many pointers):
+ *   warm hit          a logical URL already in the CDN cache
+ *   first hit         a preset's first request: the resolver reads the pointer, streams the asset
+ *   new size          a dynamic size's first request: rendered, stored, answered 200
+ * each beside its reference in the same run: a plain static GET of the same bytes from the same
+ * server (the crop's asset under /assets/, uncached), or a bare sharp resize of the same photo. Then a bounded
+ * 50-concurrent mixed load on 127.0.0.1 (hits, first hits, new sizes).
+ */
+async function cdnLatency(photo: Photo, dataDir: string) {
+  const samples = 15;
+  const photosDir = join(dataDir, 'photos');
+  await mkdir(join(photosDir, 'bench'), { recursive: true });
+  for (let i = 0; i < 40; i++) await writeFile(join(photosDir, 'bench', `${i}.jpg`), photo.bytes);
+  const stack = await openLocalStack(join(dataDir, 'data'));
+  const server = await startLocalServer(stack, { signingSecret: '' });
+  try {
+    await runLocalMigration({ photosDir, dataDir: stack.dataDir, stack, timeScale: 0 });
+    const cdn = server.cdn.url;
+    const body = async (url: string) => {
+      const response = await fetch(url, { redirect: 'manual' });
+      const bytes = Buffer.from(await response.arrayBuffer());
+      if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+      return bytes;
+    };
+    // The static reference: the same crop's bytes from the same server as a plain object of the
+    // bucket (`/assets/…`, what CloudFront fetches from S3), its cached copy dropped before each GET.
+    const row = (await stack.context.catalog.rowsForKey('bench/0.jpg')).find((r) => r.preset === 'small')!;
+    const staticPath = `/${row.assetKey}`;
+    const crop = await body(`${cdn}${staticPath}`);
+    const keys = [...Array(samples).keys()].map((i) => i + 1);
+    const staticGet = await timeEach(keys, () => {
+      server.cdn.invalidate([staticPath]);
+      return body(`${cdn}${staticPath}`);
+    });
+    const firstHit = await timeEach(keys, (i) => body(`${cdn}/small/bench/${i}.jpg`));
+    const warmHit = await timeEach(keys, (i) => body(`${cdn}/small/bench/${i}.jpg`));
+    const newSize = await timeEach(keys, (i) => body(`${cdn}/dynamic/300x200/bench/${i}.jpg`));
+    const bare = await timeEach(keys, () => sharp(photo.bytes).rotate().resize(300, 200, { fit: 'cover' }).jpeg({ quality: config.jpegQuality }).toBuffer());
+    const load = await mixedLoad(cdn, 50, 400);
+    const p50 = (values: number[]) => percentile(values, 50);
+    return {
+      photo: photo.key,
+      samples,
+      cropBytes: crop.byteLength,
+      staticMsP50: p50(staticGet),
+      staticMsP95: percentile(staticGet, 95),
+      warmHitMsP50: p50(warmHit),
+      warmHitMsP95: percentile(warmHit, 95),
+      firstHitMsP50: p50(firstHit),
+      firstHitMsP95: percentile(firstHit, 95),
+      newSizeMsP50: p50(newSize),
+      newSizeMsP95: percentile(newSize, 95),
+      sharpResizeMs: p50(bare),
+      load,
+      ratios: {
+        warmHitOverStatic: round(p50(warmHit) / p50(staticGet)),
+        firstHitOverStatic: round(p50(firstHit) / p50(staticGet)),
+        newSizeOverSharpResize: round(p50(newSize) / p50(bare)),
+      },
+    };
+  } finally {
+    await server.close();
+    await stack.close();
+  }
+}
+
+/** `total` GETs, `concurrency` at once: warm hits, first hits of other presets, new on-demand sizes. */
+async function mixedLoad(cdn: string, concurrency: number, total: number) {
+  const urls = [...Array(total).keys()].map((i) => {
+    const key = `bench/${16 + (i % 24)}.jpg`;
+    if (i % 4 === 0) return `${cdn}/dynamic/${['150x150', '640x480-inside'][i % 2 === 0 ? 0 : 1]}/${key}`;
+    return `${cdn}/${['thumb', 'small', 'medium', 'large'][i % 4]}/${key}`;
+  });
+  const times: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    [...Array(concurrency).keys()].map(async () => {
+      while (next < urls.length) {
+        const url = urls[next++]!;
+        const at = performance.now();
+        try {
+          const response = await fetch(url, { redirect: 'manual' });
+          await response.arrayBuffer();
+          if (response.status !== 200) errors++;
+        } catch {
+          errors++;
+        }
+        times.push(performance.now() - at);
+      }
+    }),
+  );
+  return { requests: total, concurrency, errors, msP50: percentile(times, 50), msP95: percentile(times, 95), requestsPerSecond: round(total / ((performance.now() - started) / 1000)) };
 }
 
 function percentile(values: number[], p: number): number {

@@ -40,6 +40,8 @@ class Preflight {
       inventoryBucket: String(preflight.inventoryBucket ?? ''),
       sourceKmsKeyArn: String(preflight.sourceKmsKeyArn ?? ''),
       signingSecretParameter: String(preflight.signingSecretParameter ?? ''),
+      delivery: String(preflight.delivery ?? ''),
+      cdnPriceClass: String(preflight.cdnPriceClass ?? ''),
       functionNames: functions.map((name) => service.getFunction(name).name),
       reservedConcurrency,
     };

@@ -42,6 +42,10 @@ export interface PackageFacts {
   sourceKmsKeyArn: string;
   /** '' when on-demand URLs need no signature. */
   signingSecretParameter: string;
+  /** `cdn` or `website` (serverless.yml param delivery). */
+  delivery: string;
+  /** A CloudFront price class. */
+  cdnPriceClass: string;
   /** Full names of every function of the service. */
   functionNames: string[];
   reservedConcurrency: Record<string, unknown>;
@@ -67,6 +71,9 @@ export function packageProblems(facts: PackageFacts): string[] {
   if (facts.signingSecretParameter && !SSM_PATH.test(facts.signingSecretParameter)) {
     problems.push(`param signingSecretParameter "${facts.signingSecretParameter}" must be an SSM parameter path starting with "/" (e.g. /photo-scaler/${facts.stage}/signing-secret)`);
   }
+  if (!['cdn', 'website'].includes(facts.delivery)) problems.push(`param delivery "${facts.delivery}" must be cdn (private bucket behind CloudFront) or website (also the public S3 website)`);
+  // CloudFront API Reference, DistributionConfig: PriceClass.
+  if (!['PriceClass_100', 'PriceClass_200', 'PriceClass_All'].includes(facts.cdnPriceClass)) problems.push(`param cdnPriceClass "${facts.cdnPriceClass}" must be PriceClass_100, PriceClass_200 or PriceClass_All`);
   for (const [fn, value] of Object.entries(facts.reservedConcurrency)) {
     if (!(Number.isInteger(Number(value)) && Number(value) >= 1)) problems.push(`reserved concurrency of ${fn} must be a whole number of at least 1 (got ${JSON.stringify(value)})`);
   }

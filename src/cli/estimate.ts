@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { config } from '../config';
-import { estimate, type Estimate } from '../core/estimate';
+import { estimate, type Estimate, type Serving, servingCost } from '../core/estimate';
 import { DEFAULT_TIMINGS, type Timings } from '../core/prices';
 import { validateConfig } from '../core/presets';
 import { loadDefinition } from '../local/asl';
@@ -10,6 +10,8 @@ import { STATE_MACHINE_FILE } from '../local/migrate';
 import { DEFAULT_DATA_DIR } from '../local/stack';
 
 export const TIMINGS_FILE = 'bench-timings.json';
+/** The resolve function's memory in serverless.yml (the package test keeps them equal). */
+export const RESOLVE_MEMORY_MB = 1769;
 
 interface EstimateFlags {
   photos: string;
@@ -19,6 +21,7 @@ interface EstimateFlags {
   concurrency?: string;
   duplicates: string;
   timings?: string;
+  serveKb: string;
   json?: boolean;
 }
 
@@ -32,6 +35,7 @@ export function registerEstimate(program: Command): void {
     .option('--memory <MB>', 'Resize Lambda memory (1769 MB = one vCPU)', '1769')
     .option('--concurrency <n>', 'photos at once (default: MaxConcurrency x the batch MaxConcurrency of the state machine)')
     .option('--duplicates <share>', 'share of photos that are exact duplicates (0..1)', '0')
+    .option('--serve-kb <n>', 'average size of an image served through the CDN, for the cost of cache misses', '60')
     .option('--timings <file>', `per-photo timings from npm run bench (default: ${DEFAULT_DATA_DIR}/${TIMINGS_FILE}, else built-in defaults)`)
     .option('--json', 'print one JSON object')
     .action(async (flags: EstimateFlags) => {
@@ -52,7 +56,8 @@ export function registerEstimate(program: Command): void {
         },
         readTimings(flags.timings),
       );
-      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : human(result));
+      const serving = servingCost({ avgKB: positive(flags.serveKb, '--serve-kb'), resolveMemoryMB: RESOLVE_MEMORY_MB });
+      process.stdout.write(flags.json ? `${JSON.stringify({ ...result, serving })}\n` : human(result) + servingText(serving));
     });
 }
 
@@ -92,4 +97,18 @@ function human(result: Estimate): string {
     `Prices: ${result.prices.region} list prices of ${result.prices.date} (src/core/prices.ts). Network times are assumptions (AWS_ASSUMPTIONS there).`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function servingText(serving: Serving): string {
+  const mechanism = (m: Serving['resolver']) => [
+    `  ${m.name.padEnd(44)} $${m.usdPerMillionMisses.toFixed(2).padStart(7)} per million misses`,
+    ...m.lines.map((line) => `    ${line.item.padEnd(30)} $${line.usd.toFixed(2).padStart(7)}   ${line.how}`),
+  ];
+  return `${[
+    '',
+    `Serving through the CDN, images of ${serving.input.avgKB} KB on average:`,
+    `  CloudFront (every request, hit or miss)      $${serving.cdnUsdPerMillionRequests.toFixed(2).padStart(7)} per million   ${serving.cdnHow}`,
+    ...mechanism(serving.resolver),
+    ...mechanism(serving.lambdaAtEdge),
+  ].join('\n')}\n`;
 }

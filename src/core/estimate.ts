@@ -40,6 +40,67 @@ export interface Estimate {
 }
 
 const usd = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * Serving the library through the CDN: what one million cache misses cost at the origin side, for
+ * the mechanism this stack deploys (a regional `resolve` function behind a function URL) and for the
+ * one it does not (a Lambda@Edge origin-request function that rewrites the URI to the asset, with the
+ * bucket as the origin). Hits cost CloudFront alone and are the same for both.
+ */
+export interface ServingInput {
+  /** Average size of an image served (a crop: tens of KB; an original: MB). */
+  avgKB: number;
+  /** Memory of the resolve function (serverless.yml; it also renders new on-demand sizes). */
+  resolveMemoryMB: number;
+}
+
+export interface ServingMechanism {
+  name: string;
+  usdPerMillionMisses: number;
+  lines: EstimateLine[];
+}
+
+export interface Serving {
+  input: ServingInput;
+  /** CloudFront itself, per million requests (hits or misses) of that size: the same for both. */
+  cdnUsdPerMillionRequests: number;
+  cdnHow: string;
+  resolver: ServingMechanism;
+  lambdaAtEdge: ServingMechanism;
+}
+
+export function servingCost(input: ServingInput): Serving {
+  const million = 1e6;
+  const gb = input.avgKB / 1e6;
+  const streamMs = (input.avgKB / 1000 / AWS_ASSUMPTIONS.s3ReadMBps) * 1000;
+  const resolveMs = AWS_ASSUMPTIONS.resolveMissMs + streamMs;
+  const resolveGbS = (million * resolveMs * input.resolveMemoryMB) / 1024 / 1000;
+  const pastSixMb = Math.max(0, input.avgKB / 1000 - 6) / 1000;
+  const resolverLines: EstimateLine[] = [
+    { item: 'Lambda requests', usd: million * PRICES.lambdaRequest, how: '1 invocation per miss x $0.20/M' },
+    { item: 'Lambda compute (arm64)', usd: resolveGbS * PRICES.lambdaArmGbSecond, how: `${n(resolveMs)} ms (pointer + asset, streamed) x ${input.resolveMemoryMB} MB = ${n(resolveGbS)} GB-s x $${PRICES.lambdaArmGbSecond}/GB-s` },
+    { item: 'Lambda streaming past 6 MB', usd: million * pastSixMb * PRICES.lambdaStreamedGbPast6Mb, how: `${n(pastSixMb * million)} GB past the first 6 MB of each response x $${PRICES.lambdaStreamedGbPast6Mb}/GB` },
+    { item: 'S3 HEAD + GET', usd: 2 * million * PRICES.s3Get, how: 'pointer HEAD + asset GET per miss x $0.0004/1000' },
+  ];
+  const edgeGbS = (million * AWS_ASSUMPTIONS.edgePointerReadMs * 128) / 1024 / 1000;
+  const edgeLines: EstimateLine[] = [
+    { item: 'Lambda@Edge requests', usd: million * PRICES.lambdaEdgeRequest, how: '1 origin-request invocation per miss x $0.60/M' },
+    { item: 'Lambda@Edge compute', usd: edgeGbS * PRICES.lambdaEdgeGbSecond, how: `${AWS_ASSUMPTIONS.edgePointerReadMs} ms (pointer HEAD across regions) x 128 MB = ${n(edgeGbS)} GB-s x $${PRICES.lambdaEdgeGbSecond}/GB-s` },
+    { item: 'S3 HEAD + GET', usd: 2 * million * PRICES.s3Get, how: 'pointer HEAD by the function + asset GET by CloudFront x $0.0004/1000' },
+  ];
+  const mechanism = (name: string, lines: EstimateLine[]): ServingMechanism => {
+    const rounded = lines.map((line) => ({ ...line, usd: usd(line.usd) }));
+    return { name, lines: rounded, usdPerMillionMisses: usd(rounded.reduce((sum, line) => sum + line.usd, 0)) };
+  };
+  const cdn = million * (PRICES.cloudFrontHttpsRequest + gb * PRICES.cloudFrontTransferGb);
+  return {
+    input,
+    cdnUsdPerMillionRequests: usd(cdn),
+    cdnHow: `$1.00/M HTTPS requests + ${n(gb * million)} GB out x $${PRICES.cloudFrontTransferGb}/GB`,
+    resolver: mechanism('resolve function URL (deployed)', resolverLines),
+    lambdaAtEdge: mechanism('Lambda@Edge origin request (not deployed)', edgeLines),
+  };
+}
 const n = (value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
 export function estimate(input: EstimateInput, timings: Timings): Estimate {

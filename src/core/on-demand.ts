@@ -6,9 +6,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type StepContext, nowIso } from './context';
-import { PhotoError } from './errors';
-import { validateSourceKey } from './keys';
-import { putAsset, putPointer, sha256Hex } from './library';
+import { NotFoundError, PhotoError } from './errors';
+import { pointerTarget, validateSourceKey } from './keys';
+import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
 import { parseSize, resolvePreset, type Size } from './presets';
 import { renderPresets } from './render';
@@ -31,8 +31,20 @@ export interface OnDemandRequest {
 }
 
 export type OnDemandResult =
-  | { status: 301; logicalKey: string; rendered: boolean }
+  | { status: 301; logicalKey: string; rendered: boolean; asset?: MadeAsset }
   | { status: 400 | 403 | 404 | 413 | 422; error: string };
+
+/** A size just made: its asset, still in memory (the resolver answers with it without reading it back). */
+export interface MadeAsset {
+  key: string;
+  body: Uint8Array;
+  contentType: string;
+}
+
+export interface ServeOptions {
+  /** The caller read the pointer a moment ago and found none: do not read it again. */
+  pointerMissing?: boolean;
+}
 
 export function dynamicKey(size: Size, key: string): string {
   return `${DYNAMIC_PREFIX}/${size.text}/${key}`;
@@ -43,25 +55,25 @@ export function signRequest(secret: string, size: string, key: string): string {
   return createHmac('sha256', secret).update(`${size}/${key}`, 'utf8').digest('hex');
 }
 
-export async function serveDynamic(context: OnDemandContext, request: OnDemandRequest): Promise<OnDemandResult> {
+export async function serveDynamic(context: OnDemandContext, request: OnDemandRequest, options: ServeOptions = {}): Promise<OnDemandResult> {
   const checked = checkDynamicRequest(context, request);
   if ('error' in checked) return checked;
   const { size, key } = checked;
   const logicalKey = dynamicKey(size, key);
 
   // Two requests can race to here (or a cached 404 sent a client twice): the pointer decides.
-  if ((await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
+  if (!options.pointerMissing && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
     return { status: 301, logicalKey, rendered: false };
   }
-  const original = await findOriginal(context, key);
-  if ('error' in original) return original;
+  const source = await findSource(context, key, size);
+  if ('error' in source) return source;
   try {
-    await render(context, size, key, logicalKey, original);
+    const asset = await render(context, size, key, logicalKey, source);
+    return { status: 301, logicalKey, rendered: true, asset };
   } catch (error) {
     if (error instanceof PhotoError) return { status: /^too large/.test(error.message) ? 413 : 422, error: error.message };
     throw error;
   }
-  return { status: 301, logicalKey, rendered: true };
 }
 
 /** Size allowlist, key, and (when a secret is configured) the signature: before anything is read. */
@@ -85,48 +97,103 @@ export function checkDynamicRequest(context: OnDemandContext, request: OnDemandR
   return { size, key: request.key };
 }
 
-interface OriginalBytes {
+interface SourceBytes {
   body: Uint8Array;
+  /** The original's: what the row records, whichever bytes were rendered. */
   sha256: string;
   etag: string;
   bucket: string;
 }
 
-/** The original as the library stores it (an asset), or else straight from the source bucket. */
-async function findOriginal(context: OnDemandContext, key: string): Promise<OriginalBytes | { status: 404 | 413; error: string }> {
-  const { maxInputBytes } = context.config.limits;
-  const row = (await context.catalog.rowsForKey(key)).find((r) => r.preset === ORIGINAL);
-  const ref = row ? { bucket: context.libraryBucket, key: row.assetKey } : { bucket: context.sourceBucket, key };
-  const head = await context.store.head(ref);
-  if (!head) return { status: 404, error: `no original for ${key}` };
-  if (head.size > maxInputBytes) return { status: 413, error: `too large: ${head.size} bytes, limit is ${maxInputBytes}` };
-  const object = await context.store.get(ref);
-  return { body: object.body, sha256: row?.sha256 ?? sha256Hex(object.body), etag: row?.sourceEtag ?? object.etag ?? '', bucket: row?.sourceBucket ?? context.sourceBucket };
+/**
+ * A rendition already stored serves as the source of a new size when it is at least this many times
+ * the new size in both directions: downscaling by two or more hides the earlier encoding, and the
+ * bytes to read and decode are a fraction of the original's (npm run bench, `cdn.newSizeMsP50`).
+ */
+export const INTERMEDIATE_FACTOR = 2;
+
+/**
+ * What to render a new size from: the smallest stored `inside` preset (the whole frame, oriented,
+ * sRGB) that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's
+ * copy, or the source bucket's when the batch has not stored it yet.
+ */
+async function findSource(context: OnDemandContext, key: string, size: Size): Promise<SourceBytes | { status: 404 | 413; error: string }> {
+  const rows = await context.catalog.rowsForKey(key);
+  const original = rows.find((r) => r.preset === ORIGINAL);
+  if (original) {
+    const wanted = resultSize(original.width, original.height, size);
+    const whole = new Set(context.presets.filter((preset) => preset.fit === 'inside').map((preset) => preset.name));
+    const intermediate = rows
+      .filter((r) => whole.has(r.preset) && r.sourceSha256 === original.sha256)
+      .filter((r) => r.width >= wanted.width * INTERMEDIATE_FACTOR && r.height >= wanted.height * INTERMEDIATE_FACTOR)
+      .sort((a, b) => a.bytes - b.bytes)[0];
+    if (intermediate) {
+      const read = await readWhole(context, { bucket: context.libraryBucket, key: intermediate.assetKey });
+      if (!('error' in read)) return { body: read.body, sha256: original.sha256, etag: original.sourceEtag, bucket: original.sourceBucket };
+    }
+  }
+  const ref = original ? { bucket: context.libraryBucket, key: original.assetKey } : { bucket: context.sourceBucket, key };
+  const read = await readWhole(context, ref);
+  if ('error' in read) return read.error === 'missing' ? { status: 404, error: `no original for ${key}` } : { status: 413, error: read.error };
+  return { body: read.body, sha256: original?.sha256 ?? sha256Hex(read.body), etag: original?.sourceEtag ?? read.etag ?? '', bucket: original?.sourceBucket ?? context.sourceBucket };
 }
 
-async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, original: OriginalBytes): Promise<void> {
-  if (!sniffImage(original.body)) throw new PhotoError('cannot decode: not an image');
+/** One GET (no HEAD first): its length is checked against the limit before the body is read. */
+async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }): Promise<{ body: Uint8Array; etag?: string } | { error: string }> {
+  const { maxInputBytes } = context.config.limits;
+  let object: Awaited<ReturnType<OnDemandContext['store']['openRead']>>;
+  try {
+    object = await context.store.openRead(ref);
+  } catch (error) {
+    if (error instanceof NotFoundError) return { error: 'missing' };
+    throw error;
+  }
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  for await (const chunk of object.body) {
+    read += chunk.byteLength;
+    // Leaving the loop closes the connection: no more of it is downloaded.
+    if (read > maxInputBytes || (object.size ?? 0) > maxInputBytes) return { error: `too large: ${Math.max(read, object.size ?? 0)} bytes, limit is ${maxInputBytes}` };
+    chunks.push(chunk);
+  }
+  return { body: Buffer.concat(chunks), etag: object.etag };
+}
+
+/** The size a `cover` or `inside` resize of a WxH frame gives (inside never enlarges). */
+function resultSize(width: number, height: number, size: Size): { width: number; height: number } {
+  if (size.fit === 'cover') return { width: size.width, height: size.height };
+  const scale = Math.min(1, size.width / width, size.height / height);
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, source: SourceBytes): Promise<MadeAsset> {
+  if (!sniffImage(source.body)) throw new PhotoError('cannot decode: not an image');
   const preset = resolvePreset(`${DYNAMIC_PREFIX}/${size.text}`, { width: size.width, height: size.height, fit: size.fit, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
-  const { renditions } = await renderPresets(original.body, [preset], context.config.limits);
+  const { renditions } = await renderPresets(source.body, [preset], context.config.limits);
   const rendition = renditions[0]!;
   const asset = await putAsset(context, rendition.body, rendition.ext, rendition.contentType);
-  await putPointer(context, logicalKey, asset.key);
   const row: CatalogRow = {
     sourceKey: key,
     preset: preset.name,
     logicalKey,
     assetKey: asset.key,
     sha256: asset.sha256,
-    sourceSha256: original.sha256,
+    sourceSha256: source.sha256,
     width: rendition.width,
     height: rendition.height,
     bytes: rendition.body.byteLength,
     contentType: rendition.contentType,
-    sourceBucket: original.bucket,
-    sourceEtag: original.etag,
+    sourceBucket: source.bucket,
+    sourceEtag: source.etag,
     spec: preset.spec,
     runId: 'on-demand',
     updatedAt: nowIso(context),
   };
-  await context.catalog.putRows([row]);
+  // The asset first (a pointer never names a missing asset), then the pointer — a new one, written
+  // without reading it first — and the row together.
+  await Promise.all([
+    context.store.put({ bucket: context.libraryBucket, key: logicalKey }, new Uint8Array(0), { redirectLocation: pointerTarget(asset.key), cacheControl: POINTER_CACHE_CONTROL }),
+    context.catalog.putRows([row]),
+  ]);
+  return { key: asset.key, body: rendition.body, contentType: rendition.contentType };
 }

@@ -15,6 +15,14 @@ export const PRICES = {
   s3StandardGbMonth: 0.023,
   dynamoWriteRequestUnit: 0.625 / 1e6,
   dynamoReadRequestUnit: 0.125 / 1e6,
+  /** Lambda response streaming: bytes past the first 6 MB of each response. */
+  lambdaStreamedGbPast6Mb: 0.008,
+  /** Lambda@Edge (CloudFront pricing page): per request, and per GB-second (1 ms granularity). */
+  lambdaEdgeRequest: 0.6 / 1e6,
+  lambdaEdgeGbSecond: 0.00005001,
+  /** CloudFront, North America and Europe: HTTPS requests, and data transfer out (first 10 TB a month). */
+  cloudFrontHttpsRequest: 0.01 / 10_000,
+  cloudFrontTransferGb: 0.085,
 } as const;
 
 /**
@@ -49,4 +57,8 @@ export const AWS_ASSUMPTIONS = {
   resizeFixedMs: 120,
   /** Express child workflow memory that Step Functions bills (64 MB increments). */
   expressMemoryGb: 0.0625,
+  /** A CDN miss at the resolver, in its region: pointer HEAD + asset GET to first byte (ms), plus streaming. */
+  resolveMissMs: 40,
+  /** The same pointer read from a Lambda@Edge function, across regions from the edge to the bucket (ms). */
+  edgePointerReadMs: 90,
 } as const;

@@ -14,7 +14,7 @@
  * `serve`'s CDN view (src/local/cdn.ts) through the same handler.
  */
 import type { OnDemandContext } from './on-demand';
-import { DYNAMIC_PREFIX, dynamicKey, serveDynamic } from './on-demand';
+import { DYNAMIC_PREFIX, dynamicKey, type MadeAsset, serveDynamic } from './on-demand';
 import { ASSETS_PREFIX, RESERVED_PREFIXES, validateSourceKey } from './keys';
 import type { ObjectStream } from './ports';
 import { type DeliveryConfig, parseSize } from './presets';
@@ -88,16 +88,16 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   }
 
   let assetKey = await readPointer(context, kind.logicalKey);
-  let rendered = false;
   if (!assetKey && kind.kind === 'dynamic') {
     // Only making a new size needs the signature (when a secret is set): checked before any read.
-    const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature });
+    const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature }, { pointerMissing: true });
     if (made.status !== 301) return made.status === 403 ? refuseUncached(made.error) : refuse(made.status, made.error);
-    rendered = made.rendered;
+    // Just made: answered from memory, not read back.
+    if (made.asset) return answerMade(ttls, request, made.logicalKey, made.asset);
     assetKey = await readPointer(context, made.logicalKey);
   }
   if (!assetKey) return refuse(404, `no such image: /${logicalKey}`);
-  return answer(context, ttls, request, kind.logicalKey, assetKey, rendered, refuse);
+  return answer(context, ttls, request, kind.logicalKey, assetKey, false, refuse);
 }
 
 /** `/small/trips/a%20b.jpg` → `small/trips/a b.jpg`; undefined when the escapes are malformed. */
@@ -148,6 +148,15 @@ async function readPointer(context: ResolveContext, logicalKey: string): Promise
 /** The asset's own sha-256 (its file name) is a strong validator: same name, same bytes. */
 function etagOf(assetKey: string): string {
   return `"${assetKey.slice(assetKey.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '')}"`;
+}
+
+function answerMade(ttls: DeliveryConfig, request: ResolveRequest, logicalKey: string, asset: MadeAsset): Resolution {
+  const headers: ResolvedHeaders = { 'Content-Type': asset.contentType, 'Cache-Control': logicalCacheControl(ttls), ETag: etagOf(asset.key), 'Content-Length': String(asset.body.byteLength) };
+  return { status: 200, logicalKey, assetKey: asset.key, rendered: true, headers, body: request.headOnly ? undefined : oneChunk(asset.body) };
+}
+
+async function* oneChunk(body: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield body;
 }
 
 async function answer(

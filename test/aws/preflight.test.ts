@@ -8,6 +8,8 @@ const facts = {
   inventoryBucket: 'my-photos-inventory',
   sourceKmsKeyArn: '',
   signingSecretParameter: '',
+  delivery: 'cdn',
+  cdnPriceClass: 'PriceClass_100',
   functionNames: ['photo-scaler-prod-dedupe', 'photo-scaler-prod-sourceNotifications'],
   reservedConcurrency: { sync: 20, onDemand: 50 },
 };
@@ -55,6 +57,14 @@ describe('packageProblems', () => {
       'param signingSecretParameter "photo-scaler/secret" must be an SSM parameter path starting with "/" (e.g. /photo-scaler/prod/signing-secret)',
       'reserved concurrency of sync must be a whole number of at least 1 (got 0)',
       'reserved concurrency of onDemand must be a whole number of at least 1 (got "many")',
+    ]);
+  });
+
+  it('takes the two delivery modes and CloudFront\'s price classes only', () => {
+    expect(packageProblems({ ...facts, delivery: 'website', cdnPriceClass: 'PriceClass_All' })).toEqual([]);
+    expect(packageProblems({ ...facts, delivery: 'public', cdnPriceClass: 'cheap' })).toEqual([
+      'param delivery "public" must be cdn (private bucket behind CloudFront) or website (also the public S3 website)',
+      'param cdnPriceClass "cheap" must be PriceClass_100, PriceClass_200 or PriceClass_All',
     ]);
   });
 

@@ -79,6 +79,10 @@ describe('photo-scaler estimate', () => {
     ]);
     expect(result.totalUsd).toBeGreaterThan(0);
     expect(result.wallClockHours).toBeGreaterThan(0);
+    // Serving: a million CDN misses at the deployed resolver, next to Lambda@Edge.
+    expect(result.serving.input).toEqual({ avgKB: 60, resolveMemoryMB: 1769 });
+    expect(result.serving.resolver.usdPerMillionMisses).toBeGreaterThan(0);
+    expect(result.serving.lambdaAtEdge.usdPerMillionMisses).toBeGreaterThan(0);
   });
 
   it('refuses a bad count', async () => {

@@ -38,3 +38,23 @@ describe('estimate', () => {
     expect(() => estimate({ ...input, photos: 0 }, timings)).toThrow(/photos/);
   });
 });
+
+describe('servingCost: a million CDN cache misses, at the resolver deployed and at Lambda@Edge', () => {
+  it('prices each mechanism from its requests, compute and S3 reads', async () => {
+    const { servingCost } = await import('../../src/core/estimate');
+    const serving = servingCost({ avgKB: 60, resolveMemoryMB: 1769 });
+    // 40 ms + 60 KB at 90 MB/s = 40.67 ms x 1769 MB.
+    expect(serving.resolver.lines.find((l) => l.item === 'Lambda compute (arm64)')!.usd).toBeCloseTo(((1e6 * 40.667 * 1769) / 1024 / 1000) * PRICES.lambdaArmGbSecond, 1);
+    expect(serving.resolver.lines.find((l) => l.item === 'S3 HEAD + GET')!.usd).toBe(0.8);
+    expect(serving.lambdaAtEdge.lines.find((l) => l.item === 'Lambda@Edge requests')!.usd).toBe(0.6);
+    for (const m of [serving.resolver, serving.lambdaAtEdge]) expect(m.usdPerMillionMisses).toBeCloseTo(m.lines.reduce((sum, l) => sum + l.usd, 0), 2);
+    // CloudFront: $1/M requests + 60 GB x $0.085.
+    expect(serving.cdnUsdPerMillionRequests).toBe(6.1);
+  });
+
+  it('charges streaming only past the first 6 MB of a response (an original of 20 MB streams 14 MB more)', async () => {
+    const { servingCost } = await import('../../src/core/estimate');
+    expect(servingCost({ avgKB: 60, resolveMemoryMB: 1769 }).resolver.lines.find((l) => l.item.startsWith('Lambda streaming'))!.usd).toBe(0);
+    expect(servingCost({ avgKB: 20_000, resolveMemoryMB: 1769 }).resolver.lines.find((l) => l.item.startsWith('Lambda streaming'))!.usd).toBe(112); // 14,000 GB x $0.008
+  });
+});

@@ -108,7 +108,7 @@ describe('resolve handler (function URL, RESPONSE_STREAM)', () => {
 
   it('makes a new on-demand size on its first request and answers it with 200 at that URL', async () => {
     s3.on(HeadObjectCommand, { Bucket: 'originals', Key: 'trips/new.jpg' }).resolves({ ContentLength: original.length, ETag: '"etag-9"' });
-    s3.on(GetObjectCommand, { Bucket: 'originals', Key: 'trips/new.jpg' }).callsFake(() => ({ Body: { transformToByteArray: async () => new Uint8Array(original) }, ETag: '"etag-9"' }));
+    s3.on(GetObjectCommand, { Bucket: 'originals', Key: 'trips/new.jpg' }).callsFake(() => ({ Body: Readable.from([original]), ContentLength: original.length, ETag: '"etag-9"' }));
     // After the PUTs, the pointer and asset read back what was written.
     const written = new Map<string, { body: Buffer; redirect?: string }>();
     s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: Uint8Array; WebsiteRedirectLocation?: string }) => {
@@ -122,6 +122,8 @@ describe('resolve handler (function URL, RESPONSE_STREAM)', () => {
     const meta = await sharp(body).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 150, 150]);
     expect(written.get('dynamic/150x150/trips/new.jpg')?.redirect).toBe(`/${assetKeyOf(body)}`);
+    // One GET of the original (no HEAD first), and the new size answered from memory: nothing read back.
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['trips/new.jpg']);
     expect(doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!['catalog-table']![0]!.PutRequest!.Item).toMatchObject({ sourceKey: 'trips/new.jpg', preset: 'dynamic/150x150' });
   });
 

@@ -46,7 +46,7 @@ function preflightServerless(answers: { location: string | null; concurrency: nu
     cli: { log: (line: string) => logged.push(line) },
     service: {
       provider: { stage: params.stage ?? 'prod' },
-      custom: { preflight: { sourceBucket, inventoryBucket: `${sourceBucket}-inventory`, sourceKmsKeyArn: '', signingSecretParameter: '' } },
+      custom: { preflight: { sourceBucket, inventoryBucket: `${sourceBucket}-inventory`, sourceKmsKeyArn: '', signingSecretParameter: '', delivery: 'cdn', cdnPriceClass: 'PriceClass_100' } },
       getAllFunctions: () => Object.keys(functions),
       getFunction: (name: string) => functions[name],
       stepFunctions: {
@@ -91,5 +91,49 @@ describe('serverless-preflight', () => {
     const squeezed = preflightServerless({ location: 'eu-west-1', concurrency: 250 });
     await new Preflight(squeezed.serverless, {}).hooks['before:deploy:deploy']();
     expect(squeezed.logged).toEqual(['photo-scaler: only 80 concurrent executions are left for the batch, which runs up to 160 at once: it will be throttled (and retried), not fail']);
+  });
+});
+
+const DeliveryMode = require('../../scripts/serverless-delivery-mode.cjs');
+
+describe('serverless-delivery-mode', () => {
+  function service(resources: Record<string, any>, outputs: Record<string, any>, functions: Record<string, any>, declared: Record<string, any> = {}) {
+    return {
+      getProvider: () => ({ naming: { getNormalizedFunctionName: (name: string) => name[0]!.toUpperCase() + name.slice(1) } }),
+      service: {
+        resources: { Resources: declared },
+        getAllFunctions: () => Object.keys(functions),
+        getFunction: (name: string) => functions[name],
+        provider: { compiledCloudFormationTemplate: { Resources: { ...resources, ...declared }, Outputs: outputs } },
+      },
+    };
+  }
+
+  it('gives a function\'s condition to what Serverless generated for it, to an HTTP API only it uses, and to outputs naming them; not to resources declared in serverless.yml', () => {
+    const sls = service(
+      { OnDemandLambdaFunction: { Condition: 'WebsiteMode' }, OnDemandLogGroup: {}, HttpApi: {}, HttpApiStage: {}, ResolveLambdaFunction: {} },
+      { HttpApiUrl: { Value: { 'Fn::Sub': 'https://${HttpApi}.example' } }, ResolveUrl: { Value: { Ref: 'ResolveLambdaFunction' } } },
+      { onDemand: { condition: 'WebsiteMode', events: [{ httpApi: {} }] }, resolve: { events: [] } },
+      { OnDemandRole: { Type: 'AWS::IAM::Role' } },
+    );
+    new DeliveryMode(sls).hooks['before:package:finalize']();
+    const { Resources, Outputs } = sls.service.provider.compiledCloudFormationTemplate;
+    expect(Object.fromEntries(Object.entries(Resources).map(([id, r]: [string, any]) => [id, r.Condition]))).toEqual({
+      OnDemandLambdaFunction: 'WebsiteMode',
+      OnDemandLogGroup: 'WebsiteMode',
+      HttpApi: 'WebsiteMode',
+      HttpApiStage: 'WebsiteMode',
+      ResolveLambdaFunction: undefined,
+      OnDemandRole: undefined,
+    });
+    expect([Outputs.HttpApiUrl.Condition, Outputs.ResolveUrl.Condition]).toEqual(['WebsiteMode', undefined]);
+  });
+
+  it('leaves an HTTP API that an unconditional function also uses, and refuses a resource already under another condition', () => {
+    const shared = service({ HttpApi: {}, OnDemandLambdaFunction: {} }, {}, { onDemand: { condition: 'WebsiteMode', events: [{ httpApi: {} }] }, other: { events: [{ httpApi: {} }] } });
+    new DeliveryMode(shared).hooks['before:package:finalize']();
+    expect(shared.service.provider.compiledCloudFormationTemplate.Resources.HttpApi.Condition).toBeUndefined();
+    const clash = service({ OnDemandLogGroup: { Condition: 'Other' } }, {}, { onDemand: { condition: 'WebsiteMode', events: [] } });
+    expect(() => new DeliveryMode(clash).hooks['before:package:finalize']()).toThrow(/OnDemandLogGroup has Condition Other/);
   });
 });

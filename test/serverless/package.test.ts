@@ -697,7 +697,7 @@ describe('serverless package: HTTPS through CloudFront, a private bucket, 200 at
     ]);
   });
 
-  it('runs the resolver behind an IAM-authorized streaming function URL that only this distribution may invoke, with the on-demand role', () => {
+  it('runs the resolver behind an IAM-authorized streaming function URL that only this distribution may invoke, with the on-demand role', async () => {
     const r = cdn();
     expect(r.ResolveLambdaFunctionUrl.Properties).toEqual({ AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM', TargetFunctionArn: { 'Fn::GetAtt': ['ResolveLambdaFunction', 'Arn'] } });
     const permissions = Object.values(r).filter((x: any) => x.Type === 'AWS::Lambda::Permission' && JSON.stringify(x.Properties.FunctionName).includes('ResolveLambdaFunction')) as AnyObject[];
@@ -707,6 +707,9 @@ describe('serverless package: HTTPS through CloudFront, a private bucket, 200 at
     ]);
     const fn = r.ResolveLambdaFunction.Properties;
     expect(fn.Role).toEqual({ 'Fn::GetAtt': ['OnDemandRole', 'Arn'] });
+    // What `photo-scaler estimate` prices a cache miss with.
+    const { RESOLVE_MEMORY_MB } = await import('../../src/cli/estimate');
+    expect(fn.MemorySize).toBe(RESOLVE_MEMORY_MB);
     expect(fn.Layers).toEqual([{ Ref: 'SharpLambdaLayer' }]);
     expect(fn.Environment.Variables).toMatchObject({ SOURCE_BUCKET: 'photo-scaler-source-test', SIGNING_SECRET_PARAMETER: '', LIBRARY_BUCKET: { Ref: 'LibraryBucket' } });
     const statements = effectiveStatements(template, 'OnDemandRole');

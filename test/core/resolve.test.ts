@@ -1,0 +1,102 @@
+/**
+ * The resolver core on in-memory ports, after the batch steps stored a real photo: which logical URL
+ * is what, what a new on-demand size is rendered from, and what is read to answer.
+ */
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { config } from '../../src/config';
+import { dedupe } from '../../src/core/dedupe';
+import { encodeInventoryKey } from '../../src/core/inventory';
+import { INTERMEDIATE_FACTOR, type OnDemandContext } from '../../src/core/on-demand';
+import type { ObjectRef } from '../../src/core/ports';
+import { validateConfig } from '../../src/core/presets';
+import { resize } from '../../src/core/resize';
+import { classify, logicalKeyOf, resolveLogical } from '../../src/core/resolve';
+import { noiseJpeg } from '../helpers/images';
+import { MemoryCatalog } from '../helpers/memory-catalog';
+import { MemoryStore } from '../helpers/memory-store';
+
+const presets = validateConfig(config);
+const names = presets.map((p) => p.name);
+let store: MemoryStore;
+let catalog: MemoryCatalog;
+let context: OnDemandContext;
+let reads: string[];
+let original: Buffer;
+
+beforeEach(async () => {
+  store = new MemoryStore();
+  catalog = new MemoryCatalog();
+  reads = [];
+  const counted = Object.create(store) as MemoryStore;
+  counted.openRead = (ref: ObjectRef) => {
+    reads.push(`${ref.bucket}/${ref.key}`);
+    return store.openRead(ref);
+  };
+  context = { store: counted, catalog, libraryBucket: 'library', sourceBucket: 'source', config, presets };
+  original = await noiseJpeg(2400, 1600, 7);
+  await store.put({ bucket: 'source', key: 'trips/a b.jpg' }, original, { contentType: 'image/jpeg' });
+  const event = { item: { bucket: 'source', key: encodeInventoryKey('trips/a b.jpg'), size: String(original.length), etag: 'e1' }, runId: 'run-1' };
+  const first = await dedupe(context, event);
+  if (first.status === 'needs-resize') await resize(context, { ...event, outcome: first });
+  reads = [];
+});
+
+async function bytesOf(resolution: Awaited<ReturnType<typeof resolveLogical>>): Promise<Buffer> {
+  if (resolution.status !== 200 || !resolution.body) throw new Error(`answered ${resolution.status}`);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of resolution.body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+describe('logical URLs', () => {
+  it('decodes the path and tells an original, a crop and a dynamic size apart; the library\'s own prefixes are no logical URL', () => {
+    expect(logicalKeyOf('/small/trips/a%20b%2B1%25.jpg?x=1')).toBe('small/trips/a b+1%.jpg');
+    expect(logicalKeyOf('/bad%E0%A4%A.jpg')).toBeUndefined();
+    expect(classify('trips/a.jpg', names)).toEqual({ kind: 'original', logicalKey: 'trips/a.jpg' });
+    expect(classify('small/trips/a.jpg', names)).toEqual({ kind: 'crop', logicalKey: 'small/trips/a.jpg' });
+    expect(classify('dynamic/300x200/trips/a.jpg', names)).toEqual({ kind: 'dynamic', logicalKey: 'dynamic/300x200/trips/a.jpg', size: '300x200', key: 'trips/a.jpg' });
+    for (const key of ['assets/aa/bb/cc/x.jpg', 'runs/exec/manifest.json', 'inventory/x', 'dynamic/300x200', '']) expect(classify(key, names), key).toBeUndefined();
+    // A key without a slash is an original, whatever its name.
+    expect(classify('small', names)).toEqual({ kind: 'original', logicalKey: 'small' });
+  });
+});
+
+describe('a new on-demand size', () => {
+  it(`is rendered from a stored whole-frame preset at least ${INTERMEDIATE_FACTOR}x its size (a fraction of the original's bytes), and answered from memory`, async () => {
+    const large = (await catalog.rowsForKey('trips/a b.jpg')).find((r) => r.preset === 'large')!;
+    const resolution = await resolveLogical(context, { path: '/dynamic/300x200/trips/a%20b.jpg' });
+    const bytes = await bytesOf(resolution);
+    const meta = await sharp(bytes).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 300, 200]);
+    expect(reads).toEqual([`library/${large.assetKey}`]);
+    expect(resolution).toMatchObject({ status: 200, rendered: true, headers: { ETag: `"${createHash('sha256').update(bytes).digest('hex')}"` } });
+    // The row records the original it comes from, not the intermediate.
+    const original = (await catalog.rowsForKey('trips/a b.jpg')).find((r) => r.preset === 'original')!;
+    expect((await catalog.rowsForKey('trips/a b.jpg')).find((r) => r.preset === 'dynamic/300x200')).toMatchObject({ sourceSha256: original.sha256, width: 300, height: 200 });
+  });
+
+  it('is rendered from the original when no stored preset is large enough', async () => {
+    const original = (await catalog.rowsForKey('trips/a b.jpg')).find((r) => r.preset === 'original')!;
+    const bytes = await bytesOf(await resolveLogical(context, { path: '/dynamic/1280x720/trips/a%20b.jpg' }));
+    expect(reads).toEqual([`library/${original.assetKey}`]);
+    expect((await sharp(bytes).metadata()).width).toBe(1280);
+  });
+
+  it('is rendered from the source bucket when the batch has not stored the photo', async () => {
+    await store.put({ bucket: 'source', key: 'new/b.jpg' }, await noiseJpeg(800, 600, 8), { contentType: 'image/jpeg' });
+    await bytesOf(await resolveLogical(context, { path: '/dynamic/150x150/new/b.jpg' }));
+    expect(reads).toEqual(['source/new/b.jpg']);
+  });
+
+  it('once made, is read back through its pointer like any image', async () => {
+    const first = await bytesOf(await resolveLogical(context, { path: '/dynamic/150x150/trips/a%20b.jpg' }));
+    reads = [];
+    const again = await resolveLogical(context, { path: '/dynamic/150x150/trips/a%20b.jpg' });
+    expect((await bytesOf(again)).equals(first)).toBe(true);
+    expect(again).toMatchObject({ status: 200, rendered: false });
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatch(/^library\/assets\//);
+  });
+});
