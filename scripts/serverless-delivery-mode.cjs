@@ -38,7 +38,11 @@ class DeliveryMode {
     for (const [id, resource] of Object.entries(template.Resources)) {
       if (declared.has(id)) continue;
       for (const [prefix, condition] of conditionOf) {
-        if (!id.startsWith(prefix)) continue;
+        // <Name>LambdaFunction, <Name>LambdaVersion…, <Name>LambdaPermission…, <Name>LogGroup, … and the
+        // HTTP API's own HttpApi, HttpApiStage, HttpApiIntegration…, HttpApiRoute… — not <Name>Other….
+        const generated = prefix === 'HttpApi' ? /^HttpApi(Stage|Integration|Route|Authorizer|LogGroup)?/ : new RegExp(`^${prefix}(Lambda|LogGroup)`);
+        const match = generated.exec(id);
+        if (!match || (prefix === 'HttpApi' && id !== match[0] && !match[1])) continue;
         if (resource.Condition && resource.Condition !== condition) {
           throw new Error(`${id} has Condition ${resource.Condition}, but belongs to a function of condition ${condition}`);
         }

@@ -3,11 +3,14 @@
  * invalidated, so the CDN's long lifetime for them (config `delivery.cdnSeconds`) never serves a
  * replaced or deleted photo for long.
  *
- * Paths follow CloudFront's rules (CloudFront Developer Guide, "What you need to know when
- * invalidating paths"): they start with `/`, are case sensitive, name the URL as viewers request it
- * (each key segment percent-encoded as the README tells pages to build URLs). No query string is part
- * of the cache key, so one path per logical URL covers it, and no wildcard is needed (CloudFront allows
- * only 15 wildcard paths in progress at once). A literal `*` in a key is encoded: it can never act as one.
+ * One spelling per logical URL. A viewer may percent-encode a key in many ways (`%2B` or `+`, `%7E`
+ * or `~`, `//small/…`), and each spelling would be a cache entry of its own: a miss to pay for, and a
+ * copy an invalidation of another spelling does not reach. So the distribution's viewer-request
+ * CloudFront Function rewrites every request URI to its canonical spelling (canonicalUri) before the
+ * cache is consulted, the resolver answers only that spelling, and invalidations name it (CloudFront
+ * Developer Guide, "What you need to know when invalidating paths": invalidate "the URI after the
+ * function changed it"). No query string is part of the cache key, so one path per logical URL covers
+ * it, and no wildcard is needed (CloudFront allows only 15 wildcard paths in progress at once).
  */
 /** The CDN cache, as the steps see it (CloudFront on AWS, `serve`'s CDN view locally). */
 export interface CdnCache {
@@ -15,12 +18,32 @@ export interface CdnCache {
   invalidate(logicalKeys: readonly string[]): Promise<void>;
 }
 
-/** A key as a URL path: each segment percent-encoded (and `*`, which CloudFront would take as a wildcard), '/' kept. */
+/**
+ * The canonical spelling of a request URI: percent-decoded, leading slashes collapsed to one, then
+ * encoded again with everything escaped but the letters, digits, `-._~` and the characters a path
+ * segment may hold as they are (`!$&'()+,;=:@` and `/`); `*` is escaped too, as CloudFront would take
+ * it for a wildcard in an invalidation path. Null when the escapes are malformed.
+ *
+ * It runs unchanged as the distribution's CloudFront Function (cloudfront-js-2.0, built from this very
+ * function by scripts/cloudfront-functions.cjs): self-contained, no imports, no named inner functions.
+ */
+export function canonicalUri(uri: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(uri);
+  } catch (error) {
+    return null;
+  }
+  const key = decoded.replace(/^\/+/, '');
+  const encoded = encodeURIComponent(key)
+    .replace(/%(2F|24|26|2B|2C|3B|3D|3A|40)/g, (escape, hex) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/\*/g, '%2A');
+  return '/' + encoded;
+}
+
+/** A key as a URL path, in its canonical spelling (canonicalUri), without the leading '/'. */
 export function encodeKeyPath(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/\*/g, '%2A'))
-    .join('/');
+  return canonicalUri('/' + encodeURIComponent(key))!.slice(1);
 }
 
 /** The invalidation paths of these logical keys: `/<encoded key>` each. */

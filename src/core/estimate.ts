@@ -92,11 +92,11 @@ export function servingCost(input: ServingInput): Serving {
     const rounded = lines.map((line) => ({ ...line, usd: usd(line.usd) }));
     return { name, lines: rounded, usdPerMillionMisses: usd(rounded.reduce((sum, line) => sum + line.usd, 0)) };
   };
-  const cdn = million * (PRICES.cloudFrontHttpsRequest + gb * PRICES.cloudFrontTransferGb);
+  const cdn = million * (PRICES.cloudFrontHttpsRequest + PRICES.cloudFrontFunctionInvocation + gb * PRICES.cloudFrontTransferGb);
   return {
     input,
     cdnUsdPerMillionRequests: usd(cdn),
-    cdnHow: `$1.00/M HTTPS requests + ${n(gb * million)} GB out x $${PRICES.cloudFrontTransferGb}/GB`,
+    cdnHow: `$1.00/M HTTPS requests + $0.10/M viewer-request function + ${n(gb * million)} GB out x $${PRICES.cloudFrontTransferGb}/GB`,
     resolver: mechanism('resolve function URL (deployed)', resolverLines),
     lambdaAtEdge: mechanism('Lambda@Edge origin request (not deployed)', edgeLines),
   };

@@ -22,6 +22,8 @@ export const PRICES = {
   lambdaEdgeGbSecond: 0.00005001,
   /** CloudFront, North America and Europe: HTTPS requests, and data transfer out (first 10 TB a month). */
   cloudFrontHttpsRequest: 0.01 / 10_000,
+  /** CloudFront Functions: per invocation (the viewer-request function runs on every logical URL). */
+  cloudFrontFunctionInvocation: 0.1 / 1e6,
   cloudFrontTransferGb: 0.085,
 } as const;
 

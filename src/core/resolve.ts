@@ -14,6 +14,7 @@
  * `serve`'s CDN view (src/local/cdn.ts) through the same handler.
  */
 import type { OnDemandContext } from './on-demand';
+import { canonicalUri } from './cdn';
 import { DYNAMIC_PREFIX, dynamicKey, type MadeAsset, serveDynamic } from './on-demand';
 import { ASSETS_PREFIX, RESERVED_PREFIXES, validateSourceKey } from './keys';
 import type { ObjectStream } from './ports';
@@ -36,7 +37,8 @@ export interface ResolveRequest {
 }
 
 export interface ResolvedHeaders {
-  'Content-Type': string;
+  /** Absent on a 304: a revalidation must not relabel the cached image. */
+  'Content-Type'?: string;
   'Cache-Control': string;
   ETag?: string;
   'Content-Length'?: string;
@@ -71,6 +73,11 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
 
   const logicalKey = logicalKeyOf(request.path);
   if (logicalKey === undefined) return refuse(400, 'the path is not valid percent-encoding');
+  // One spelling per logical URL (the distribution's viewer-request function makes every request
+  // canonical): another spelling would be a cache entry that no invalidation reaches.
+  const path = request.path.split('?', 1)[0]!;
+  const canonical = canonicalUri(path);
+  if (canonical !== path) return refuse(404, `not the canonical spelling of this URL: ${canonical}`);
   const kind = classify(logicalKey, context.presets.map((preset) => preset.name));
   if (!kind) return refuse(404, `not a logical URL: /${logicalKey}`);
   const problem = keyProblem(kind, context.presets.map((preset) => preset.name));
@@ -84,6 +91,7 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
     if (!context.config.onDemand.sizes.some((allowed) => parseSize(allowed)?.text === size.text)) {
       return refuse(400, `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}`);
     }
+    if (kind.size !== size.text) return refuse(404, `not the canonical spelling of this size: ${size.text}`);
     kind.logicalKey = dynamicKey(size, kind.key);
   }
 
@@ -171,7 +179,7 @@ async function answer(
   const etag = etagOf(assetKey);
   const cacheControl = logicalCacheControl(ttls);
   if (request.ifNoneMatch && request.ifNoneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, '')).includes(etag)) {
-    return { status: 304, logicalKey, headers: { 'Content-Type': 'application/octet-stream', 'Cache-Control': cacheControl, ETag: etag } };
+    return { status: 304, logicalKey, headers: { 'Cache-Control': cacheControl, ETag: etag } };
   }
   const ref = { bucket: context.libraryBucket, key: assetKey };
   if (request.headOnly) {

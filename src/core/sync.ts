@@ -14,7 +14,8 @@ import { CONTENT_BUSY_PATIENCE, dedupe } from './dedupe';
 import { ContentBusy, TransientError } from './errors';
 import { encodeInventoryKey } from './inventory';
 import type { InventoryItem, ItemOutcome } from './item';
-import { type CatalogRow, FAILURE } from './ports';
+import { type CatalogRow, FAILURE, ORIGINAL } from './ports';
+import { DYNAMIC_PREFIX } from './on-demand';
 import { recordFailure } from './record-failure';
 import { resize } from './resize';
 
@@ -32,6 +33,11 @@ export interface AssetsPruned {
   deleted: number;
   /** Assets kept: other keys (duplicates, other crops) still use them. */
   kept: number;
+}
+
+/** What pruneAssets did, with the keys it deleted (their `/assets/…` URLs are invalidated too). */
+interface Pruned extends AssetsPruned {
+  deletedKeys: string[];
 }
 
 export interface RemovalOutcome {
@@ -59,8 +65,8 @@ export async function syncObject(context: StepContext, target: SyncTarget, runId
   const head = await context.store.head({ bucket: target.bucket, key: target.key });
   if (!head) {
     const rows = await context.catalog.rowsForKey(target.key);
-    const removed = await removeKey(context, target.key);
-    return { ...removed, ...(await refreshCdn(context, rows.map((row) => row.logicalKey))) };
+    const { deletedKeys, ...removed } = await removeKey(context, target.key);
+    return { ...removed, ...(await refreshCdn(context, [...rows.map((row) => row.logicalKey), ...deletedKeys])) };
   }
   const item: InventoryItem = { bucket: target.bucket, key: encodeInventoryKey(target.key), size: head.size, etag: head.etag };
   const before = await context.catalog.rowsForKey(target.key);
@@ -69,17 +75,33 @@ export async function syncObject(context: StepContext, target: SyncTarget, runId
     // content-addressed assets), as Dedupe does once its patience is spent.
     let outcome = await dedupe(context, { item, runId, retryCount: CONTENT_BUSY_PATIENCE });
     if (outcome.status === 'needs-resize') outcome = await resize(context, { item, runId, outcome });
+    // An overwritten photo's on-demand sizes are crops of the old content: they go (and are made anew
+    // from the new content on their next request).
+    await dropStaleSizes(context, target.key, before);
     // An overwritten key no longer uses its old assets: drop those nobody else uses.
     const afterRows = await context.catalog.rowsForKey(target.key);
     const after = new Set(afterRows.map((row) => row.assetKey));
-    const pruned = await pruneAssets(context, before.filter((row) => !after.has(row.assetKey)), target.key);
-    const refreshed = await refreshCdn(context, repointed(before, afterRows));
+    const { deletedKeys: prunedKeys, ...pruned } = await pruneAssets(context, before.filter((row) => !after.has(row.assetKey)), target.key);
+    const refreshed = await refreshCdn(context, [...repointed(before, afterRows), ...prunedKeys]);
     return { ...outcome, ...(pruned.deleted + pruned.kept > 0 ? { pruned } : {}), ...refreshed };
   } catch (error) {
     if (isRetryable(error)) throw error;
     const caught = error instanceof Error ? { Error: error.name, Cause: error.message } : { Error: 'Error', Cause: String(error) };
     return recordFailure(context, { item, runId, error: caught });
   }
+}
+
+/**
+ * When the content under a key changed (its ORIGINAL row's sha-256), its on-demand sizes — crops of
+ * the old content — are dropped: pointers first, then rows. Their assets are pruned by the caller.
+ */
+async function dropStaleSizes(context: StepContext, key: string, before: readonly CatalogRow[]): Promise<void> {
+  const was = before.find((row) => row.preset === ORIGINAL)?.sha256;
+  const now = (await context.catalog.rowsForKey(key)).find((row) => row.preset === ORIGINAL)?.sha256;
+  const stale = was && now && was !== now ? before.filter((row) => row.preset.startsWith(`${DYNAMIC_PREFIX}/`)) : [];
+  if (stale.length === 0) return;
+  for (const row of stale) await context.store.delete({ bucket: context.libraryBucket, key: row.logicalKey });
+  await context.catalog.deleteRows(key, stale.map((row) => row.preset));
 }
 
 /**
@@ -104,7 +126,7 @@ async function refreshCdn(context: StepContext, logicalKeys: readonly string[]):
 }
 
 /** The key is gone from the source bucket: its pointers, rows and failure row go; assets nobody else uses go too. */
-export async function removeKey(context: StepContext, key: string): Promise<RemovalOutcome> {
+export async function removeKey(context: StepContext, key: string): Promise<RemovalOutcome & { deletedKeys: string[] }> {
   const rows = await context.catalog.rowsForKey(key);
   const failure = await context.catalog.failureFor(key);
   let pointers = 0;
@@ -117,7 +139,7 @@ export async function removeKey(context: StepContext, key: string): Promise<Remo
   const presets = [...rows.map((row) => row.preset), ...(failure ? [FAILURE] : [])];
   if (presets.length > 0) await context.catalog.deleteRows(key, presets);
   const pruned = await pruneAssets(context, rows, key);
-  return { key, status: 'removed', deleted: { pointers, catalogRows: presets.length, assets: pruned.deleted }, keptAssets: pruned.kept };
+  return { key, status: 'removed', deleted: { pointers, catalogRows: presets.length, assets: pruned.deleted }, keptAssets: pruned.kept, deletedKeys: pruned.deletedKeys };
 }
 
 /**
@@ -127,8 +149,8 @@ export async function removeKey(context: StepContext, key: string): Promise<Remo
  * well under a second on DynamoDB): a key that starts using the very same content inside that window
  * is not seen yet, and `verify` would report its missing asset.
  */
-export async function pruneAssets(context: StepContext, released: readonly CatalogRow[], key: string): Promise<AssetsPruned> {
-  const result: AssetsPruned = { deleted: 0, kept: 0 };
+export async function pruneAssets(context: StepContext, released: readonly CatalogRow[], key: string): Promise<Pruned> {
+  const result: Pruned = { deleted: 0, kept: 0, deletedKeys: [] };
   const assets = new Map(released.map((row) => [row.assetKey, row.sha256]));
   for (const [assetKey, sha256] of assets) {
     const users = (await context.catalog.keysForHash(sha256)).filter((use) => use.sourceKey !== key);
@@ -138,6 +160,7 @@ export async function pruneAssets(context: StepContext, released: readonly Catal
     }
     await context.store.delete({ bucket: context.libraryBucket, key: assetKey });
     result.deleted++;
+    result.deletedKeys.push(assetKey);
   }
   return result;
 }

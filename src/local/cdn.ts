@@ -14,7 +14,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CdnCache, invalidationMatches, invalidationPaths } from '../core/cdn';
+import { type CdnCache, canonicalUri, invalidationMatches, invalidationPaths } from '../core/cdn';
 import type { ObjectStore } from '../core/ports';
 import type { FunctionUrlEvent } from '../handlers/resolve';
 import type { StreamingHandler } from '../handlers/streaming';
@@ -118,7 +118,9 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
       return fetchAsset(options, path, request.method === 'HEAD', sink);
     }
     counts.resolver++;
-    return invokeStreaming(options.resolver, functionUrlEvent(request), sink);
+    // HeaderBehavior none: the viewer's headers (its validators among them) do not reach the origin.
+    const { headers: _viewerHeaders, ...event } = functionUrlEvent(request);
+    return invokeStreaming(options.resolver, { ...event, headers: {} }, sink);
   };
 
   const server = createServer((request, response) => {
@@ -142,6 +144,10 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
       return;
     }
     readInvalidationLog();
+    // The distribution's viewer-request CloudFront Function: the URI in its canonical spelling.
+    const [rawPath = '/', query] = (request.url ?? '/').split(/\?(.*)/s);
+    const canonical = canonicalUri(rawPath);
+    if (canonical !== null && canonical !== rawPath) request.url = query === undefined ? canonical : `${canonical}?${query}`;
     const key = cacheKeyOf(request.url ?? '/');
     let hit = fresh(cache.get(key));
     if (!hit && inFlight.has(key)) {
@@ -176,7 +182,8 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
           client.abort(error);
         },
       });
-      if (head && !aborted && size <= maxEntryBytes) {
+      // What CloudFront keeps: complete 200s and error answers; never a 304 (a viewer's validator is not forwarded).
+      if (head && !aborted && size <= maxEntryBytes && (head.status === 200 || head.status >= 400)) {
         const now = Date.now();
         store(key, { ...head, body: Buffer.concat(chunks), storedAt: now, expiresAt: now + ttlSeconds(head.status, head.headers) * 1000 });
       }
@@ -243,10 +250,21 @@ function responseSink(response: ServerResponse, cacheState: 'Miss'): ResponseSin
     head: (status, headers) => {
       response.writeHead(status, { ...headers, 'X-Cache': `${cacheState} from cloudfront` });
     },
+    // A viewer that went away fails the write, so the origin stops too (and the key's collapsed
+    // waiters are released) instead of waiting for a 'drain' that never comes.
     write: (chunk) =>
-      new Promise<void>((resolve) => {
-        if (response.write(chunk)) resolve();
-        else response.once('drain', resolve);
+      new Promise<void>((resolve, reject) => {
+        if (response.destroyed || response.writableEnded) return reject(new Error('the viewer closed the connection'));
+        if (response.write(chunk)) return resolve();
+        const done = (error?: Error) => {
+          response.off('drain', done);
+          response.off('close', gone);
+          if (error) reject(error);
+          else resolve();
+        };
+        const gone = () => done(new Error('the viewer closed the connection'));
+        response.once('drain', done);
+        response.once('close', gone);
       }),
     end: () => response.end(),
     abort: () => response.destroy(),

@@ -3,7 +3,7 @@ import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-clo
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudFrontCache, PATHS_PER_INVALIDATION } from '../../src/aws/cloudfront-cache';
-import { encodeKeyPath, invalidationMatches, invalidationPaths } from '../../src/core/cdn';
+import { canonicalUri, encodeKeyPath, invalidationMatches, invalidationPaths } from '../../src/core/cdn';
 import { repointed } from '../../src/core/sync';
 import type { CatalogRow } from '../../src/core/ports';
 
@@ -11,15 +11,24 @@ const cloudfront = mockClient(CloudFrontClient);
 beforeEach(() => cloudfront.reset());
 
 describe('invalidation paths (CloudFront Developer Guide, "What you need to know when invalidating paths")', () => {
-  it('are the URLs as pages request them: each key segment percent-encoded, "/" kept, no wildcard, a literal * encoded', () => {
-    expect(invalidationPaths(['trips/beach day+1 100%.jpg', 'small/trips/beach day+1 100%.jpg', 'dynamic/300x200/städte/Zürich ✓.jpg', 'odd/a*b.jpg'])).toEqual([
+  it('name the one canonical spelling: percent-decoded, then escaped but for letters, digits, -._~ and what a path segment holds as is; * escaped', () => {
+    expect(invalidationPaths(['trips/beach day+1 100%.jpg', 'small/trips/beach day+1 100%.jpg', 'dynamic/300x200/städte/Zürich ✓.jpg', 'odd/a*b,c;d=e:f@g$h&i!(j)\'.jpg'])).toEqual([
       '/dynamic/300x200/st%C3%A4dte/Z%C3%BCrich%20%E2%9C%93.jpg',
-      '/odd/a%2Ab.jpg',
-      '/small/trips/beach%20day%2B1%20100%25.jpg',
-      '/trips/beach%20day%2B1%20100%25.jpg',
+      "/odd/a%2Ab,c;d=e:f@g$h&i!(j)'.jpg",
+      '/small/trips/beach%20day+1%20100%25.jpg',
+      '/trips/beach%20day+1%20100%25.jpg',
     ]);
-    expect(encodeKeyPath('a b/c?d#e')).toBe('a%20b/c%3Fd%23e');
+    expect(encodeKeyPath('a b/c?d#e[f]{g}|h^i`j"k<l>m\\n~o')).toBe('a%20b/c%3Fd%23e%5Bf%5D%7Bg%7D%7Ch%5Ei%60j%22k%3Cl%3Em%5Cn~o');
     expect(invalidationPaths(['x.jpg', 'x.jpg'])).toEqual(['/x.jpg']);
+  });
+
+  it('are what the viewer-request function makes of every spelling of a URL', () => {
+    const canonical = '/small/trips/beach%20day+1%20100%25.jpg';
+    for (const spelling of [canonical, '/small/trips/beach%20day%2B1%20100%25.jpg', '//small/trips/beach%20day+1%20100%25.jpg', '/%73mall/trips/beach day+1 100%25.jpg', '///small/trips/beach%20day%2b1%20100%25.jpg']) {
+      expect(canonicalUri(spelling), spelling).toBe(canonical);
+    }
+    expect(canonicalUri('/bad%E0%A4%A.jpg')).toBeNull();
+    expect(canonicalUri('/small/%2E%2E/x.jpg')).toBe('/small/../x.jpg');
   });
 
   it('match a cache key exactly, or by prefix when they end with *', () => {

@@ -48,8 +48,8 @@ describe('servingCost: a million CDN cache misses, at the resolver deployed and 
     expect(serving.resolver.lines.find((l) => l.item === 'S3 HEAD + GET')!.usd).toBe(0.8);
     expect(serving.lambdaAtEdge.lines.find((l) => l.item === 'Lambda@Edge requests')!.usd).toBe(0.6);
     for (const m of [serving.resolver, serving.lambdaAtEdge]) expect(m.usdPerMillionMisses).toBeCloseTo(m.lines.reduce((sum, l) => sum + l.usd, 0), 2);
-    // CloudFront: $1/M requests + 60 GB x $0.085.
-    expect(serving.cdnUsdPerMillionRequests).toBe(6.1);
+    // CloudFront: $1/M requests + $0.10/M function invocations + 60 GB x $0.085.
+    expect(serving.cdnUsdPerMillionRequests).toBe(6.2);
   });
 
   it('charges streaming only past the first 6 MB of a response (an original of 20 MB streams 14 MB more)', async () => {

@@ -161,6 +161,56 @@ describe('the CDN view caches as CloudFront does', () => {
     expect(server.cdn.originRequests().resolver).toBe(origin);
   });
 
+  it('one cache entry per logical URL: every spelling of it is rewritten to the canonical one first, as the viewer-request function does', async () => {
+    const canonical = url(`medium/${KEYS.spaces}`);
+    expect(canonical).toContain('/medium/trips/beach%20day+1%20100%25.jpg');
+    const first = await get(canonical);
+    expect(first.status).toBe(200);
+    const origin = server.cdn.originRequests().resolver;
+    const path = new URL(canonical).pathname;
+    for (const spelling of [path.replace('+', '%2B'), `/${path}`, path.replace('/medium/', '/%6Dedium/'), path.replace('%20day', '%20d%61y')]) {
+      const { hostname, port } = new URL(server.cdn.url);
+      const answer = await new Promise<{ status: number; cache: string | undefined }>((resolve, reject) => {
+        request({ host: hostname, port, path: spelling, method: 'GET' }, (response) => {
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, cache: response.headers['x-cache'] as string | undefined }));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(answer, spelling).toEqual({ status: 200, cache: 'Hit from cloudfront' });
+    }
+    expect(server.cdn.originRequests().resolver).toBe(origin);
+  });
+
+  it('a viewer\'s validator never reaches the origin, and no 304 is cached for the next viewer', async () => {
+    const target = url(`thumb/${KEYS.unicode}`);
+    const conditional = await fetch(target, { headers: { 'If-None-Match': '"anything"' } });
+    expect(conditional.status).toBe(200);
+    const plain = await get(target);
+    expect([plain.status, plain.headers.get('x-cache')]).toEqual([200, 'Hit from cloudfront']);
+    expect(plain.body.byteLength).toBeGreaterThan(0);
+  });
+
+  it('a viewer that goes away mid-download leaves the URL working for the next one', async () => {
+    const target = url(KEYS.spaces);
+    const { hostname, port, pathname } = new URL(target);
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: hostname, port, path: pathname, method: 'GET' }, (response) => {
+        response.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => resolve());
+      req.on('timeout', () => reject(new Error('no first byte')));
+      req.end();
+    });
+    const again = await get(target, { signal: AbortSignal.timeout(10_000) });
+    expect(again.status).toBe(200);
+    expect(await dimensions(again.body)).toEqual(['jpeg', ...SIZES[KEYS.spaces]!]);
+  });
+
   it('20 identical first requests for a new size: all 200 with the same bytes, one origin request, one asset, one row', async () => {
     const before = new Set((await listKeys(stack.s3, LOCAL_NAMES.libraryBucket)).filter(isLibraryContent));
     const origin = server.cdn.originRequests().resolver;
@@ -175,22 +225,31 @@ describe('the CDN view caches as CloudFront does', () => {
     expect((await stack.context.catalog.rowsForKey(KEYS.spaces)).filter((row) => row.preset === 'dynamic/1280x720')).toHaveLength(1);
   });
 
-  it('an overwritten photo: live sync re-points it and invalidates its URLs, and the next request gets the new image', async () => {
+  it('an overwritten photo: live sync re-points it, drops its on-demand sizes and invalidates its URLs; the next request gets the new image', async () => {
     const key = KEYS.plain;
     const before = await get(url(`small/${key}`));
     expect((await get(url(`small/${key}`))).headers.get('x-cache')).toBe('Hit from cloudfront');
+    const oldSize = await get(signed('300x200', key));
+    expect(oldSize.status).toBe(200);
+    const oldAsset = (await stack.context.catalog.rowsForKey(key)).find((row) => row.preset === 'dynamic/300x200')!.assetKey;
     const replacement = await noiseJpeg(640, 960, 9);
     await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key }, replacement, { contentType: 'image/jpeg' });
 
     const outcome = await syncObject(stack.context, { bucket: LOCAL_NAMES.sourceBucket, key }, SYNC_RUN_ID);
     expect(outcome.invalidated).toBeGreaterThan(0);
     const logged = (await readFile(cdnInvalidationLog(stack.dataDir), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as string[]);
-    expect(logged.at(-1)).toEqual(expect.arrayContaining(invalidationPaths([key, `small/${key}`])));
+    // The re-pointed URLs, the dropped size, and the assets nobody uses any more.
+    expect(logged.at(-1)).toEqual(expect.arrayContaining([...invalidationPaths([key, `small/${key}`, `dynamic/300x200/${key}`]), `/${oldAsset}`]));
+    expect((await stack.context.catalog.rowsForKey(key)).map((row) => row.preset)).not.toContain('dynamic/300x200');
 
     const after = await get(url(`small/${key}`));
     expect([after.status, after.headers.get('x-cache')]).toEqual([200, 'Miss from cloudfront']);
     expect(after.body.equals(before.body)).toBe(false);
-    const original = await get(url(key));
-    expect(await dimensions(original.body)).toEqual(['jpeg', 640, 960]);
+    expect(await dimensions((await get(url(key))).body)).toEqual(['jpeg', 640, 960]);
+    // The on-demand size is made anew, from the new photo.
+    const newSize = await get(signed('300x200', key));
+    expect(newSize.headers.get('x-cache')).toBe('Miss from cloudfront');
+    expect(newSize.body.equals(oldSize.body)).toBe(false);
+    expect((await get(`${server.cdn.url}/${oldAsset}`)).status).toBe(403);
   });
 });

@@ -654,6 +654,28 @@ describe('serverless package: HTTPS through CloudFront, a private bucket, 200 at
     expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 403, ErrorCachingMinTTL: 0 }]);
   });
 
+  it('rewrites every request URI to its canonical spelling first, with the very function the local CDN view and the invalidations use', async () => {
+    const r = cdn();
+    const fn = r.CanonicalUriFunction.Properties;
+    expect(fn).toMatchObject({ AutoPublish: true, FunctionConfig: { Runtime: 'cloudfront-js-2.0' } });
+    const arn = { 'Fn::GetAtt': ['CanonicalUriFunction', 'FunctionMetadata.FunctionARN'] };
+    const config = r.LibraryDistribution.Properties.DistributionConfig;
+    expect(config.DefaultCacheBehavior.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: arn }]);
+    expect(config.CacheBehaviors.map((b: AnyObject) => [b.PathPattern, b.FunctionAssociations])).toEqual([
+      ['assets/*', undefined],
+      ['dynamic/*', [{ EventType: 'viewer-request', FunctionARN: arn }]],
+    ]);
+    // The packaged code, run as CloudFront runs it (a handler over event.request), agrees with canonicalUri.
+    const { runInNewContext } = await import('node:vm');
+    const { canonicalUri } = await import('../../src/core/cdn');
+    const sandbox: AnyObject = {};
+    runInNewContext(`${fn.FunctionCode}\nresult = handler;`, sandbox);
+    for (const uri of ['/small/a%20b%2Bc.jpg', '//medium/x.jpg', '/%73mall/st%C3%A4dte/Z%C3%BCrich.jpg', '/dynamic/300x200/a*b.jpg', '/bad%E0%A4%A.jpg', '/x~y%7Ez.jpg']) {
+      const request = sandbox.result({ request: { uri, method: 'GET', querystring: {}, headers: {} } });
+      expect(request.uri, uri).toBe(canonicalUri(uri) ?? uri);
+    }
+  });
+
   it('keeps query strings out of every cache key; only ?sig= reaches the resolver, under dynamic/', () => {
     const r = cdn();
     const config = r.LibraryDistribution.Properties.DistributionConfig;
