@@ -143,7 +143,7 @@ describe('onDemand handler (HTTP API payload v2)', () => {
     const response = await handler({ rawPath: '/dynamic/300x200/trips/a%20b%2Bc.jpg', queryStringParameters: {} });
     expect(response).toEqual({
       statusCode: 301,
-      headers: { Location: 'http://library-bucket.s3-website-us-east-1.amazonaws.com/dynamic/300x200/trips/a%20b%2Bc.jpg', 'Cache-Control': 'no-store' },
+      headers: { Location: 'http://library-bucket.s3-website-us-east-1.amazonaws.com/dynamic/300x200/trips/a%20b+c.jpg', 'Cache-Control': 'no-store' },
       body: '',
     });
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
@@ -254,10 +254,11 @@ describe('sync handler', () => {
 
       cloudfront.on(CreateInvalidationCommand).resolves({});
       const [removed] = await makeSyncHandler(() => context)({ Records: [record] });
-      expect(removed).toMatchObject({ status: 'removed', invalidated: 3 });
+      // Its three logical URLs, and its three assets, which no other key uses (the index says so).
+      expect(removed).toMatchObject({ status: 'removed', invalidated: 6, deleted: { assets: 3 } });
       expect(cloudfront.commandCalls(CreateInvalidationCommand)[0]!.args[0].input).toMatchObject({
         DistributionId: 'E2EXAMPLE',
-        InvalidationBatch: { Paths: { Quantity: 3, Items: ['/dynamic/300x200/gone/b%20c.jpg', '/gone/b%20c.jpg', '/small/gone/b%20c.jpg'] } },
+        InvalidationBatch: { Paths: { Quantity: 6, Items: [...rows.map((row) => `/${row.assetKey}`).sort(), '/dynamic/300x200/gone/b%20c.jpg', '/gone/b%20c.jpg', '/small/gone/b%20c.jpg'] } },
       });
 
       cloudfront.reset();
