@@ -33,3 +33,21 @@ export function ssmSigningSecret(parameterName: string, client: SSMClient = new 
     return value;
   };
 }
+
+/** Why no secret can be used: the handler answers 503 (never cached) and makes nothing. */
+export const SECRET_UNAVAILABLE = 'the signing secret cannot be read; try again later';
+
+/**
+ * The secret a request is checked with: the configured source's (SSM on Lambda), else the context's
+ * own (locally, from the environment). Fails closed: `undefined` when a configured source cannot be
+ * read — the reason goes to `onError` (a log line naming the error, never a value).
+ */
+export async function currentSecret(fallback: string | undefined, source: SecretSource | undefined, onError: (reason: string) => void): Promise<{ secret: string | undefined } | undefined> {
+  if (!source) return { secret: fallback };
+  try {
+    return { secret: await source() };
+  } catch (error) {
+    onError((error as Error).message);
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@
  * routing rule on a 404. Answers 301 back to the website (never image bytes: a Lambda response is
  * limited to 6 MB), or a short JSON error.
  */
-import { type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
+import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
 import { encodeKeyPath } from '../core/cdn';
 import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
@@ -48,17 +48,10 @@ export const makeOnDemandHandler =
       return json(400, { error: 'expected /dynamic/<WxH>/<key>' });
     }
     const { context, websiteUrl, signingSecret } = environment();
-    let secret = context.signingSecret;
-    if (signingSecret) {
-      try {
-        secret = await signingSecret();
-      } catch (error) {
-        // Fails closed: without its secret no size is made, signed or not. The log names the error, never a value.
-        logger.error('onDemand: signing secret unavailable', { status: 503, reason: (error as Error).message });
-        return json(503, { error: 'the signing secret cannot be read; try again later' });
-      }
-    }
-    const result = await serveDynamic({ ...context, signingSecret: secret }, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
+    // Fails closed: without its secret no size is made, signed or not.
+    const current = await currentSecret(context.signingSecret, signingSecret, (reason) => logger.error('onDemand: signing secret unavailable', { status: 503, reason }));
+    if (!current) return json(503, { error: SECRET_UNAVAILABLE });
+    const result = await serveDynamic({ ...context, signingSecret: current.secret }, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
     logger.info(`onDemand: ${result.status}`, { status: result.status, key, ...(result.status === 301 ? { logicalKey: result.logicalKey } : { error: result.error }) });
     if (result.status !== 301) return json(result.status, { error: result.error });
     const location = `${websiteUrl.replace(/\/+$/, '')}/${encodeKeyPath(result.logicalKey)}`;

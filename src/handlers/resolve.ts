@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
+import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
 import type { OnDemandContext } from '../core/on-demand';
 import { resolveLogical, type Resolution } from '../core/resolve';
 import { contextFromEnv } from './context';
@@ -39,18 +39,11 @@ export const makeResolveHandler = (environment: () => ResolveEnvironment, teleme
       return send(responseStream, 405, { 'Content-Type': 'application/json; charset=utf-8', Allow: 'GET, HEAD' }, JSON.stringify({ error: 'GET or HEAD only' }));
     }
     const { context, signingSecret } = environment();
-    let secret = context.signingSecret;
-    if (signingSecret) {
-      try {
-        secret = await signingSecret();
-      } catch (error) {
-        // Fails closed, and is not cached by the CDN: the next request tries again.
-        logger.error('resolve: signing secret unavailable', { status: 503, reason: (error as Error).message });
-        return send(responseStream, 503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }, JSON.stringify({ error: 'the signing secret cannot be read; try again later' }));
-      }
-    }
+    // Fails closed, and is not cached by the CDN: the next request tries again.
+    const current = await currentSecret(context.signingSecret, signingSecret, (reason) => logger.error('resolve: signing secret unavailable', { status: 503, reason }));
+    if (!current) return send(responseStream, 503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }, JSON.stringify({ error: SECRET_UNAVAILABLE }));
     const resolution = await resolveLogical(
-      { ...context, signingSecret: secret },
+      { ...context, signingSecret: current.secret },
       { path: event.rawPath, signature: event.queryStringParameters?.sig, headOnly: method === 'HEAD', ifNoneMatch: header(event, 'if-none-match') },
     );
     logger.info(`resolve: ${resolution.status}`, summary(resolution, Date.now() - started));

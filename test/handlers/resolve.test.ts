@@ -152,3 +152,22 @@ describe('resolve handler (function URL, RESPONSE_STREAM)', () => {
     expect(prelude).toEqual({ statusCode: 404, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=60' } });
   });
 });
+
+describe('resolve handler with its signing secret in SSM Parameter Store', () => {
+  it('fails closed with a 503 the CDN does not cache when the secret cannot be read, and reads nothing', async () => {
+    const { makeResolveHandler } = await import('../../src/handlers/resolve');
+    const { contextFromEnv } = await import('../../src/handlers/context');
+    const lines: string[] = [];
+    const handler = makeResolveHandler(
+      () => ({ context: { ...contextFromEnv(), sourceBucket: 'originals' }, signingSecret: async () => Promise.reject(new Error('signing secret /x cannot be read: AccessDeniedException')) }),
+      { sink: (line) => lines.push(line) },
+    );
+    const stream = new RawStream();
+    await handler({ rawPath: '/small/x.jpg', headers: {}, requestContext: { http: { method: 'GET' } } }, stream as never);
+    const { prelude, body } = stream.parsed();
+    expect(prelude).toEqual({ statusCode: 503, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } });
+    expect(JSON.parse(body.toString()).error).toMatch(/signing secret cannot be read/);
+    expect(lines.join('\n')).toMatch(/AccessDeniedException/);
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
