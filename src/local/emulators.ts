@@ -17,6 +17,7 @@ import dynalite from 'dynalite';
 import { catalogTableSchema } from '../aws/catalog-schema';
 import { makeDynamoClient, makeS3Client } from '../aws/clients';
 import { type FaultInjector, gateServer } from './faults';
+import { type DiskFullListener, ObjectFileStore } from './object-files';
 
 export interface Emulators {
   s3Endpoint: string;
@@ -35,6 +36,8 @@ interface CommonOptions {
   silent?: boolean;
   /** Injects S3 and DynamoDB errors into the emulators' answers. */
   faults?: FaultInjector;
+  /** Told when the local S3 meets a full disk (the write fails whole; nothing partial is left). */
+  onDiskFull?: DiskFullListener;
 }
 
 /** Either a data dir (`<dataDir>/s3`, `<dataDir>/dynamodb`, kept across restarts) or in memory. */
@@ -72,8 +75,12 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
       // Created at run() when missing (an existing bucket and its objects are kept).
       configureBuckets: options.buckets.map((name) => ({ name })),
     });
+    // Objects atomic, any key S3 takes (src/local/object-files.ts) instead of s3rver's own files.
+    const store = new ObjectFileStore(s3Dir, options.onDiskFull);
+    s3rver.store = (s3rver as unknown as { context: { store: unknown } }).context.store = store;
     const { port: s3Port } = await s3rver.run();
     cleanups.push(() => closeServer(s3rver.httpServer));
+    for (const bucket of options.buckets) await store.convertLegacy(bucket);
 
     // dynalite without `path` keeps its LevelDB in memory.
     const dynamoServer = dynalite({ ...(dynamoDir ? { path: dynamoDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -82,7 +89,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     const dynamoPort = (dynamoServer.address() as AddressInfo).port;
 
     const faults = options.faults;
-    gateServer(s3rver.httpServer, async (request, response) => faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
+    gateServer(s3rver.httpServer, async (request, response) => refuseLongKey(request, response) || faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
     if (faults) gateServer(dynamoServer, (request, response) => faults.dynamoGate(request, response));
 
     const s3Endpoint = `http://127.0.0.1:${s3Port}`;
@@ -162,6 +169,27 @@ async function refuseExistingObject(s3rver: S3rver, request: IncomingMessage, re
   request.once('end', () => {
     response.writeHead(412, { 'Content-Type': 'application/xml' });
     response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>');
+  });
+  return true;
+}
+
+/** S3 keys are at most 1,024 bytes of UTF-8 (S3 User Guide, "Naming Amazon S3 objects"); S3 answers a longer one 400 KeyTooLongError. */
+export const MAX_KEY_BYTES = 1024;
+
+function refuseLongKey(request: IncomingMessage, response: ServerResponse): boolean {
+  const url = new URL(request.url ?? '/', 'http://local');
+  const [, ...rest] = url.pathname.slice(1).split('/');
+  let key: string;
+  try {
+    key = decodeURIComponent(rest.join('/'));
+  } catch {
+    return false;
+  }
+  if (Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return false;
+  request.resume();
+  request.once('end', () => {
+    response.writeHead(400, { 'Content-Type': 'application/xml' });
+    response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>KeyTooLongError</Code><Message>Your key is too long</Message><Size>${Buffer.byteLength(key, 'utf8')}</Size><MaxSizeAllowed>${MAX_KEY_BYTES}</MaxSizeAllowed></Error>`);
   });
   return true;
 }

@@ -8,6 +8,7 @@ declare module 's3rver' {
     close(): Promise<void>;
     /** Set once run() resolves. */
     httpServer: Server;
+    /** Replaced before run() by the project's own (src/local/object-files.ts). */
     store: { existsObject(bucket: string, key: string): Promise<boolean> };
   }
 }

@@ -1,0 +1,298 @@
+/**
+ * The local S3's objects on disk, as S3 keeps them: a PUT is atomic, and any key S3 takes (up to 1,024
+ * bytes) can be stored. s3rver's own store writes the object, its MD5 and its metadata as three files
+ * in place, named after the key: a crash or a full disk mid-write leaves a partial object that later
+ * reads take for whole, and a key whose last segment is over ~230 bytes cannot be stored at all
+ * (`<name>._S3rver_metadata.json` exceeds the file system's 255 bytes). This store replaces it:
+ *
+ *   <bucket>/.objects/<h0h1>/<sha-256 of the key>     one file per object: the body, then a trailer
+ *                                                      (JSON: key, size, MD5, metadata), its length
+ *                                                      (4 bytes) and a magic (8 bytes)
+ *
+ * written to a temporary file beside it and renamed into place: at every instant an object and its
+ * metadata are either absent or whole. A file whose trailer cannot be read counts as absent, never as
+ * an error; so does a leftover temporary file. Bucket configuration (website, CORS) stays s3rver's.
+ * Data dirs of earlier versions (s3rver's layout) are converted once, at start.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+const require = createRequire(import.meta.url);
+// s3rver's store and object model (CommonJS, no types): this store extends the one s3rver builds.
+const FilesystemStore = require('s3rver/lib/stores/filesystem') as new (root: string) => object;
+const S3Object = require('s3rver/lib/models/object') as S3ObjectModel;
+
+interface S3ObjectModel {
+  new (bucket: string, key: string, content: Readable | null, metadata: Record<string, unknown>): S3ObjectLike;
+  ALLOWED_METADATA: string[];
+}
+
+interface S3ObjectLike {
+  bucket: string;
+  key: string;
+  content: Readable | Buffer | null;
+  metadata: Record<string, string>;
+  range?: { start: number; end: number };
+}
+
+const MAGIC = Buffer.from('PSOBJv1\n');
+const TRAILER_FIXED = 4 + MAGIC.byteLength;
+export const OBJECTS_DIR = '.objects';
+/** A temporary file older than this is a crash's leftover (a live write takes seconds at most). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+interface Trailer {
+  key: string;
+  size: number;
+  md5: string;
+  lastModified: string;
+  metadata: Record<string, string>;
+}
+
+/** Where a full disk was met: the local stack stops the run with a clear message (see stack.ts). */
+export type DiskFullListener = (path: string) => void;
+
+export class ObjectFileStore extends FilesystemStore {
+  constructor(
+    readonly rootDirectory: string,
+    private readonly onDiskFull: DiskFullListener = () => {},
+  ) {
+    super(rootDirectory);
+  }
+
+  private objectPath(bucket: string, key: string): string {
+    const hash = createHash('sha256').update(key, 'utf8').digest('hex');
+    return join(this.rootDirectory, bucket, OBJECTS_DIR, hash.slice(0, 2), hash);
+  }
+
+  /** The trailer of a stored object, or undefined when there is none or it cannot be read. */
+  private async readTrailer(path: string, key?: string): Promise<Trailer | undefined> {
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size < TRAILER_FIXED) return undefined;
+      const fixed = Buffer.alloc(TRAILER_FIXED);
+      await handle.read(fixed, 0, TRAILER_FIXED, size - TRAILER_FIXED);
+      if (!fixed.subarray(4).equals(MAGIC)) return undefined;
+      const length = fixed.readUInt32BE(0);
+      if (length > size - TRAILER_FIXED) return undefined;
+      const json = Buffer.alloc(length);
+      await handle.read(json, 0, length, size - TRAILER_FIXED - length);
+      const trailer = JSON.parse(json.toString('utf8')) as Trailer;
+      if (trailer.size !== size - TRAILER_FIXED - length) return undefined;
+      if (key !== undefined && trailer.key !== key) return undefined;
+      return trailer;
+    } catch {
+      return undefined;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private metadataOf(trailer: Trailer): Record<string, unknown> {
+    return { ...trailer.metadata, etag: JSON.stringify(trailer.md5), 'last-modified': new Date(trailer.lastModified).toUTCString(), 'content-length': trailer.size };
+  }
+
+  async existsObject(bucket: string, key: string): Promise<boolean> {
+    return (await this.readTrailer(this.objectPath(bucket, key), key)) !== undefined;
+  }
+
+  async getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<S3ObjectLike | null> {
+    const path = this.objectPath(bucket, key);
+    const trailer = await this.readTrailer(path, key);
+    if (!trailer) return null;
+    const metadata = this.metadataOf(trailer);
+    const lastByte = Math.max(0, trailer.size - 1);
+    const range = { start: options?.start ?? 0, end: Math.min(options?.end ?? Number.POSITIVE_INFINITY, lastByte) };
+    const ranged = options !== undefined && (options.start !== undefined || options.end !== undefined);
+    if (range.start < 0 || range.end < range.start || trailer.size === 0) {
+      const object = new S3Object(bucket, key, trailer.size === 0 ? emptyStream() : null, metadata);
+      if (ranged) object.range = range;
+      return object;
+    }
+    const content = createReadStream(path, range);
+    await new Promise<void>((resolve, reject) => content.once('open', () => resolve()).once('error', reject)).catch(() => undefined);
+    const object = new S3Object(bucket, key, content, metadata);
+    if (ranged) object.range = range;
+    return object;
+  }
+
+  async putObject(object: S3ObjectLike): Promise<{ size: number; md5: string }> {
+    const path = this.objectPath(object.bucket, object.key);
+    const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    const md5 = createHash('md5');
+    let size = 0;
+    try {
+      await mkdir(join(path, '..'), { recursive: true });
+      const out = createWriteStream(temp, { flags: 'wx' });
+      const source: AsyncIterable<Buffer> = Buffer.isBuffer(object.content) ? toIterable(object.content) : (object.content as Readable);
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            md5.update(chunk);
+            size += chunk.byteLength;
+            yield chunk;
+          }
+        },
+        out,
+        { end: false },
+      );
+      const digest = md5.digest('hex');
+      const metadata: Record<string, string> = {};
+      for (const [name, value] of Object.entries(object.metadata ?? {})) {
+        if (S3Object.ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')) metadata[name] = String(value);
+      }
+      const trailer: Trailer = { key: object.key, size, md5: digest, lastModified: new Date().toISOString(), metadata };
+      const json = Buffer.from(JSON.stringify(trailer), 'utf8');
+      const fixed = Buffer.alloc(4);
+      fixed.writeUInt32BE(json.byteLength, 0);
+      await new Promise<void>((resolve, reject) => {
+        out.once('error', reject);
+        out.end(Buffer.concat([json, fixed, MAGIC]), () => resolve());
+      });
+      await syncFile(temp);
+      // The one step that makes it visible, whole: rename is atomic within a file system.
+      await rename(temp, path);
+      return { size, md5: digest };
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => {});
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') this.onDiskFull(this.rootDirectory);
+      throw error;
+    }
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    await unlink(this.objectPath(bucket, key)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  async copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const source = await this.getObject(srcBucket, srcKey);
+    if (!source) throw Object.assign(new Error('no such key'), { code: 'ENOENT' });
+    const metadata = replacementMetadata ?? source.metadata;
+    await this.putObject(new S3Object(destBucket, destKey, source.content as Readable, metadata));
+    const trailer = (await this.readTrailer(this.objectPath(destBucket, destKey), destKey))!;
+    return this.metadataOf(trailer);
+  }
+
+  async listObjects(bucket: string, options: { delimiter?: string; startAfter?: string; prefix?: string; maxKeys?: number }) {
+    const { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY } = options;
+    const trailers: Trailer[] = [];
+    for (const path of await this.objectFiles(bucket)) {
+      const trailer = await this.readTrailer(path);
+      if (trailer) trailers.push(trailer);
+    }
+    trailers.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const commonPrefixes = new Set<string>();
+    const objects: S3ObjectLike[] = [];
+    let isTruncated = false;
+    for (const trailer of trailers) {
+      const { key } = trailer;
+      if (key <= startAfter || !key.startsWith(prefix)) continue;
+      if (delimiter) {
+        const at = key.slice(prefix.length).indexOf(delimiter);
+        if (at !== -1) {
+          commonPrefixes.add(key.slice(0, prefix.length + at + 1));
+          continue;
+        }
+      }
+      if (objects.length >= maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      objects.push(new S3Object(bucket, key, null, this.metadataOf(trailer)));
+    }
+    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+  }
+
+  /** Every object file of a bucket (temporary files left out; those older than an hour removed). */
+  private async objectFiles(bucket: string): Promise<string[]> {
+    const base = join(this.rootDirectory, bucket, OBJECTS_DIR);
+    const files: string[] = [];
+    for (const shard of await readdir(base).catch(() => [] as string[])) {
+      for (const name of await readdir(join(base, shard)).catch(() => [] as string[])) {
+        const path = join(base, shard, name);
+        if (!name.includes('.tmp-')) files.push(path);
+        else await removeIfStale(path);
+      }
+    }
+    return files;
+  }
+
+  async initiateUpload(): Promise<never> {
+    throw new Error('multipart uploads are not supported by the local S3 (photo-scaler puts objects whole)');
+  }
+
+  async putPart(): Promise<never> {
+    return this.initiateUpload();
+  }
+
+  async putObjectMultipart(): Promise<never> {
+    return this.initiateUpload();
+  }
+
+  /**
+   * Objects of s3rver's own layout (`<key>._S3rver_object` + `.md5` + `_metadata.json`), from a data
+   * dir of an earlier version: each whole one is stored in this layout and its files removed. One
+   * whose metadata cannot be read is stored without it; one that cannot be read at all is left.
+   */
+  async convertLegacy(bucket: string): Promise<number> {
+    const base = join(this.rootDirectory, bucket);
+    let converted = 0;
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (entry.isDirectory()) {
+          if (dir === base && entry.name === OBJECTS_DIR) continue;
+          await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
+        } else if (entry.name.endsWith('._S3rver_object')) {
+          const key = `${prefix}${entry.name.slice(0, -'._S3rver_object'.length)}`;
+          const objectFile = join(dir, entry.name);
+          const metadata = await readFile(join(dir, `${entry.name.slice(0, -'object'.length)}metadata.json`), 'utf8')
+            .then((text) => JSON.parse(text) as Record<string, unknown>)
+            .catch(() => ({}));
+          await this.putObject(new S3Object(bucket, key, createReadStream(objectFile), metadata));
+          for (const suffix of ['object', 'object.md5', 'metadata.json']) await rm(join(dir, `${key.slice(prefix.length)}._S3rver_${suffix}`), { force: true });
+          converted++;
+        }
+      }
+    };
+    await walk(base, '');
+    return converted;
+  }
+}
+
+async function removeIfStale(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true }).catch(() => {});
+}
+
+/** The written bytes reach the disk before the rename makes them visible. */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* toIterable(buffer: Buffer): AsyncGenerator<Buffer> {
+  yield buffer;
+}
+
+function emptyStream(): Readable {
+  const { Readable: ReadableClass } = require('node:stream') as typeof import('node:stream');
+  return ReadableClass.from([]);
+}

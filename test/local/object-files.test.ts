@@ -1,0 +1,127 @@
+/**
+ * The local S3's object files (src/local/object-files.ts): a PUT is atomic even when the process is
+ * killed mid-write, an object whose file cannot be read counts as absent (never an error), any key S3
+ * takes is stored (1,024 bytes, segments over the file system's 255), a longer one is refused as S3
+ * refuses it, and data dirs of s3rver's own layout are converted.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulators, type Emulators } from '../../src/local/emulators';
+import { OBJECTS_DIR } from '../../src/local/object-files';
+import { listKeys } from '../helpers/library';
+
+const ROOT = join(import.meta.dirname, '../..');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'photo-scaler-object-files-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every file under a bucket's object directory. */
+async function objectFiles(s3Dir: string, bucket: string): Promise<string[]> {
+  const base = join(s3Dir, bucket, OBJECTS_DIR);
+  const files: string[] = [];
+  for (const shard of await readdir(base).catch(() => [])) for (const name of await readdir(join(base, shard))) files.push(join(base, shard, name));
+  return files;
+}
+
+async function withEmulators<T>(dataDir: string, work: (emulators: Emulators) => Promise<T>, onDiskFull?: (path: string) => void): Promise<T> {
+  const emulators = await startEmulators({ dataDir, buckets: ['b'], tableName: 'catalog', onDiskFull });
+  try {
+    return await work(emulators);
+  } finally {
+    await emulators.close();
+  }
+}
+
+describe('the local S3 keeps objects whole', () => {
+  it('a process killed (-9) in the middle of writing an object leaves no object: absent, unlisted, and a conditional PUT then succeeds', async () => {
+    const dataDir = join(dir, 'killed');
+    // A child process writes a 64 MB object through the store, slowly; it is killed once half is on disk.
+    const script = `
+      import { ObjectFileStore } from ${JSON.stringify(join(ROOT, 'src/local/object-files.ts'))};
+      import { Readable } from 'node:stream';
+      import { mkdir } from 'node:fs/promises';
+      const root = ${JSON.stringify(join(dataDir, 's3'))};
+      await mkdir(root + '/b', { recursive: true });
+      const store = new ObjectFileStore(root);
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      async function* slowly() { for (let i = 0; i < 64; i++) { yield chunk; await new Promise((r) => setTimeout(r, 20)); } }
+      process.stdout.write('writing\\n');
+      await store.putObject({ bucket: 'b', key: 'big/photo.jpg', content: Readable.from(slowly()), metadata: { 'content-type': 'image/jpeg' } });
+      process.stdout.write('done\\n');`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout!.on('data', (data: Buffer) => data.toString().includes('writing') && resolve()));
+    const s3Dir = join(dataDir, 's3');
+    for (;;) {
+      const files = await objectFiles(s3Dir, 'b');
+      const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+      if (sizes.some((size) => size > 20 * 1024 * 1024)) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const left = await objectFiles(s3Dir, 'b');
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/\.tmp-/);
+
+    await withEmulators(dataDir, async ({ s3 }) => {
+      await expect(s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'big/photo.jpg' }))).rejects.toMatchObject({ name: 'NotFound' });
+      expect(await listKeys(s3, 'b')).toEqual([]);
+      await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'big/photo.jpg', Body: Buffer.from('whole'), IfNoneMatch: '*' }));
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'big/photo.jpg' }));
+      expect(Buffer.from(await got.Body!.transformToByteArray()).toString()).toBe('whole');
+    });
+  }, 60_000);
+
+  it('an object whose file cannot be read (cut short, emptied) counts as absent: HEAD 404, not listed, the others untouched, and it can be written again', async () => {
+    const dataDir = join(dir, 'damaged');
+    await withEmulators(dataDir, async ({ s3 }) => {
+      for (const key of ['a.jpg', 'b.jpg', 'c.jpg']) await s3.send(new PutObjectCommand({ Bucket: 'b', Key: key, Body: Buffer.alloc(5000, key.charCodeAt(0)) }));
+      const file = (key: string) => join(dataDir, 's3', 'b', OBJECTS_DIR, createHash('sha256').update(key).digest('hex').slice(0, 2), createHash('sha256').update(key).digest('hex'));
+      await truncate(file('a.jpg'), 1000);
+      await writeFile(file('b.jpg'), '');
+      await expect(s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'a.jpg' }))).rejects.toMatchObject({ name: 'NotFound' });
+      await expect(s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'b.jpg' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+      expect(await listKeys(s3, 'b')).toEqual(['c.jpg']);
+      await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'a.jpg', Body: Buffer.from('again'), IfNoneMatch: '*' }));
+      expect(await listKeys(s3, 'b')).toEqual(['a.jpg', 'c.jpg']);
+    });
+  });
+
+  it('stores any key S3 takes: a 255-byte file name, a 300-byte segment, 1,024 bytes; refuses 1,025 bytes with KeyTooLongError as S3 does', async () => {
+    await withEmulators(join(dir, 'long'), async ({ s3 }) => {
+      const keys = [`photos/${'n'.repeat(251)}.jpg`, `${'d'.repeat(300)}/x.jpg`, `k/${'é'.repeat(300)}/${'z'.repeat(1024 - 2 - 600 - 1)}`];
+      expect(Buffer.byteLength(keys[2]!)).toBe(1024);
+      for (const key of keys) {
+        await s3.send(new PutObjectCommand({ Bucket: 'b', Key: key, Body: Buffer.from(key), ContentType: 'image/jpeg', WebsiteRedirectLocation: '/assets/x' }));
+        const head = await s3.send(new HeadObjectCommand({ Bucket: 'b', Key: key }));
+        expect([head.ContentLength, head.ContentType, head.WebsiteRedirectLocation]).toEqual([Buffer.byteLength(key), 'image/jpeg', '/assets/x']);
+      }
+      expect(await listKeys(s3, 'b')).toEqual([...keys].sort());
+      await expect(s3.send(new PutObjectCommand({ Bucket: 'b', Key: `${'x'.repeat(1025)}`, Body: Buffer.from('x') }))).rejects.toMatchObject({ name: 'KeyTooLongError', $metadata: { httpStatusCode: 400 } });
+    });
+  });
+
+  it('converts a data dir of s3rver\'s own layout, metadata kept', async () => {
+    const dataDir = join(dir, 'legacy');
+    const legacy = join(dataDir, 's3', 'b', 'trips');
+    await mkdir(legacy, { recursive: true });
+    await writeFile(join(legacy, 'a b.jpg._S3rver_object'), 'old bytes');
+    await writeFile(join(legacy, 'a b.jpg._S3rver_object.md5'), 'x');
+    await writeFile(join(legacy, 'a b.jpg._S3rver_metadata.json'), JSON.stringify({ 'content-type': 'image/jpeg', 'x-amz-meta-sha256': 'abc' }));
+    await withEmulators(dataDir, async ({ s3 }) => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'trips/a b.jpg' }));
+      expect([Buffer.from(await got.Body!.transformToByteArray()).toString(), got.ContentType, got.Metadata]).toEqual(['old bytes', 'image/jpeg', { sha256: 'abc' }]);
+      expect(await readdir(legacy)).toEqual([]);
+    });
+  });
+});
