@@ -11,7 +11,7 @@ import { type ItemEvent, type ItemOutcome, NOTHING_WRITTEN } from './item';
 import { cropKey } from './keys';
 import { putPointers } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
-import { type InspectedOriginal, inspectOriginal, type SourceRef, sourceOf } from './source';
+import { derivedPrefixOf, type InspectedOriginal, inspectOriginal, type SourceRef, sourceOf } from './source';
 
 /** How many other keys with the same content are tried before rendering anyway. */
 const MAX_CANDIDATES = 5;
@@ -23,7 +23,7 @@ const MAX_CANDIDATES = 5;
 export const CONTENT_BUSY_PATIENCE = 6;
 
 export async function dedupe(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
-  const source = sourceOf(event.item, context.presets.map((preset) => preset.name));
+  const source = sourceOf(event.item, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   const existing = await context.catalog.rowsForKey(source.key);
   if (source.etag && isComplete(existing, context.presets, { etag: source.etag, bucket: source.bucket })) {
     return { key: source.key, status: 'unchanged', sha256: originalRow(existing)?.sha256, written: NOTHING_WRITTEN };

@@ -19,6 +19,12 @@ export function assetKey(sha256: string, ext: string): string {
   return `${ASSETS_PREFIX}${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256.slice(4, 6)}/${sha256}.${ext}`;
 }
 
+/** Bytes the longest derived key adds in front of a source key: `<preset>/` or `dynamic/<size>/`. */
+export function derivedPrefixBytes(presetNames: readonly string[], dynamicSizes: readonly string[]): number {
+  const prefixes = [...presetNames.map((name) => `${name}/`), ...dynamicSizes.map((size) => `dynamic/${size}/`)];
+  return Math.max(0, ...prefixes.map((prefix) => Buffer.byteLength(prefix, 'utf8')));
+}
+
 /** The logical key of a crop. */
 export function cropKey(preset: string, sourceKey: string): string {
   return `${preset}/${sourceKey}`;
@@ -34,9 +40,16 @@ export function pointerTarget(assetKeyValue: string): string {
  * prefixes (`thumb/x.jpg` would collide with the thumb crop of `x.jpg`). Refused keys are recorded
  * FAILED with this message; nothing is written for them.
  */
-export function validateSourceKey(key: string, presetNames: readonly string[]): void {
+export function validateSourceKey(key: string, presetNames: readonly string[], derivedPrefixBytes = 0): void {
   if (key.length === 0) throw new PhotoError('empty key');
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new PhotoError(`key longer than ${MAX_KEY_BYTES} bytes`);
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES) throw new PhotoError(`key longer than ${MAX_KEY_BYTES} bytes`);
+  // S3 refuses longer keys (S3 User Guide, "Naming Amazon S3 objects"): every key derived from this
+  // one (`<preset>/<key>`, `dynamic/<size>/<key>`) must fit too, or some of its writes would fail
+  // after others were made.
+  if (bytes + derivedPrefixBytes > MAX_KEY_BYTES) {
+    throw new PhotoError(`key of ${bytes} bytes is too long for its derived keys: the longest, with its ${derivedPrefixBytes}-byte prefix, would exceed S3's ${MAX_KEY_BYTES} bytes (at most ${MAX_KEY_BYTES - derivedPrefixBytes} bytes)`);
+  }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new PhotoError('key contains control characters');
   if (key.startsWith('/')) throw new PhotoError('key starts with "/"');

@@ -12,6 +12,7 @@ import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
 import { parseSize, resolvePreset, type Size } from './presets';
 import { renderPresets } from './render';
+import { derivedPrefixOf } from './source';
 import { sniffImage } from './sniff';
 
 export const DYNAMIC_PREFIX = 'dynamic';
@@ -84,7 +85,7 @@ export function checkDynamicRequest(context: OnDemandContext, request: OnDemandR
     return { status: 400, error: `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}` };
   }
   try {
-    validateSourceKey(request.key, context.presets.map((preset) => preset.name));
+    validateSourceKey(request.key, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   } catch (error) {
     return { status: 400, error: `bad key: ${(error as Error).message}` };
   }

@@ -10,10 +10,10 @@ import { cropKey } from './keys';
 import { putAsset, putPointers, sha256Hex } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
 import { renderPresets } from './render';
-import { readOriginal, sourceOf } from './source';
+import { derivedPrefixOf, readOriginal, sourceOf } from './source';
 
 export async function resize(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
-  const source = sourceOf(event.item, context.presets.map((preset) => preset.name));
+  const source = sourceOf(event.item, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   const original = await readOriginal(context, source);
   const sha256 = sha256Hex(original.body);
   const { source: info, renditions } = await renderPresets(original.body, context.presets, context.config.limits);

@@ -19,6 +19,7 @@ import { DYNAMIC_PREFIX, dynamicKey, type MadeAsset, serveDynamic } from './on-d
 import { ASSETS_PREFIX, RESERVED_PREFIXES, validateSourceKey } from './keys';
 import type { ObjectStream } from './ports';
 import { type DeliveryConfig, parseSize } from './presets';
+import { derivedPrefixOf } from './source';
 
 export type ResolveContext = OnDemandContext;
 
@@ -80,7 +81,7 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   if (canonical !== path) return refuse(404, `not the canonical spelling of this URL: ${canonical}`);
   const kind = classify(logicalKey, context.presets.map((preset) => preset.name));
   if (!kind) return refuse(404, `not a logical URL: /${logicalKey}`);
-  const problem = keyProblem(kind, context.presets.map((preset) => preset.name));
+  const problem = keyProblem(kind, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   if (problem) return refuse(400, problem);
 
   if (kind.kind === 'dynamic') {
@@ -136,10 +137,10 @@ export function classify(logicalKey: string, presetNames: readonly string[]): Ki
 }
 
 /** A source key as the batch would take it (no `.`/`..` segments, no control characters, ≤ 1,024 bytes), or why not. */
-function keyProblem(kind: Kind, presetNames: readonly string[]): string | undefined {
+function keyProblem(kind: Kind, presetNames: readonly string[], prefixBytes: number): string | undefined {
   const sourceKey = kind.kind === 'dynamic' ? kind.key : kind.kind === 'crop' ? kind.logicalKey.slice(kind.logicalKey.indexOf('/') + 1) : kind.logicalKey;
   try {
-    validateSourceKey(sourceKey, presetNames);
+    validateSourceKey(sourceKey, presetNames, prefixBytes);
     return undefined;
   } catch (error) {
     return `bad key: ${(error as Error).message}`;

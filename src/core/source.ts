@@ -4,7 +4,8 @@ import type { StepContext } from './context';
 import { NotFoundError, PhotoError } from './errors';
 import { decodeInventoryKey } from './inventory';
 import type { InventoryItem } from './item';
-import { validateSourceKey } from './keys';
+import { derivedPrefixBytes, validateSourceKey } from './keys';
+import { parseSize } from './presets';
 import { type ImageType, looksLikeSvg, sniffImage } from './sniff';
 
 export interface SourceRef {
@@ -21,8 +22,14 @@ export interface Original {
   type: ImageType;
 }
 
+/** The bytes the longest key derived from a source key adds, for this configuration (presets, on-demand sizes). */
+export function derivedPrefixOf(context: Pick<StepContext, 'presets' | 'config'>): number {
+  const sizes = context.config.onDemand.sizes.map((size) => parseSize(size)?.text ?? size);
+  return derivedPrefixBytes(context.presets.map((preset) => preset.name), sizes);
+}
+
 /** Decodes and validates the item's key. Throws PhotoError for a key that can never be stored. */
-export function sourceOf(item: InventoryItem, presetNames: readonly string[]): SourceRef {
+export function sourceOf(item: InventoryItem, presetNames: readonly string[], prefixBytes = 0): SourceRef {
   if (!item || typeof item.bucket !== 'string' || typeof item.key !== 'string') throw new PhotoError('item has no bucket or key');
   let key: string;
   try {
@@ -30,7 +37,7 @@ export function sourceOf(item: InventoryItem, presetNames: readonly string[]): S
   } catch {
     throw new PhotoError(`key is not valid URL encoding: ${item.key}`);
   }
-  validateSourceKey(key, presetNames);
+  validateSourceKey(key, presetNames, prefixBytes);
   const size = item.size === undefined || item.size === '' ? undefined : Number(item.size);
   return { bucket: item.bucket, key, etag: item.etag, size: Number.isFinite(size) ? size : undefined };
 }

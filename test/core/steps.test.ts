@@ -179,3 +179,20 @@ describe('bad photos', () => {
     expect(await catalog.failureFor('later.jpg')).toBeUndefined();
   });
 });
+
+describe('keys whose derived keys S3 would refuse', () => {
+  it('a source key under 1,024 bytes whose longest derived key (dynamic/<size>/<key>) is over: refused before any write, with the limit named', async () => {
+    const { derivedPrefixOf } = await import('../../src/core/source');
+    const prefix = derivedPrefixOf(context);
+    expect(prefix).toBe(Buffer.byteLength('dynamic/1600x1200-inside/'));
+    const fits = `a/${'k'.repeat(1024 - prefix - 2 - 4)}.jpg`;
+    const over = `a/${'k'.repeat(1024 - prefix - 2 - 4 + 1)}.jpg`;
+    expect(Buffer.byteLength(over)).toBeLessThan(1024);
+    const body = await noiseJpeg(400, 300, 3);
+    const putsBefore = store.puts;
+    await expect(dedupe(context, await source(over, body))).rejects.toThrow(new PhotoError(`key of ${Buffer.byteLength(over)} bytes is too long for its derived keys: the longest, with its ${prefix}-byte prefix, would exceed S3's 1024 bytes (at most ${1024 - prefix} bytes)`));
+    expect(store.puts - putsBefore).toBe(1); // the original's own upload by source(); nothing by the step
+    const outcome = await process(await source(fits, body));
+    expect(outcome.status).toBe('resized');
+  });
+});
