@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 
 export interface ClientOptions {
   endpoint?: string;
@@ -19,6 +20,11 @@ export interface ClientOptions {
   maxAttempts?: number;
   /** `standard` (default): exponential backoff with jitter; `adaptive` also rate-limits this client. */
   retryMode?: 'standard' | 'adaptive';
+  /**
+   * The wait before retry `attempt` (1, 2, …) instead of the SDK's backoff: the local stack's tests
+   * scale it down as they scale the state machine's waits. Never set on AWS.
+   */
+  retryDelayMs?: (attempt: number) => number;
 }
 
 const DEFAULT_ATTEMPTS = 5;
@@ -107,10 +113,12 @@ export function countSdkRetries(client: Extensible, onRetries: (retries: number)
 }
 
 function common(options: ClientOptions) {
+  const maxAttempts = options.maxAttempts ?? DEFAULT_ATTEMPTS;
   return {
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    maxAttempts: options.maxAttempts ?? DEFAULT_ATTEMPTS,
+    maxAttempts,
     retryMode: options.retryMode ?? 'standard',
+    ...(options.retryDelayMs ? { retryStrategy: new ConfiguredRetryStrategy(maxAttempts, options.retryDelayMs) } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };

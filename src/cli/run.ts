@@ -20,19 +20,52 @@ export function registerRun(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .option('--faults <spec>', 'inject faults, e.g. slowdown=0.05,internal=0.01,throttle=0.01,crash=0.01,seed=42')
     .action(async (flags: RunFlags) => {
-      const result = await runWithProgress(flags);
-      process.stdout.write(flags.json ? `${JSON.stringify(jsonOf(result))}\n` : humanSummary(result, flags.dataDir));
-      if (result.status !== 'SUCCEEDED') process.exitCode = 1;
+      const stop = stopOnSignals();
+      try {
+        const result = await runWithProgress(flags, stop.signal);
+        process.stdout.write(flags.json ? `${JSON.stringify(jsonOf(result))}\n` : humanSummary(result, flags.dataDir));
+        if (result.status === 'ABORTED') process.exitCode = stop.exitCode ?? 1;
+        else if (result.status !== 'SUCCEEDED') process.exitCode = 1;
+      } finally {
+        stop.release();
+      }
     });
 }
 
-export async function runWithProgress(flags: { photos: string; dataDir: string; faults?: string }): Promise<LocalRunResult> {
+/**
+ * Ctrl-C (SIGINT) or SIGTERM stops a run gently: no new photo starts, those in flight finish, a
+ * partial summary is printed and the run is recorded ABORTED (`redrive` finishes it). A second one
+ * stops at once; whatever was written is whole either way.
+ */
+export function stopOnSignals(): { signal: AbortSignal; exitCode?: number; release(): void } {
+  const controller = new AbortController();
+  const state: { signal: AbortSignal; exitCode?: number; release(): void } = { signal: controller.signal, release: () => {} };
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write('\nstopping now\n');
+      process.exit(name === 'SIGINT' ? 130 : 143);
+    }
+    process.stderr.write(`\n${name}: stopping after the photos in flight (again to stop at once); \`photo-scaler redrive\` finishes the run\n`);
+    state.exitCode = name === 'SIGINT' ? 130 : 143;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  state.release = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return state;
+}
+
+export async function runWithProgress(flags: { photos: string; dataDir: string; faults?: string }, signal?: AbortSignal): Promise<LocalRunResult> {
   const upload = progressBar('upload ');
   const process_ = progressBar('process');
   try {
     return await runLocalMigration({
       photosDir: flags.photos,
       dataDir: flags.dataDir,
+      signal,
       faults: flags.faults ? parseFaults(flags.faults) : undefined,
       onProgress: (progress) => {
         if (progress.phase === 'upload') upload.update(progress.done, progress.total);
@@ -60,6 +93,7 @@ export function jsonOf(result: LocalRunResult) {
     retries: result.retries,
     sdkRetries: result.sdkRetries,
     ...(result.injected ? { injectedFaults: result.injected } : {}),
+    ...(result.notUploaded ? { notUploaded: result.notUploaded } : {}),
   };
 }
 
@@ -72,10 +106,15 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
   ];
   if (result.retries + result.sdkRetries > 0) lines.push(`  retried ${result.sdkRetries} calls in the AWS SDK and ${result.retries} steps in the state machine`);
   if (result.injected) lines.push(`  injected faults: ${Object.entries(result.injected).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
-  if (result.error) lines.push(`  execution error: ${result.error}`);
+  if (result.status === 'ABORTED') lines.push(`  stopped before every photo was processed: npx photo-scaler redrive --data-dir ${quote(dataDir)} finishes the run`);
+  else if (result.error) lines.push(`  execution error: ${result.error}`);
   if (s.failures.length > 0) {
     lines.push('  failures:');
     for (const failure of s.failures) lines.push(`    ${failure.key}: ${failure.error}`);
+  }
+  if (result.notUploaded?.length) {
+    lines.push(`  not uploaded (left out of the run): ${result.notUploaded.length}`);
+    for (const photo of result.notUploaded) lines.push(`    ${photo.key}: ${photo.error}`);
   }
   lines.push(`Library in ${dataDir}. Browse it: npx photo-scaler serve --data-dir ${quote(dataDir)}`);
   return `${lines.join('\n')}\n`;

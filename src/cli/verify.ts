@@ -52,7 +52,12 @@ export function registerVerify(program: Command): void {
       // Another bucket's report is refused; without a known source bucket every row is still matched by bucket and key.
       report = await verifyRun(context, await readInventoryReport(store, parseS3Url(flags.manifest), { expectedSourceBucket: sourceBucket }), { deep: flags.deep });
     } else {
-      const manifest = flags.manifest ? parseS3Url(flags.manifest) : (await readLastRun(flags.dataDir)).manifest;
+      const last = flags.manifest ? undefined : await readLastRun(flags.dataDir);
+      const manifest = flags.manifest ? parseS3Url(flags.manifest) : last!.manifest;
+      // A run killed or stopped is audited like any: its unfinished items are discrepancies.
+      if (last && last.status !== 'SUCCEEDED' && last.status !== 'FAILED' && !flags.json) {
+        process.stderr.write(`run ${last.execution} did not finish (${last.status === 'RUNNING' ? 'interrupted' : last.status}): \`photo-scaler redrive --data-dir ${flags.dataDir}\` finishes it\n`);
+      }
       const stack = await openLocalStack(flags.dataDir);
       try {
         const context: VerifyContext = { store: stack.store, catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };

@@ -32,6 +32,12 @@ export interface VerifyReport {
   assetsChecked: number;
   pointersChecked: number;
   discrepancies: Discrepancy[];
+  /** Recorded FAILED (a redrive runs them again). */
+  failedKeys: string[];
+  /** Not finished: no catalog rows, or not all of them (a redrive runs them again). */
+  unfinishedKeys: string[];
+  /** Finished, but the library is not what the catalog says: an asset missing or corrupt, a pointer wrong (`repair` mends them). */
+  damagedKeys: string[];
 }
 
 export interface VerifyOptions {
@@ -41,26 +47,42 @@ export interface VerifyOptions {
 }
 
 export async function verifyRun(context: VerifyContext, items: readonly InventoryRow[], options: VerifyOptions = {}): Promise<VerifyReport> {
-  const report: VerifyReport = { items: items.length, done: 0, failed: 0, incomplete: 0, assetsChecked: 0, pointersChecked: 0, discrepancies: [] };
+  const report: VerifyReport = { items: items.length, done: 0, failed: 0, incomplete: 0, assetsChecked: 0, pointersChecked: 0, discrepancies: [], failedKeys: [], unfinishedKeys: [], damagedKeys: [] };
   let next = 0;
   const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) await verifyItem(context, items[index]!, options, report);
+    for (let index = next++; index < items.length; index = next++) {
+      const item = items[index]!;
+      try {
+        await verifyItem(context, item, options, report);
+      } catch (error) {
+        // One item that cannot be checked is one discrepancy, never the end of the audit.
+        const key = keyOf(item);
+        report.incomplete++;
+        report.unfinishedKeys.push(key);
+        report.discrepancies.push({ key, problem: `could not be checked: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` });
+      }
+    }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
-  report.discrepancies.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  report.discrepancies.sort((a, b) => byKey(a.key, b.key));
+  for (const keys of [report.failedKeys, report.unfinishedKeys, report.damagedKeys]) keys.sort(byKey);
   return report;
 }
 
-async function verifyItem(context: VerifyContext, item: InventoryRow, options: VerifyOptions, report: VerifyReport): Promise<void> {
-  let key: string;
+function keyOf(item: InventoryRow): string {
   try {
-    key = decodeInventoryKey(item.Key ?? '');
+    return decodeInventoryKey(item.Key ?? '');
   } catch {
-    key = item.Key ?? '';
+    return item.Key ?? '';
   }
+}
+
+async function verifyItem(context: VerifyContext, item: InventoryRow, options: VerifyOptions, report: VerifyReport): Promise<void> {
+  const key = keyOf(item);
   const [rows, failure] = await Promise.all([context.catalog.rowsForKey(key), context.catalog.failureFor(key)]);
   const problems: string[] = [];
-  if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket })) {
+  if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket }) || (await doneForNewerOriginal(context, item, key, rows))) {
     const wanted = rows.filter((row) => row.preset === ORIGINAL || context.presets.some((p) => p.name === row.preset && p.spec === row.spec));
     for (const row of wanted) problems.push(...(await checkRow(context, row, options, report)));
     if (failure) problems.push('DONE, yet a failure row remains');
@@ -68,12 +90,17 @@ async function verifyItem(context: VerifyContext, item: InventoryRow, options: V
       report.done++;
       return;
     }
+    report.incomplete++;
+    report.damagedKeys.push(key);
+    for (const problem of problems) report.discrepancies.push({ key, problem });
+    return;
   } else if (failure) {
     if (!failure.error) problems.push('failure row without a reason');
     else if (item.Bucket !== undefined && failure.sourceBucket && failure.sourceBucket !== item.Bucket) {
       problems.push(`the failure row is of s3://${failure.sourceBucket}/${key}, the inventory's item of s3://${item.Bucket}/${key}`);
     } else {
       report.failed++;
+      report.failedKeys.push(key);
       return;
     }
   } else {
@@ -84,7 +111,19 @@ async function verifyItem(context: VerifyContext, item: InventoryRow, options: V
     } else problems.push(`incomplete: ${rows.length} catalog rows, source ETag ${original.sourceEtag} (inventory: ${item.ETag ?? '?'})`);
   }
   report.incomplete++;
+  report.unfinishedKeys.push(key);
   for (const problem of problems) report.discrepancies.push({ key, problem });
+}
+
+/**
+ * The original was replaced since the inventory was taken, and the catalog holds the new one's crops
+ * (live sync, a rerun or a redrive made them): that item is done, for the photo as it is now.
+ */
+async function doneForNewerOriginal(context: VerifyContext, item: InventoryRow, key: string, rows: readonly CatalogRow[]): Promise<boolean> {
+  const original = originalRow(rows);
+  if (!original || item.Bucket === undefined || original.sourceBucket !== item.Bucket || !isComplete(rows, context.presets, { bucket: item.Bucket })) return false;
+  const current = await context.store.head({ bucket: item.Bucket, key });
+  return current?.etag !== undefined && isComplete(rows, context.presets, { etag: current.etag, bucket: item.Bucket });
 }
 
 async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, report: VerifyReport): Promise<string[]> {

@@ -25,6 +25,11 @@ export interface Emulators {
   /** Clients pointed at the emulators (destroyed by close()). */
   s3: S3Client;
   dynamo: DynamoDBClient;
+  /**
+   * A new pair of clients pointed at the emulators, with their own retry budget — as each Lambda
+   * container has its own (destroyed by close()).
+   */
+  newClients(options?: { maxAttempts?: number }): { s3: S3Client; dynamo: DynamoDBClient };
   /** Stops both emulators and closes their stores; idempotent. */
   close(): Promise<void>;
 }
@@ -38,6 +43,8 @@ interface CommonOptions {
   faults?: FaultInjector;
   /** Told when the local S3 meets a full disk (the write fails whole; nothing partial is left). */
   onDiskFull?: DiskFullListener;
+  /** The SDK clients' wait before each retry, scaled (tests); the SDK's own backoff when absent. */
+  retryDelayMs?: (attempt: number) => number;
 }
 
 /** Either a data dir (`<dataDir>/s3`, `<dataDir>/dynamodb`, kept across restarts) or in memory. */
@@ -94,16 +101,23 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
 
     const s3Endpoint = `http://127.0.0.1:${s3Port}`;
     const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
-    const s3 = makeS3Client({ endpoint: s3Endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
-    const dynamo = makeDynamoClient({ endpoint: dynamoEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    const made: Array<{ destroy(): void }> = [];
+    const newClients = (extra: { maxAttempts?: number } = {}) => {
+      const pair = {
+        s3: makeS3Client({ endpoint: s3Endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, retryDelayMs: options.retryDelayMs, ...extra }),
+        dynamo: makeDynamoClient({ endpoint: dynamoEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, retryDelayMs: options.retryDelayMs, ...extra }),
+      };
+      made.push(pair.s3, pair.dynamo);
+      return pair;
+    };
+    const { s3, dynamo } = newClients();
     cleanups.push(async () => {
-      s3.destroy();
-      dynamo.destroy();
+      for (const client of made.splice(0)) client.destroy();
     });
 
     await createTable(dynamo, options.tableName);
     let closing: Promise<void> | undefined;
-    return { s3Endpoint, dynamoEndpoint, s3, dynamo, close: () => (closing ??= cleanup()) };
+    return { s3Endpoint, dynamoEndpoint, s3, dynamo, newClients, close: () => (closing ??= cleanup()) };
   } catch (error) {
     await cleanup().catch(() => {});
     throw error;

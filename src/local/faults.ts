@@ -93,10 +93,10 @@ export class FaultInjector {
    * Wraps a Lambda handler: a crashing invocation dies after a random number of its S3 writes,
    * like a runtime that is killed mid-item. Step Functions reports that as Lambda.Unknown.
    */
-  crashing<E, R>(handler: (event: E) => Promise<R>): (event: E) => Promise<R> {
-    return (event) => {
+  crashing<E, R, X extends unknown[]>(handler: (event: E, ...rest: X) => Promise<R>): (event: E, ...rest: X) => Promise<R> {
+    return (event, ...rest) => {
       const crashAfter = this.roll('crash') ? 1 + Math.floor(this.random() * 6) : undefined;
-      return invocation.run({ crashAfter, writes: 0 }, () => handler(event));
+      return invocation.run({ crashAfter, writes: 0 }, () => handler(event, ...rest));
     };
   }
 

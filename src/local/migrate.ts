@@ -4,7 +4,7 @@
  * up what the ResultWriter wrote.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as defaultConfig } from '../config';
@@ -14,7 +14,7 @@ import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { checkReport } from '../core/run-start';
 import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
 import { loadDefinition, startExecution } from './asl';
-import { listPhotos, uploadPhotos } from './photos';
+import { listPhotos, type NotUploaded, uploadPhotos } from './photos';
 import type { FaultKind, FaultRates } from './faults';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
@@ -41,13 +41,20 @@ export interface LocalRunOptions {
   stack?: LocalStack;
   /** Fault injection for a stack this run opens. */
   faults?: FaultRates;
+  /** Stops the run gently (Ctrl-C): no new photo starts, those in flight finish, the run ends ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface LocalRunResult {
   summary: RunSummary;
   executionName: string;
-  status: 'SUCCEEDED' | 'FAILED';
+  /** ABORTED: stopped before every item was processed (Ctrl-C, or a full disk: see `diskFull`). */
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   error?: string;
+  /** The data dir's file system was found full: the run stopped; what was written is whole. */
+  diskFull?: string;
+  /** Photos of the folder that could not be uploaded (and so are not in the run). */
+  notUploaded?: NotUploaded[];
   /** The whole run: upload, inventory report, execution, summary. */
   seconds: number;
   /** The state machine execution alone (what a run on AWS, where the photos already are in S3, takes). */
@@ -72,15 +79,33 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
   const progress = options.onProgress ?? (() => {});
   try {
     const started = performance.now();
-    const objects = await uploadPhotos(stack.store, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }));
-    const manifest = await writeInventoryReport(stack, INVENTORY_PREFIX, objects);
-    return await executeMigration(stack, manifest, options, started);
+    const { uploaded, notUploaded } = await uploadPhotos(stack.uploadStore, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }), 4, () => stack.diskFull() !== undefined);
+    if (stack.diskFull()) throw new DiskFullError(stack.diskFull()!);
+    if (uploaded.length === 0) throw new ConfigError(`no photo of ${options.photosDir} could be uploaded: ${notUploaded[0]?.key}: ${notUploaded[0]?.error}`);
+    const manifest = await writeInventoryReport(stack, INVENTORY_PREFIX, uploaded);
+    const result = await executeMigration(stack, manifest, options, started);
+    return notUploaded.length > 0 ? { ...result, notUploaded } : result;
+  } catch (error) {
+    const full = stack.diskFull();
+    if (full) throw new DiskFullError(full, error);
+    throw error;
   } finally {
     if (!options.stack) await stack.close();
   }
 }
 
 /** A genuine S3 Inventory report of `objects` in the emulated inventory bucket; returns its manifest. */
+/** The disk holding the data dir is full: the run stopped; everything already written is whole. */
+export class DiskFullError extends Error {
+  override name = 'DiskFullError';
+  constructor(
+    readonly path: string,
+    cause?: unknown,
+  ) {
+    super(`the disk holding ${path} is full: the run stopped, and what it wrote is whole. Free some space, then run the same command again: it goes on where this one stopped`, { cause });
+  }
+}
+
 export async function writeInventoryReport(stack: LocalStack, prefix: string, objects: readonly InventoryObject[]): Promise<ManifestRef> {
   // S3 Inventory stamps reports by the minute; two local runs in one minute must not overwrite each
   // other's manifest (verify and redrive read it later), so a taken minute moves the stamp on.
@@ -96,11 +121,15 @@ export async function writeInventoryReport(stack: LocalStack, prefix: string, ob
   return { bucket: LOCAL_NAMES.inventoryBucket, key: report.manifestKey };
 }
 
-/** Runs statemachines/migrate.asl.yaml on an inventory report, sums up its results and remembers the run. */
+/**
+ * Runs statemachines/migrate.asl.yaml on an inventory report and sums up its results. The run is
+ * recorded before it starts (last-run.json, status RUNNING), so a run killed or cut short is never
+ * mistaken for the one before it; `record: 'redrive'` adds to the recorded run instead of replacing it.
+ */
 export async function executeMigration(
   stack: LocalStack,
   manifest: ManifestRef,
-  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale'> & { name?: string } = {},
+  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale' | 'signal'> & { name?: string; record?: 'run' | 'redrive' } = {},
   started = performance.now(),
 ): Promise<LocalRunResult> {
   const progress = options.onProgress ?? (() => {});
@@ -109,6 +138,21 @@ export async function executeMigration(
   await checkReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket });
   const definition = await loadDefinition(STATE_MACHINE_FILE);
   const executionName = options.name ?? `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  const redriving = options.record === 'redrive' ? await readLastRun(stack.dataDir) : undefined;
+  const record = async (status: string, details: Partial<LastRun> = {}) => {
+    const run: LastRun = redriving
+      ? { ...redriving, status: redriving.status, redrives: [...(redriving.redrives ?? []).filter((r) => r.execution !== executionName), { execution: executionName, manifest, status, ...details }] }
+      : { execution: executionName, status, manifest, startedAt, ...details };
+    await writeLastRun(stack.dataDir, run);
+  };
+  const startedAt = new Date().toISOString();
+  await record('RUNNING');
+
+  // Stops the run gently: Ctrl-C (the caller's signal), or the local S3 finding the disk full.
+  const stop = new AbortController();
+  options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  if (options.signal?.aborted) stop.abort();
+  const watch = setInterval(() => stack.diskFull() && stop.abort(), 100);
   let total = 0;
   let done = 0;
   let failed = 0;
@@ -116,35 +160,43 @@ export async function executeMigration(
   const injectedBefore = { ...stack.faults.injected };
   const sdkRetriesBefore = stack.sdkRetries();
   const executionStarted = performance.now();
-  const execution = await startExecution({
-    definition,
-    name: executionName,
-    input: { manifest },
-    tasks: stack.tasks as unknown as Record<string, (event: unknown) => Promise<unknown>>,
-    intrinsics: { LibraryBucket: LOCAL_NAMES.libraryBucket },
-    store: stack.store,
-    timeScale: options.timeScale,
-    onEvent: (event) => {
-      if (event.type === 'mapRunStarted') total = event.totalItems;
-      else if (event.type === 'childSucceeded' || event.type === 'childFailed') {
-        done += event.items;
-        if (event.type === 'childFailed') failed += event.items;
-      } else if (event.type === 'retry') {
-        retries++;
-        progress({ phase: 'retry', state: event.state, error: event.error, attempt: event.attempt });
-        return;
-      } else return;
-      progress({ phase: 'process', done, total, failed });
-    },
-  });
+  let execution: Awaited<ReturnType<typeof startExecution>>;
+  try {
+    execution = await startExecution({
+      definition,
+      name: executionName,
+      input: { manifest },
+      tasks: stack.tasks as unknown as Record<string, (event: unknown) => Promise<unknown>>,
+      intrinsics: { LibraryBucket: LOCAL_NAMES.libraryBucket },
+      store: stack.stepFunctionsStore,
+      timeScale: options.timeScale,
+      signal: stop.signal,
+      onEvent: (event) => {
+        if (event.type === 'mapRunStarted') total = event.totalItems;
+        else if (event.type === 'childSucceeded' || event.type === 'childFailed') {
+          done += event.items;
+          if (event.type === 'childFailed') failed += event.items;
+        } else if (event.type === 'retry') {
+          retries++;
+          progress({ phase: 'retry', state: event.state, error: event.error, attempt: event.attempt });
+          return;
+        } else return;
+        progress({ phase: 'process', done, total, failed });
+      },
+    });
+  } finally {
+    clearInterval(watch);
+  }
   const executionSeconds = (performance.now() - executionStarted) / 1000;
-  const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails;
-  const outcomes = resultWriter ? await readRunOutcomes(stack.store, resultWriter) : [];
+  const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails ?? resultsOf(execution.cause);
+  const outcomes = resultWriter ? await readRunOutcomes(stack.store, resultWriter).catch(() => []) : [];
+  const diskFull = stack.diskFull();
   const result: LocalRunResult = {
     summary: summarize(outcomes),
     executionName,
     status: execution.status,
-    error: execution.status === 'FAILED' ? `${execution.error ?? 'Error'}: ${execution.cause ?? ''}` : undefined,
+    error: execution.status === 'SUCCEEDED' ? undefined : `${execution.error ?? 'Error'}: ${execution.cause ?? ''}`,
+    ...(diskFull ? { diskFull } : {}),
     seconds: (performance.now() - started) / 1000,
     executionSeconds,
     resultWriter,
@@ -153,20 +205,46 @@ export async function executeMigration(
     injected: stack.faults.active ? (Object.fromEntries(Object.entries(stack.faults.injected).map(([k, v]) => [k, v - injectedBefore[k as FaultKind]])) as Record<FaultKind, number>) : undefined,
     manifest,
   };
-  const lastRun: LastRun = { execution: executionName, status: result.status, manifest, resultWriter, finishedAt: new Date().toISOString(), seconds: result.seconds, executionSeconds };
-  await writeFile(join(stack.dataDir, LAST_RUN_FILE), `${JSON.stringify(lastRun, null, 2)}\n`);
+  // On a full disk this may fail too: the run then stays recorded as RUNNING, i.e. interrupted.
+  await record(result.status, { resultWriter, finishedAt: new Date().toISOString(), seconds: result.seconds, executionSeconds }).catch((error: unknown) => {
+    if (!diskFull) throw error;
+  });
+  if (diskFull) throw new DiskFullError(diskFull);
   return result;
+}
+
+/** An aborted execution's results, named in its cause (`results in s3://bucket/key`). */
+function resultsOf(cause: string | undefined): ResultWriterDetails | undefined {
+  const match = /results in s3:\/\/([^/]+)\/(\S+)$/.exec(cause ?? '');
+  return match ? { Bucket: match[1]!, Key: match[2]! } : undefined;
 }
 
 export interface LastRun {
   execution: string;
+  /** RUNNING while it runs — and after, when it was killed or cut short; then SUCCEEDED, FAILED or ABORTED. */
   status: string;
   manifest: ManifestRef;
   resultWriter?: ResultWriterDetails;
+  startedAt?: string;
   finishedAt?: string;
   /** The whole run, and the state machine execution alone. */
   seconds?: number;
   executionSeconds?: number;
+  /** Redrives of this run (each over an inventory of the items that were not done). */
+  redrives?: Array<{ execution: string; manifest: ManifestRef; status: string; resultWriter?: ResultWriterDetails; finishedAt?: string }>;
+}
+
+/** Written aside and renamed: the record is whole at every instant. */
+async function writeLastRun(dataDir: string, run: LastRun): Promise<void> {
+  const file = join(dataDir, LAST_RUN_FILE);
+  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(temp, `${JSON.stringify(run, null, 2)}\n`);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => {});
+    throw error;
+  }
 }
 
 export async function readLastRun(dataDir: string): Promise<LastRun> {

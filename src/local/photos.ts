@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
-import { ConfigError } from '../core/errors';
+import { ConfigError, errorMessage, TransientError } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -46,9 +46,16 @@ export async function listPhotos(dir: string): Promise<PhotoFile[]> {
   return photos.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+/** A photo that could not be uploaded (unreadable file, or the bucket refused it after every retry). */
+export interface NotUploaded {
+  key: string;
+  error: string;
+}
+
 /**
  * Uploads each photo unless the bucket already holds the same bytes (same MD5 ETag), so a rerun
- * writes nothing to the source bucket either.
+ * writes nothing to the source bucket either. A photo that cannot be read or stored is reported and
+ * left out; the others go on.
  */
 export async function uploadPhotos(
   store: ObjectStore,
@@ -56,24 +63,55 @@ export async function uploadPhotos(
   photos: readonly PhotoFile[],
   onUploaded: (done: number) => void = () => {},
   parallel = 4,
-): Promise<UploadedObject[]> {
-  const uploaded: UploadedObject[] = new Array(photos.length);
+  /** True once the upload must stop (a full disk): no further photo is started. */
+  stopped: () => boolean = () => false,
+): Promise<{ uploaded: UploadedObject[]; notUploaded: NotUploaded[] }> {
+  const results: Array<UploadedObject | NotUploaded> = new Array(photos.length);
   let next = 0;
   let done = 0;
   const worker = async () => {
-    for (let index = next++; index < photos.length; index = next++) {
+    for (let index = next++; index < photos.length && !stopped(); index = next++) {
       const photo = photos[index]!;
-      const [body, info] = await Promise.all([readFile(photo.path), stat(photo.path)]);
-      const etag = createHash('md5').update(body).digest('hex');
-      const ref = { bucket, key: photo.key };
-      const existing = await store.head(ref);
-      if (existing?.etag?.replace(/"/g, '') !== etag || existing.size !== body.byteLength) {
-        await store.put(ref, body, { contentType: CONTENT_TYPES[extname(photo.key).toLowerCase()] });
+      try {
+        const [body, info] = await Promise.all([readFile(photo.path), stat(photo.path)]);
+        const etag = createHash('md5').update(body).digest('hex');
+        const ref = { bucket, key: photo.key };
+        // As an upload tool does: a photo the bucket keeps refusing is tried a few more times.
+        await persist(async () => {
+          const existing = await store.head(ref);
+          if (existing?.etag?.replace(/"/g, '') !== etag || existing.size !== body.byteLength) {
+            await store.put(ref, body, { contentType: CONTENT_TYPES[extname(photo.key).toLowerCase()] });
+          }
+        });
+        results[index] = { key: photo.key, size: body.byteLength, etag, lastModified: info.mtime };
+      } catch (error) {
+        if (isDiskFull(error)) throw error;
+        results[index] = { key: photo.key, error: errorMessage(error) };
       }
-      uploaded[index] = { key: photo.key, size: body.byteLength, etag, lastModified: info.mtime };
       onUploaded(++done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, photos.length) }, worker));
-  return uploaded;
+  return {
+    uploaded: results.filter((r): r is UploadedObject => r !== undefined && 'etag' in r),
+    notUploaded: results.filter((r): r is NotUploaded => r !== undefined && 'error' in r),
+  };
+}
+
+const UPLOAD_TRIES = 5;
+
+/** `work`, tried again on a transient error (with the SDK's own retries inside each try). */
+async function persist(work: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= UPLOAD_TRIES || !(error instanceof TransientError)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
+    }
+  }
+}
+
+function isDiskFull(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOSPC';
 }

@@ -1,27 +1,39 @@
 /**
- * Redrive, locally: run again only the items of the last run that did not succeed (failed, or never
- * run because the run stopped), from its ResultWriter output, as a new inventory report of just them.
+ * Redrive, locally: run again the items of the last run that are not DONE — recorded FAILED, or never
+ * finished (a run cut short by Ctrl-C, a kill or a full disk never wrote them). What is done is read
+ * from the catalog and the library (the audit `verify` makes), not from the run's results, which a run
+ * cut short may never have written. The redrive is recorded with the run: `verify` then audits the
+ * whole run again.
  */
-import { ConfigError } from '../core/errors';
+import { validateConfig } from '../core/presets';
 import { decodeInventoryKey, readInventoryReport } from '../core/inventory';
-import { readRunOutcomes } from '../core/run-results';
-import { executeMigration, type LocalRunOptions, type LocalRunResult, readLastRun, writeInventoryReport } from './migrate';
-import type { LocalStack } from './stack';
+import { type VerifyReport, verifyRun } from '../core/verify';
+import { executeMigration, type LastRun, type LocalRunOptions, type LocalRunResult, readLastRun, writeInventoryReport } from './migrate';
+import { LOCAL_NAMES, type LocalStack } from './stack';
 
 export const REDRIVE_PREFIX = 'inventory-redrive';
 
-export async function redriveLocal(stack: LocalStack, options: Pick<LocalRunOptions, 'onProgress' | 'timeScale'> = {}): Promise<{ keys: string[]; result?: LocalRunResult }> {
-  const last = await readLastRun(stack.dataDir);
-  if (!last.resultWriter) throw new ConfigError(`run ${last.execution} wrote no results (its execution failed before the Map ran); start it again with photo-scaler run`);
-  const outcomes = await readRunOutcomes(stack.store, last.resultWriter);
-  const seen = new Set(outcomes.map((outcome) => outcome.key));
-  const rows = await readInventoryReport(stack.store, last.manifest);
-  const retry = new Set(outcomes.filter((outcome) => outcome.status === 'failed').map((outcome) => outcome.key));
+export interface LocalRedrive {
+  run: LastRun;
+  /** The audit the redrive was decided on. */
+  found: VerifyReport;
+  keys: string[];
+  result?: LocalRunResult;
+}
+
+export async function redriveLocal(stack: LocalStack, options: Pick<LocalRunOptions, 'onProgress' | 'timeScale' | 'signal'> = {}): Promise<LocalRedrive> {
+  const run = await readLastRun(stack.dataDir);
+  const rows = await readInventoryReport(stack.store, run.manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket });
+  const context = { store: stack.store, catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets: validateConfig(stack.context.config) };
+  const found = await verifyRun(context, rows);
+  // Damaged items (finished, the library wrong) are `repair`'s: a rerun would find them finished.
+  const redo = new Set([...found.failedKeys, ...found.unfinishedKeys]);
   const objects = rows
     .map((row) => ({ row, key: decodeInventoryKey(row.Key!) }))
-    .filter(({ key }) => retry.has(key) || !seen.has(key))
+    .filter(({ key }) => redo.has(key))
     .map(({ row, key }) => ({ key, size: Number(row.Size ?? 0), etag: row.ETag ?? '', lastModified: new Date(row.LastModifiedDate ?? Date.now()) }));
-  if (objects.length === 0) return { keys: [] };
+  if (objects.length === 0) return { run, found, keys: [] };
   const manifest = await writeInventoryReport(stack, REDRIVE_PREFIX, objects);
-  return { keys: objects.map((object) => object.key), result: await executeMigration(stack, manifest, options) };
+  const result = await executeMigration(stack, manifest, { ...options, record: 'redrive' });
+  return { run, found, keys: objects.map((object) => object.key), result };
 }

@@ -18,7 +18,7 @@ import { makeResizeHandler } from '../handlers/resize';
 import { InvalidationLog } from './cdn';
 import { startEmulators } from './emulators';
 import { FaultInjector, type FaultRates, NO_FAULTS } from './faults';
-import { limitConcurrency } from './limit';
+import { Slots } from './limit';
 import { LOG_FILE, openLogFile } from './logs';
 import type { Telemetry } from '../handlers/observe';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -43,9 +43,17 @@ export interface LocalStack {
   s3: S3Client;
   dynamo: DynamoDBClient;
   tasks: LocalTasks;
+  /** The ItemReader's and ResultWriter's store: Step Functions' own client, retrying longer. */
+  stepFunctionsStore: S3ObjectStore;
+  /** The store `run` uploads the photos with (the user's own upload, with its own retries). */
+  uploadStore: S3ObjectStore;
   faults: FaultInjector;
   /** Retries the AWS SDK made on calls to the emulators (SlowDown, 500s, throttling absorbed there). */
   sdkRetries(): number;
+  /** Lambda containers started so far. */
+  containers(): number;
+  /** The data dir's file system, when the local S3 found it full (writes then fail whole). */
+  diskFull(): string | undefined;
   s3Endpoint: string;
   /** The handlers' structured logs and EMF metrics, one JSON object per line (what CloudWatch Logs would hold). */
   logFile: string;
@@ -63,39 +71,80 @@ export interface LocalStackOptions {
    * this process (each decodes a photo; unbounded they would only fight for the same cores and RAM).
    */
   resizeConcurrency?: number;
+  /** Scales the AWS SDK's waits between retries, as `timeScale` scales the state machine's (tests). */
+  sdkTimeScale?: number;
 }
+
+/** What Step Functions itself uses to read the inventory and write the results: its own client, retrying longer. */
+const STEP_FUNCTIONS_ATTEMPTS = 10;
 
 export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = options.config ?? defaultConfig;
   const presets = validateConfig(config);
   const faults = new FaultInjector(options.faults ?? NO_FAULTS);
+  let diskFull: string | undefined;
   const emulators = await startEmulators({
     faults: faults.active ? faults : undefined,
     dataDir,
     buckets: [LOCAL_NAMES.sourceBucket, LOCAL_NAMES.libraryBucket, LOCAL_NAMES.inventoryBucket],
     tableName: LOCAL_NAMES.catalogTable,
+    onDiskFull: (path) => (diskFull ??= path),
+    // The SDK's own backoff (100 ms base, 500 ms for throttling, full jitter, 20 s at most), scaled.
+    retryDelayMs: options.sdkTimeScale === undefined ? undefined : (attempt) => Math.round(options.sdkTimeScale! * Math.random() * Math.min(20_000, 500 * 2 ** attempt)),
   });
   let sdkRetries = 0;
-  for (const client of [emulators.s3, emulators.dynamo]) countSdkRetries(client, (retries) => (sdkRetries += retries));
+  const counted = <T extends { s3: S3Client; dynamo: DynamoDBClient }>(pair: T): T => {
+    for (const client of [pair.s3, pair.dynamo]) countSdkRetries(client, (retries) => (sdkRetries += retries));
+    return pair;
+  };
+  counted(emulators);
   const store = new S3ObjectStore(emulators.s3);
-  const context: StepContext = {
-    store,
-    catalog: new DynamoCatalog(emulators.dynamo, LOCAL_NAMES.catalogTable),
+  const cdn = new InvalidationLog(cdnInvalidationLog(dataDir));
+  const contextOn = (clients: { s3: S3Client; dynamo: DynamoDBClient }): StepContext => ({
+    store: new S3ObjectStore(clients.s3),
+    catalog: new DynamoCatalog(clients.dynamo, LOCAL_NAMES.catalogTable),
     libraryBucket: LOCAL_NAMES.libraryBucket,
     config,
     presets,
-    cdn: new InvalidationLog(cdnInvalidationLog(dataDir)),
-  };
-  // The Lambdas see a store whose writes can crash them mid-item (when crashes are injected).
-  const lambdaContext: StepContext = faults.rates.crash > 0 ? { ...context, store: faults.crashableStore(store) } : context;
-  const handlerContext = () => lambdaContext;
+    cdn,
+  });
+  const context: StepContext = contextOn(emulators);
   const logs = await openLogFile(join(dataDir, LOG_FILE));
   const telemetry: Telemetry = { sink: logs.write };
-  const tasks: LocalTasks = {
-    dedupe: faults.crashing(makeDedupeHandler(handlerContext, telemetry)),
-    resize: limitConcurrency(faults.crashing(makeResizeHandler(handlerContext, telemetry)), options.resizeConcurrency ?? Math.max(1, cpus().length)),
-    recordFailure: faults.crashing(makeRecordFailureHandler(handlerContext, telemetry)),
-  };
+  // Each Lambda container has its own SDK clients, so its own retry budget, as on AWS: one shared
+  // pair would let a burst of faults spend every invocation's retries at once.
+  const containers = new ContainerPool(() => {
+    const clients = counted(emulators.newClients());
+    const base = contextOn(clients);
+    // The Lambdas see a store whose writes can crash them mid-item (when crashes are injected).
+    const lambdaContext: StepContext = faults.rates.crash > 0 ? { ...base, store: faults.crashableStore(base.store) } : base;
+    return {
+      dedupe: makeDedupeHandler(() => lambdaContext, telemetry),
+      resize: makeResizeHandler(() => lambdaContext, telemetry),
+      recordFailure: makeRecordFailureHandler(() => lambdaContext, telemetry),
+    };
+  });
+  const invoke = (name: keyof LocalTasks) => faults.crashing((event: ItemEvent) => containers.invoke((handlers) => handlers[name](event)));
+  // Resize decodes a photo: at most this many at once on this machine. Each invocation still has a
+  // container of its own (as on AWS, where they all run at once); its TimeoutSeconds counts from
+  // when it gets a CPU slot (TaskHandler.queued), not from the wait, which Lambda does not have.
+  const cpuSlots = new Slots(options.resizeConcurrency ?? Math.max(1, cpus().length));
+  const resize = Object.assign(
+    faults.crashing((event: ItemEvent, invocation?: { started(): void }) =>
+      containers.invoke(async (handlers) => {
+        const release = await cpuSlots.take();
+        invocation?.started();
+        try {
+          return await handlers.resize(event);
+        } finally {
+          release();
+        }
+      }),
+    ),
+    { queued: true },
+  );
+  const tasks: LocalTasks = { dedupe: invoke('dedupe'), resize, recordFailure: invoke('recordFailure') };
+  const stepFunctions = counted(emulators.newClients({ maxAttempts: STEP_FUNCTIONS_ATTEMPTS }));
   return {
     dataDir,
     context,
@@ -103,8 +152,12 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     s3: emulators.s3,
     dynamo: emulators.dynamo,
     tasks,
+    stepFunctionsStore: new S3ObjectStore(stepFunctions.s3),
+    uploadStore: new S3ObjectStore(counted(emulators.newClients({ maxAttempts: STEP_FUNCTIONS_ATTEMPTS })).s3),
     faults,
     sdkRetries: () => sdkRetries,
+    containers: () => containers.size,
+    diskFull: () => diskFull,
     s3Endpoint: emulators.s3Endpoint,
     logFile: logs.path,
     telemetry,
@@ -113,6 +166,28 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
       await logs.close();
     },
   };
+}
+
+/** Warm Lambda containers: an invocation takes an idle one, or starts a new one. */
+class ContainerPool<T> {
+  private readonly idle: T[] = [];
+  size = 0;
+
+  constructor(private readonly start: () => T) {}
+
+  async invoke<R>(work: (container: T) => Promise<R>): Promise<R> {
+    const container = this.idle.pop() ?? this.create();
+    try {
+      return await work(container);
+    } finally {
+      this.idle.push(container);
+    }
+  }
+
+  private create(): T {
+    this.size++;
+    return this.start();
+  }
 }
 
 /** Where the local CDN cache port records invalidations for `serve`'s CDN view (src/local/cdn.ts) to apply. */

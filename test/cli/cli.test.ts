@@ -51,7 +51,7 @@ describe('photo-scaler verify and redrive', () => {
     const ok = JSON.parse((await cli('verify', '--data-dir', join(dir, 'data'), '--json')).stdout);
     expect(ok).toMatchObject({ items: 2, done: 2, failed: 0, incomplete: 0, discrepancies: [] });
     const redrive = JSON.parse((await cli('redrive', '--data-dir', join(dir, 'data'), '--json')).stdout);
-    expect(redrive).toEqual({ items: 0, redriven: [] });
+    expect(redrive).toMatchObject({ items: 0, redriven: [], found: { items: 2, done: 2, failed: 0, notFinished: 0, damaged: 0 } });
 
     const stack = await openLocalStack(join(dir, 'data'));
     await stack.store.put({ bucket: LOCAL_NAMES.libraryBucket, key: 'thumb/c.jpg' }, new Uint8Array(0), { redirectLocation: '/assets/wrong.jpg' });

@@ -9,7 +9,7 @@
  * outputs in item order (a failed child's execution record in its place).
  */
 import { randomUUID } from 'node:crypto';
-import { fromTaskError, States, StatesError } from './errors';
+import { ExecutionAborted, fromTaskError, States, StatesError } from './errors';
 import { itemsAt, maxConcurrencyOf, selectItem } from './inline-map';
 import { batchItems } from './item-batcher';
 import { readItems } from './item-reader';
@@ -58,7 +58,7 @@ export async function runDistributedMap(name: string, state: MapState, effective
 
   const jobs = batches.map((batch, index) => async () => {
     const input = JSON.stringify(batch.input);
-    if (exceeded()) {
+    if (exceeded() || runtime.signal?.aborted) {
       outcomes[index] = { Input: input, InputDetails: { Included: true }, Status: 'PENDING' };
       return;
     }
@@ -91,6 +91,9 @@ export async function runDistributedMap(name: string, state: MapState, effective
     else results.pending.push(outcome);
   }
   const details = state.ResultWriter ? await writeResults(state.ResultWriter, effective, context, runtime.store, ids, results) : undefined;
+  if (runtime.signal?.aborted) {
+    throw new ExecutionAborted(`stopped: ${results.pending.length} child executions never started (${results.succeeded.length} succeeded, ${results.failed.length} failed)${details ? `; results in s3://${details.Bucket}/${details.Key}` : ''}`);
+  }
   if (exceeded()) {
     throw new StatesError(
       States.ExceedToleratedFailureThreshold,

@@ -26,6 +26,14 @@ export class StatesError extends Error {
   }
 }
 
+/**
+ * The execution was stopped (StopExecution; locally Ctrl-C or a full disk): not a state's error, so
+ * no Retry or Catch sees it, and the execution ends ABORTED.
+ */
+export class ExecutionAborted extends Error {
+  override name = 'ExecutionAborted';
+}
+
 /** A definition the executor refuses before running anything (CreateStateMachine's InvalidDefinition). */
 export class InvalidDefinition extends Error {
   override name = 'InvalidDefinition';

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../../core/ports';
 import { rootContext } from './context';
-import { fromTaskError } from './errors';
+import { ExecutionAborted, fromTaskError } from './errors';
 import { runMachine } from './interpreter';
 import { jsonCopy } from './task';
 import { resolveRefs } from './refs';
@@ -17,7 +17,7 @@ import type { ExecutionEvent, Runtime, StateMachineDefinition, TaskHandler } fro
 import { validateDefinition } from './validate';
 
 export type { ExecutionEvent, StateMachineDefinition, TaskHandler } from './types';
-export { InvalidDefinition, StatesError } from './errors';
+export { ExecutionAborted, InvalidDefinition, StatesError } from './errors';
 export { loadDefinition, parseDefinition } from './load';
 export { resolveRefs } from './refs';
 export { definitionProblems, validateDefinition } from './validate';
@@ -40,11 +40,16 @@ export interface ExecutionOptions {
   /** Random numbers in [0, 1) for JitterStrategy FULL (default Math.random). */
   random?: () => number;
   onEvent?: (event: ExecutionEvent) => void;
+  /**
+   * Stops the execution as StopExecution does, gently: no Distributed Map child starts after it, the
+   * running ones finish, the results are written (the rest PENDING), and it ends ABORTED.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExecutionResult {
   executionArn: string;
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: unknown;
   error?: string;
   cause?: string;
@@ -69,6 +74,7 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
     onEvent: options.onEvent ?? (() => {}),
     stateMachineArn,
     stateMachineName: machineName,
+    signal: options.signal,
   };
   const input = jsonCopy(options.input ?? {});
   const context = rootContext({ arn: executionArn, name, input }, { arn: stateMachineArn, name: machineName });
@@ -76,6 +82,7 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
     const output = await runMachine(definition, input, context, runtime);
     return { executionArn, status: 'SUCCEEDED', output };
   } catch (thrown) {
+    if (thrown instanceof ExecutionAborted) return { executionArn, status: 'ABORTED', error: 'ExecutionAborted', cause: thrown.message };
     const error = fromTaskError(thrown);
     return { executionArn, status: 'FAILED', error: error.error, cause: error.cause };
   }

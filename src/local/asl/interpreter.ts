@@ -6,7 +6,7 @@
 import { matchesRule, timestampOf } from './choice';
 import { enterState, withRetryCount } from './context';
 import { runDistributedMap } from './distributed-map';
-import { fromTaskError, States, StatesError } from './errors';
+import { ExecutionAborted, fromTaskError, States, StatesError } from './errors';
 import { runInlineMap } from './inline-map';
 import { effectiveInput, outputPath, placeResult, stateOutput } from './io';
 import { readPath } from './jsonpath';
@@ -127,6 +127,8 @@ async function withRetryAndCatch(
       const result = await attempt(attemptContext);
       return { output: stateOutput(state, input, result, attemptContext), next };
     } catch (thrown) {
+      // A stopped execution is no state's error: no retrier or catcher sees it.
+      if (thrown instanceof ExecutionAborted) throw thrown;
       const error = fromTaskError(thrown);
       if (isTerminal(error.error)) throw error;
       const retry = policy.next(error.error, runtime.random);

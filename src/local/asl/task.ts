@@ -20,9 +20,11 @@ export async function invokeTask(state: TaskState, effective: unknown, context: 
   const task = resolveTask(state.Resource, parameters, runtime.tasks);
   const event = jsonCopy(task.payload);
   const timeoutSeconds = state.TimeoutSecondsPath !== undefined ? timeoutAt(state.TimeoutSecondsPath, effective, context) : state.TimeoutSeconds;
-  const call = Promise.resolve().then(() => task.handler(event));
+  let started!: () => void;
+  const running = task.handler.queued ? new Promise<void>((resolve) => (started = resolve)) : Promise.resolve();
+  const call = Promise.resolve().then(() => task.handler(event, { started: () => started?.() }));
   const result = timeoutSeconds
-    ? await withTimeout(call, timeoutSeconds * 1000, () => new StatesError(States.Timeout, `the task ${task.name} did not finish within ${timeoutSeconds} s`))
+    ? await withTimeout(call, timeoutSeconds * 1000, () => new StatesError(States.Timeout, `the task ${task.name} did not finish within ${timeoutSeconds} s`), running)
     : await call;
   const output = jsonCopy(result);
   return task.wrapped ? { ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 } : output;

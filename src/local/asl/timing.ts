@@ -9,10 +9,17 @@ export function scaledSleep(ms: number, timeScale: number): Promise<void> {
 }
 
 /** Rejects with `onTimeout()` when `promise` has not settled within `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+/** `promise`, or `onTimeout()` once `ms` have passed since `from` resolved (at once by default). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error, from: Promise<void> = Promise.resolve()): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
+    void from.then(() => {
+      if (!settled) timer = setTimeout(() => reject(onTimeout()), ms);
+    });
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    settled = true;
+    clearTimeout(timer);
+  });
 }

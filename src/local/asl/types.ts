@@ -148,7 +148,12 @@ export interface StateMachineDefinition {
   Version?: string;
 }
 
-export type TaskHandler = (event: unknown) => Promise<unknown>;
+/**
+ * A local task handler. One that first waits for a resource of this machine (a CPU slot) is marked
+ * `queued` and calls `invocation.started()` once it runs: its TimeoutSeconds counts from then, as a
+ * Lambda's counts from when it runs, not from a queue Lambda does not have.
+ */
+export type TaskHandler = ((event: unknown, invocation?: { started(): void }) => Promise<unknown>) & { queued?: boolean };
 
 export type ExecutionEvent =
   | { type: 'mapRunStarted'; state: string; totalItems: number; batches: number }
@@ -168,6 +173,8 @@ export interface Runtime {
   stateMachineArn: string;
   /** Its name: the part after `stateMachine:`. */
   stateMachineName: string;
+  /** Aborted: no further child execution of a Distributed Map starts; the execution ends ABORTED. */
+  signal?: AbortSignal;
 }
 
 /** The context object (`$$`). */
