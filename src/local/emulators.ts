@@ -83,7 +83,8 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
       configureBuckets: options.buckets.map((name) => ({ name })),
     });
     // Objects atomic, any key S3 takes (src/local/object-files.ts) instead of s3rver's own files.
-    const store = new ObjectFileStore(s3Dir, options.onDiskFull);
+    const fullDisk = new FullDiskGate(options.onDiskFull);
+    const store = new ObjectFileStore(s3Dir, (path) => fullDisk.met(path));
     s3rver.store = (s3rver as unknown as { context: { store: unknown } }).context.store = store;
     const { port: s3Port } = await s3rver.run();
     cleanups.push(() => closeServer(s3rver.httpServer));
@@ -96,7 +97,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     const dynamoPort = (dynamoServer.address() as AddressInfo).port;
 
     const faults = options.faults;
-    gateServer(s3rver.httpServer, async (request, response) => refuseLongKey(request, response) || faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
+    gateServer(s3rver.httpServer, async (request, response) => refuseLongKey(request, response) || fullDisk.refuse(request, response) || faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
     if (faults) gateServer(dynamoServer, (request, response) => faults.dynamoGate(request, response));
 
     const s3Endpoint = `http://127.0.0.1:${s3Port}`;
@@ -185,6 +186,33 @@ async function refuseExistingObject(s3rver: S3rver, request: IncomingMessage, re
     response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>');
   });
   return true;
+}
+
+/**
+ * Once a write met a full disk, writes are refused at once for a second (then the disk is tried
+ * again: space may have been freed) with 507 Insufficient Storage (RFC 4918), a 5xx the SDK does not
+ * retry (only 500, 502, 503 and 504 are transient to it: @smithy/core's service-error-classification),
+ * so a full disk stops a run in moments instead of after every client's backoff. S3 itself never fills
+ * up: this answer exists only locally.
+ */
+class FullDiskGate {
+  private until = 0;
+  constructor(private readonly listener: DiskFullListener = () => {}) {}
+
+  met(path: string): void {
+    this.until = Date.now() + 1000;
+    this.listener(path);
+  }
+
+  refuse(request: IncomingMessage, response: ServerResponse): boolean {
+    if ((request.method !== 'PUT' && request.method !== 'POST') || Date.now() >= this.until) return false;
+    request.resume();
+    request.once('end', () => {
+      response.writeHead(507, { 'Content-Type': 'application/xml' });
+      response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InsufficientStorage</Code><Message>The disk holding the local S3 is full</Message></Error>');
+    });
+    return true;
+  }
 }
 
 /** S3 keys are at most 1,024 bytes of UTF-8 (S3 User Guide, "Naming Amazon S3 objects"); S3 answers a longer one 400 KeyTooLongError. */

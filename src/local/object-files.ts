@@ -15,12 +15,11 @@
  * Data dirs of earlier versions (s3rver's layout) are converted once, at start.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 const require = createRequire(import.meta.url);
 // s3rver's store and object model (CommonJS, no types): this store extends the one s3rver builds.
@@ -132,22 +131,23 @@ export class ObjectFileStore extends FilesystemStore {
     const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
     const md5 = createHash('md5');
     let size = 0;
+    const source: AsyncIterable<Buffer> = Buffer.isBuffer(object.content) ? toIterable(object.content) : (object.content as Readable);
+    let out: WriteStream | void = undefined;
     try {
-      await mkdir(join(path, '..'), { recursive: true });
-      const out = createWriteStream(temp, { flags: 'wx' });
-      const source: AsyncIterable<Buffer> = Buffer.isBuffer(object.content) ? toIterable(object.content) : (object.content as Readable);
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            md5.update(chunk);
-            size += chunk.byteLength;
-            yield chunk;
-          }
-        },
-        out,
-        { end: false },
+      // The whole body is read even when writing fails (a full disk): a client sending
+      // `Expect: 100-continue` otherwise waits seconds before it sees the answer.
+      let failure: unknown;
+      out = await mkdir(join(path, '..'), { recursive: true }).then(
+        () => createWriteStream(temp, { flags: 'wx' }).on('error', (error) => (failure ??= error)),
+        (error: unknown) => void (failure = error),
       );
+      for await (const chunk of source) {
+        md5.update(chunk);
+        size += chunk.byteLength;
+        const file = out;
+        if (file && failure === undefined) await new Promise<void>((resolve) => file.write(chunk, (error) => resolve(void (error && (failure ??= error)))));
+      }
+      if (failure !== undefined || !out) throw failure;
       const digest = md5.digest('hex');
       const metadata: Record<string, string> = {};
       for (const [name, value] of Object.entries(object.metadata ?? {})) {
@@ -157,15 +157,18 @@ export class ObjectFileStore extends FilesystemStore {
       const json = Buffer.from(JSON.stringify(trailer), 'utf8');
       const fixed = Buffer.alloc(4);
       fixed.writeUInt32BE(json.byteLength, 0);
+      const file = out;
       await new Promise<void>((resolve, reject) => {
-        out.once('error', reject);
-        out.end(Buffer.concat([json, fixed, MAGIC]), () => resolve());
+        file.once('error', reject);
+        file.end(Buffer.concat([json, fixed, MAGIC]), () => resolve());
       });
       await syncFile(temp);
       // The one step that makes it visible, whole: rename is atomic within a file system.
       await rename(temp, path);
       return { size, md5: digest };
     } catch (error) {
+      // (A client that went away mid-body ends the loop above with the write stream still open.)
+      if (out && !out.destroyed) await new Promise((resolve) => (out as WriteStream).destroy().once('close', () => resolve(undefined)));
       await rm(temp, { force: true }).catch(() => {});
       if ((error as NodeJS.ErrnoException).code === 'ENOSPC') this.onDiskFull(this.rootDirectory);
       throw error;

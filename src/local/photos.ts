@@ -77,7 +77,7 @@ export async function uploadPhotos(
         const etag = createHash('md5').update(body).digest('hex');
         const ref = { bucket, key: photo.key };
         // As an upload tool does: a photo the bucket keeps refusing is tried a few more times.
-        await persist(async () => {
+        await persist(stopped, async () => {
           const existing = await store.head(ref);
           if (existing?.etag?.replace(/"/g, '') !== etag || existing.size !== body.byteLength) {
             await store.put(ref, body, { contentType: CONTENT_TYPES[extname(photo.key).toLowerCase()] });
@@ -101,12 +101,12 @@ export async function uploadPhotos(
 const UPLOAD_TRIES = 5;
 
 /** `work`, tried again on a transient error (with the SDK's own retries inside each try). */
-async function persist(work: () => Promise<void>): Promise<void> {
+async function persist(stopped: () => boolean, work: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (attempt >= UPLOAD_TRIES || !(error instanceof TransientError)) throw error;
+      if (attempt >= UPLOAD_TRIES || stopped() || !(error instanceof TransientError)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
     }
   }

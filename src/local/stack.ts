@@ -18,6 +18,7 @@ import { makeResizeHandler } from '../handlers/resize';
 import { InvalidationLog } from './cdn';
 import { startEmulators } from './emulators';
 import { FaultInjector, type FaultRates, NO_FAULTS } from './faults';
+import { ExecutionAborted, type TaskInvocation } from './asl';
 import { Slots } from './limit';
 import { LOG_FILE, openLogFile } from './logs';
 import type { Telemetry } from '../handlers/observe';
@@ -130,9 +131,13 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
   // when it gets a CPU slot (TaskHandler.queued), not from the wait, which Lambda does not have.
   const cpuSlots = new Slots(options.resizeConcurrency ?? Math.max(1, cpus().length));
   const resize = Object.assign(
-    faults.crashing((event: ItemEvent, invocation?: { started(): void }) =>
+    faults.crashing((event: ItemEvent, invocation?: TaskInvocation) =>
       containers.invoke(async (handlers) => {
         const release = await cpuSlots.take();
+        if (invocation?.signal?.aborted) {
+          release();
+          throw new ExecutionAborted('stopped while waiting for a CPU');
+        }
         invocation?.started();
         try {
           return await handlers.resize(event);

@@ -9,10 +9,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from '../../src/local/emulators';
-import { OBJECTS_DIR } from '../../src/local/object-files';
+import { OBJECTS_DIR, ObjectFileStore } from '../../src/local/object-files';
 import { listKeys } from '../helpers/library';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -95,6 +96,22 @@ describe('the local S3 keeps objects whole', () => {
       await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'a.jpg', Body: Buffer.from('again'), IfNoneMatch: '*' }));
       expect(await listKeys(s3, 'b')).toEqual(['a.jpg', 'c.jpg']);
     });
+  });
+
+  it('a write that fails still reads the body to its end (a client waiting on 100-continue is answered at once) and leaves no file behind', async () => {
+    const root = join(dir, 'failing', 's3');
+    await mkdir(join(root, 'b', OBJECTS_DIR), { recursive: true });
+    const hash = createHash('sha256').update('x.jpg').digest('hex');
+    // The shard directory's name taken by a file: the write cannot start.
+    await writeFile(join(root, 'b', OBJECTS_DIR, hash.slice(0, 2)), 'in the way');
+    let sent = 0;
+    const body = Readable.from((async function* () {
+      for (let i = 0; i < 8; i++) yield (sent++, Buffer.alloc(256 * 1024, i));
+    })());
+    await expect(new ObjectFileStore(root).putObject({ bucket: 'b', key: 'x.jpg', content: body, metadata: {} })).rejects.toMatchObject({ code: expect.stringMatching(/^(EEXIST|ENOTDIR)$/) });
+    expect(sent).toBe(8);
+    expect(body.readableEnded).toBe(true);
+    expect(await readdir(join(root, 'b', OBJECTS_DIR))).toEqual([hash.slice(0, 2)]);
   });
 
   it('stores any key S3 takes: a 255-byte file name, a 300-byte segment, 1,024 bytes; refuses 1,025 bytes with KeyTooLongError as S3 does', async () => {

@@ -16,7 +16,7 @@ import { resolveRefs } from './refs';
 import type { ExecutionEvent, Runtime, StateMachineDefinition, TaskHandler } from './types';
 import { validateDefinition } from './validate';
 
-export type { ExecutionEvent, StateMachineDefinition, TaskHandler } from './types';
+export type { ExecutionEvent, StateMachineDefinition, TaskHandler, TaskInvocation } from './types';
 export { ExecutionAborted, InvalidDefinition, StatesError } from './errors';
 export { loadDefinition, parseDefinition } from './load';
 export { resolveRefs } from './refs';

@@ -47,7 +47,8 @@ async function runState(name: string, state: StateDefinition, input: unknown, co
       throw failure(state, input, context);
     case 'Wait': {
       const effective = effectiveInput(state, input, context);
-      await scaledSleep(waitMs(state, effective, context), runtime.timeScale);
+      await scaledSleep(waitMs(state, effective, context), runtime.timeScale, runtime.signal);
+      if (runtime.signal?.aborted) throw new ExecutionAborted(`stopped while ${name} waited`);
       return { output: outputPath(state, effective, context), next };
     }
     case 'Choice':
@@ -134,7 +135,8 @@ async function withRetryAndCatch(
       const retry = policy.next(error.error, runtime.random);
       if (retry) {
         runtime.onEvent({ type: 'retry', state: name, error: error.error, attempt: retry.attempt, delayMs: retry.delayMs });
-        await scaledSleep(retry.delayMs, runtime.timeScale);
+        // A stopped execution does not wait out a retry: the next attempt is refused at once.
+        await scaledSleep(retry.delayMs, runtime.timeScale, runtime.signal);
         continue;
       }
       const catcher = findCatcher(state.Catch, error.error);

@@ -2,7 +2,7 @@
  * One invocation of a Task: Parameters → the local handler, called like a Lambda function (a JSON
  * copy of its event in, a JSON copy of its result out), within TimeoutSeconds.
  */
-import { States, StatesError } from './errors';
+import { ExecutionAborted, States, StatesError } from './errors';
 import { readPath } from './jsonpath';
 import { applyTemplate } from './payload';
 import { resolveTask } from './resources';
@@ -20,9 +20,11 @@ export async function invokeTask(state: TaskState, effective: unknown, context: 
   const task = resolveTask(state.Resource, parameters, runtime.tasks);
   const event = jsonCopy(task.payload);
   const timeoutSeconds = state.TimeoutSecondsPath !== undefined ? timeoutAt(state.TimeoutSecondsPath, effective, context) : state.TimeoutSeconds;
+  // A stopped execution starts no further work (what runs already, finishes).
+  if (runtime.signal?.aborted) throw new ExecutionAborted(`stopped before ${task.name} started`);
   let started!: () => void;
   const running = task.handler.queued ? new Promise<void>((resolve) => (started = resolve)) : Promise.resolve();
-  const call = Promise.resolve().then(() => task.handler(event, { started: () => started?.() }));
+  const call = Promise.resolve().then(() => task.handler(event, { started: () => started?.(), signal: runtime.signal }));
   const result = timeoutSeconds
     ? await withTimeout(call, timeoutSeconds * 1000, () => new StatesError(States.Timeout, `the task ${task.name} did not finish within ${timeoutSeconds} s`), running)
     : await call;

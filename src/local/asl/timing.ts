@@ -1,11 +1,21 @@
 /** Waiting, scaled: `timeScale` multiplies every wait (0 = none), so tests run the real backoff instantly. */
 
-export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+/** Waits `ms`; ends early once `signal` aborts (the caller then finds the execution stopped). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
-export function scaledSleep(ms: number, timeScale: number): Promise<void> {
-  return sleep(ms * timeScale);
+export function scaledSleep(ms: number, timeScale: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms * timeScale, signal);
 }
 
 /** Rejects with `onTimeout()` when `promise` has not settled within `ms`. */

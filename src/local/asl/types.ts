@@ -153,7 +153,13 @@ export interface StateMachineDefinition {
  * `queued` and calls `invocation.started()` once it runs: its TimeoutSeconds counts from then, as a
  * Lambda's counts from when it runs, not from a queue Lambda does not have.
  */
-export type TaskHandler = ((event: unknown, invocation?: { started(): void }) => Promise<unknown>) & { queued?: boolean };
+export type TaskHandler = ((event: unknown, invocation?: TaskInvocation) => Promise<unknown>) & { queued?: boolean };
+
+export interface TaskInvocation {
+  started(): void;
+  /** Aborted when the execution is being stopped: a queued handler gives up before it starts. */
+  signal?: AbortSignal;
+}
 
 export type ExecutionEvent =
   | { type: 'mapRunStarted'; state: string; totalItems: number; batches: number }
