@@ -67,7 +67,8 @@ describe('a stopped execution', () => {
       definition: definition as StateMachineDefinition,
       input: { items: [0, 1, 2, 3, 4, 5, 6, 7] },
       tasks: {
-        work: async (n: number) => {
+        work: async (event: unknown) => {
+          const n = event as number;
           started.push(n);
           if (n === 1) stop.abort();
           await sleep(30);
