@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { DynamoCatalog } from '../aws/dynamo-catalog';
+import { S3ObjectStore } from '../aws/s3-store';
+import { config } from '../config';
+import type { StepContext } from '../core/context';
+import { readInventoryReport } from '../core/inventory';
+import { validateConfig } from '../core/presets';
+import { type RepairReport, repairRun } from '../core/repair';
+import { readLastRun } from '../local/migrate';
+import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
+import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
+
+interface RepairFlags extends AwsFlags {
+  dataDir: string;
+  manifest?: string;
+  json?: boolean;
+  aws?: boolean;
+}
+
+/** The runId repaired rows record. */
+export const REPAIR_RUN_ID = 'repair';
+
+export function registerRepair(program: Command): void {
+  const command = program
+    .command('repair')
+    .description('mend what verify --deep finds: render again every item with a missing or corrupt asset, a wrong or missing pointer or missing rows, then verify again; exit 1 unless clean')
+    .option('--data-dir <dir>', 'local data (the last run there is repaired)', DEFAULT_DATA_DIR)
+    .option('--manifest <s3-url>', 'repair the items of this inventory manifest instead (s3://bucket/key/manifest.json)')
+    .option('--json', 'print one JSON object')
+    .option('--aws', 'repair on AWS (credentials from the environment; renders on this machine) instead of the local stack');
+  withAwsOptions(command).action(async (flags: RepairFlags) => {
+    const presets = validateConfig(config);
+    let report: RepairReport;
+    if (flags.aws) {
+      if (!flags.manifest) throw new Error('--aws needs --manifest s3://<bucket>/<key>/manifest.json (the report the run was started on)');
+      const clients = awsClients(flags.region);
+      const stack = await deployedStackInRegion(flags, clients.s3);
+      const store = new S3ObjectStore(clients.s3);
+      const context: StepContext = { store, catalog: new DynamoCatalog(clients.dynamo, stack.catalogTable), libraryBucket: stack.libraryBucket, config, presets };
+      report = await repairRun(context, await readInventoryReport(store, parseS3Url(flags.manifest), { expectedSourceBucket: stack.sourceBucket }), REPAIR_RUN_ID);
+    } else {
+      const manifest = flags.manifest ? parseS3Url(flags.manifest) : (await readLastRun(flags.dataDir)).manifest;
+      const stack = await openLocalStack(flags.dataDir);
+      try {
+        report = await repairRun(stack.context, await readInventoryReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket }), REPAIR_RUN_ID);
+      } finally {
+        await stack.close();
+      }
+    }
+    process.stdout.write(flags.json ? `${JSON.stringify(jsonOf(report))}\n` : human(report));
+    if (report.after.discrepancies.length > 0) process.exitCode = 1;
+  });
+}
+
+function jsonOf(report: RepairReport) {
+  const counts = (r: RepairReport['before']) => ({ items: r.items, done: r.done, failed: r.failed, incomplete: r.incomplete, discrepancies: r.discrepancies.length });
+  return { before: counts(report.before), repaired: report.repaired, corruptAssetsDeleted: report.corruptAssetsDeleted, failures: report.failed, after: { ...counts(report.after), discrepancies: report.after.discrepancies } };
+}
+
+function human(report: RepairReport): string {
+  const { before, after } = report;
+  const lines = [
+    `before: ${before.items} items, ${before.done} DONE, ${before.failed} FAILED, ${before.damagedKeys.length} damaged, ${before.unfinishedKeys.length} not finished`,
+    report.repaired.length === 0 && report.failed.length === 0 ? 'nothing to repair' : `repaired ${report.repaired.length} items (${report.corruptAssetsDeleted} corrupt assets deleted and written again)`,
+    ...report.failed.map((f) => `  could not repair ${f.key}: ${f.error}`),
+    `after: ${after.items} items, ${after.done} DONE, ${after.failed} FAILED, ${after.discrepancies.length === 0 ? 'no discrepancies' : `${after.discrepancies.length} discrepancies:`}`,
+    ...after.discrepancies.map((d) => `  ${d.key}: ${d.problem}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
