@@ -2,7 +2,8 @@
  * Fault injection for the local stack, deterministic from a seed: S3 answers 503 SlowDown or 500
  * InternalError, DynamoDB answers ProvisionedThroughputExceeded, and a Lambda crashes mid-item (after
  * some of its writes, before the others). The emulators answer like the services do, so the SDK's
- * retries and the state machine's Retry/backoff are what absorb them.
+ * retries and the state machine's Retry/backoff are what absorb them. And the machine dies: `kill`
+ * sends SIGKILL to this very process at a chosen write (the drills of test/local/kill-drills.test.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -18,22 +19,40 @@ export interface FaultRates {
   /** Share of Lambda invocations that crash after some of their writes. */
   crash: number;
   seed: number;
+  /** kill -9 of this process at the n-th write request to the local S3 or DynamoDB. */
+  kill?: KillPoint;
+}
+
+/**
+ * `s3:7`: the 7th write request (PUT, POST, DELETE) the local S3 receives; `dynamodb:3`: the 3rd write
+ * (PutItem, BatchWriteItem, DeleteItem, UpdateItem, TransactWriteItems) the local DynamoDB receives.
+ * The kill lands a seeded 0–7 ms after the request arrives: before, while or after it is written.
+ */
+export interface KillPoint {
+  service: 's3' | 'dynamodb';
+  nth: number;
 }
 
 export const NO_FAULTS: FaultRates = { slowDown: 0, internalError: 0, throttle: 0, crash: 0, seed: 1 };
 
 export type FaultKind = 'slowDown' | 'internalError' | 'throttle' | 'crash';
 
-/** `slowdown=0.05,internal=0.01,throttle=0.01,crash=0.01,seed=42` → rates. */
+/** `slowdown=0.05,internal=0.01,throttle=0.01,crash=0.01,seed=42` (and `kill=s3:<n>`) → rates. */
 export function parseFaults(spec: string): FaultRates {
-  const names: Record<string, keyof FaultRates> = { slowdown: 'slowDown', internal: 'internalError', throttle: 'throttle', crash: 'crash', seed: 'seed' };
+  const names: Record<string, Exclude<keyof FaultRates, 'kill'>> = { slowdown: 'slowDown', internal: 'internalError', throttle: 'throttle', crash: 'crash', seed: 'seed' };
   const rates: FaultRates = { ...NO_FAULTS };
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [name = '', value = ''] = part.split('=');
+    if (name.toLowerCase() === 'kill') {
+      const match = /^(s3|dynamodb):([1-9]\d*)$/.exec(value);
+      if (!match) throw new Error(`bad fault "${part}": use kill=s3:<n> or kill=dynamodb:<n> (the n-th write request, n >= 1)`);
+      rates.kill = { service: match[1] as KillPoint['service'], nth: Number(match[2]) };
+      continue;
+    }
     const field = names[name.toLowerCase()];
     const number = Number(value);
     if (!field || !Number.isFinite(number) || (field !== 'seed' && (number < 0 || number >= 1))) {
-      throw new Error(`bad fault "${part}": use slowdown|internal|throttle|crash=<rate in [0,1)> and seed=<n>`);
+      throw new Error(`bad fault "${part}": use slowdown|internal|throttle|crash=<rate in [0,1)>, seed=<n> and kill=s3|dynamodb:<n>`);
     }
     rates[field] = number;
   }
@@ -43,13 +62,25 @@ export function parseFaults(spec: string): FaultRates {
 export class FaultInjector {
   readonly injected: Record<FaultKind, number> = { slowDown: 0, internalError: 0, throttle: 0, crash: 0 };
   private state: number;
+  /** Write requests the emulators received so far (counted only while a kill is set). */
+  readonly writes = { s3: 0, dynamodb: 0 };
 
   constructor(readonly rates: FaultRates) {
     this.state = rates.seed >>> 0 || 1;
   }
 
   get active(): boolean {
-    return this.rates.slowDown + this.rates.internalError + this.rates.throttle + this.rates.crash > 0;
+    return this.rates.slowDown + this.rates.internalError + this.rates.throttle + this.rates.crash > 0 || this.rates.kill !== undefined;
+  }
+
+  /** Counts write requests; at the chosen one, kills this process (never answers anything itself). */
+  private killGate(service: KillPoint['service'], request: IncomingMessage): void {
+    const kill = this.rates.kill;
+    if (!kill || !isWrite(service, request)) return;
+    const nth = ++this.writes[service];
+    if (kill.service !== service || nth !== kill.nth) return;
+    const delayMs = Math.floor(this.random() * 8);
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), delayMs);
   }
 
   /** mulberry32: the same seed gives the same sequence of faults. */
@@ -69,6 +100,7 @@ export class FaultInjector {
 
   /** S3 as the service answers: an XML error with the status. */
   s3Gate(request: IncomingMessage, response: ServerResponse): boolean {
+    this.killGate('s3', request);
     const fault = this.roll('slowDown') ? ([503, 'SlowDown', 'Please reduce your request rate.'] as const) : this.roll('internalError') ? ([500, 'InternalError', 'We encountered an internal error. Please try again.'] as const) : undefined;
     if (!fault) return false;
     const [status, code, message] = fault;
@@ -81,6 +113,7 @@ export class FaultInjector {
 
   /** DynamoDB as the service answers a throttled request. */
   dynamoGate(request: IncomingMessage, response: ServerResponse): boolean {
+    this.killGate('dynamodb', request);
     if (!this.roll('throttle')) return false;
     answerAfterBody(request, () => {
       response.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.0' });
@@ -123,6 +156,14 @@ export class FaultInjector {
       },
     };
   }
+}
+
+const DYNAMO_WRITES = new Set(['PutItem', 'BatchWriteItem', 'DeleteItem', 'UpdateItem', 'TransactWriteItems']);
+
+function isWrite(service: KillPoint['service'], request: IncomingMessage): boolean {
+  if (service === 's3') return request.method === 'PUT' || request.method === 'POST' || request.method === 'DELETE';
+  const target = String(request.headers['x-amz-target'] ?? '');
+  return DYNAMO_WRITES.has(target.slice(target.indexOf('.') + 1));
 }
 
 const invocation = new AsyncLocalStorage<{ crashAfter?: number; writes: number; crashed?: boolean }>();

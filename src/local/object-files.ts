@@ -1,6 +1,7 @@
 /**
- * The local S3's objects on disk, as S3 keeps them: a PUT is atomic, and any key S3 takes (up to 1,024
- * bytes) can be stored. s3rver's own store writes the object, its MD5 and its metadata as three files
+ * The local S3's objects on disk, as S3 keeps them: a PUT is atomic ("Amazon S3 never adds partial
+ * objects", Amazon S3 API Reference, PutObject), and any key S3 takes (up to 1,024 bytes: S3 User
+ * Guide, "Naming Amazon S3 objects") can be stored. s3rver's own store writes the object, its MD5 and its metadata as three files
  * in place, named after the key: a crash or a full disk mid-write leaves a partial object that later
  * reads take for whole, and a key whose last segment is over ~230 bytes cannot be stored at all
  * (`<name>._S3rver_metadata.json` exceeds the file system's 255 bytes). This store replaces it:
