@@ -18,7 +18,7 @@ export function registerRun(program: Command): void {
     .requiredOption('--photos <dir>', 'folder of photos (searched recursively; keys are the relative paths)')
     .option('--data-dir <dir>', 'where the emulated buckets and table persist', DEFAULT_DATA_DIR)
     .option('--json', 'print one JSON object on stdout')
-    .option('--faults <spec>', 'inject faults, e.g. slowdown=0.05,internal=0.01,throttle=0.01,crash=0.01,seed=42')
+    .option('--faults <spec>', 'inject faults, e.g. slowdown=0.05,internal=0.01,throttle=0.01,crash=0.01,seed=42; kill=s3:<n> or kill=dynamodb:<n> kills this process (SIGKILL) at the n-th write')
     .action(async (flags: RunFlags) => {
       const stop = stopOnSignals();
       try {
