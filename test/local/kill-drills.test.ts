@@ -93,9 +93,11 @@ describe('kill -9 at 20 seeded points of a run: nothing corrupt, nothing lost', 
     // How many writes a whole run makes (a kill that never fires counts them): the phases' ranges.
     const stack = await openLocalStack(join(dir, 'count'), { faults: { ...NO_FAULTS, kill: { service: 's3', nth: Number.MAX_SAFE_INTEGER } } });
     try {
-      const run = await runLocalMigration({ photosDir, dataDir: stack.dataDir, stack, timeScale: 0.001 });
+      // In real time, as the killed runs go: the duplicate waits for its twin's crops (ContentBusy).
+      const run = await runLocalMigration({ photosDir, dataDir: stack.dataDir, stack, timeScale: 1 });
       expect(run.summary).toMatchObject({ items: 5, succeeded: 5, duplicates: 1 });
-      writes = { ...stack.faults.writes };
+      // Each wait costs the duplicate one more claim write: a run may make that many fewer.
+      writes = { s3: stack.faults.writes.s3, dynamodb: stack.faults.writes.dynamodb - run.retries };
       // The drill's own check, shown to fail: an asset whose bytes are not its hash, a source cut short.
       await assertWhole(stack);
       const [asset] = await listKeys(stack.s3, LOCAL_NAMES.libraryBucket, 'assets/');
@@ -114,7 +116,7 @@ describe('kill -9 at 20 seeded points of a run: nothing corrupt, nothing lost', 
     const uploads = files.size;
     // S3 writes 1..5 are the uploads, the next 3 the inventory report, the rest the run's assets,
     // pointers and results; every DynamoDB write is the catalog's (claims, rows, failure rows). The
-    // last few are left out: how many writes the duplicates' claims take depends on timing.
+    // last few are left out: the run ends with the ResultWriter's, and a margin.
     expect(writes.s3).toBeGreaterThan(uploads + 3 + 20);
     expect(writes.dynamodb).toBeGreaterThan(4);
     const random = seeded(2026);
