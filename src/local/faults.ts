@@ -6,6 +6,7 @@
  * sends SIGKILL to this very process at a chosen write (the drills of test/local/kill-drills.test.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ObjectRef, ObjectStore, PutOptions } from '../core/ports';
 
@@ -62,6 +63,7 @@ export function parseFaults(spec: string): FaultRates {
 export class FaultInjector {
   readonly injected: Record<FaultKind, number> = { slowDown: 0, internalError: 0, throttle: 0, crash: 0 };
   private state: number;
+  private readonly invocations = new Map<string, number>();
   /** Write requests the emulators received so far (counted only while a kill is set). */
   readonly writes = { s3: 0, dynamodb: 0 };
 
@@ -123,13 +125,31 @@ export class FaultInjector {
   }
 
   /**
-   * Wraps a Lambda handler: a crashing invocation dies after a random number of its S3 writes,
-   * like a runtime that is killed mid-item. Step Functions reports that as Lambda.Unknown.
+   * Wraps a Lambda handler: a crashing invocation dies after a number of its S3 writes, like a runtime
+   * that is killed mid-item. Step Functions reports that as Lambda.Unknown. Whether the n-th
+   * invocation for an item crashes, and after how many writes, follows from the seed, the item's key
+   * and n alone — not from the order in which concurrent invocations happen to run — so a seed gives
+   * the same crashes on every run. An invocation that writes less than its crash point dies after
+   * its work, before it answers (its writes stay, its answer is lost).
    */
   crashing<E, R, X extends unknown[]>(handler: (event: E, ...rest: X) => Promise<R>): (event: E, ...rest: X) => Promise<R> {
     return (event, ...rest) => {
-      const crashAfter = this.roll('crash') ? 1 + Math.floor(this.random() * 6) : undefined;
-      return invocation.run({ crashAfter, writes: 0 }, () => handler(event, ...rest));
+      const key = itemKeyOf(event);
+      const nth = (this.invocations.get(key) ?? 0) + 1;
+      this.invocations.set(key, nth);
+      const roll = (salt: string) => seededUnit(`${this.rates.seed}\u0000${key}\u0000${nth}\u0000${salt}`);
+      const crashAfter = this.rates.crash > 0 && roll('crash') < this.rates.crash ? 1 + Math.floor(roll('after') * 6) : undefined;
+      const state = { crashAfter, writes: 0, crashed: false, onCrash: () => this.injected.crash++ };
+      return invocation.run(state, async () => {
+        const result = await handler(event, ...rest);
+        // One that wrote less than its crash point dies after its work, before it answers.
+        if (state.crashAfter !== undefined && !state.crashed) {
+          state.crashed = true;
+          state.onCrash();
+          throw Object.assign(new Error(`injected crash after the invocation's ${state.writes} writes, before it answered`), { name: 'Lambda.Unknown' });
+        }
+        return result;
+      });
     };
   }
 
@@ -148,6 +168,7 @@ export class FaultInjector {
         if (current?.crashed) throw Object.assign(new Error('the invocation crashed'), { name: 'Lambda.Unknown' });
         if (current?.crashAfter !== undefined && ++current.writes >= current.crashAfter) {
           current.crashed = true;
+          current.onCrash();
           const crash = new Error(`injected crash after ${current.writes} writes`);
           crash.name = 'Lambda.Unknown';
           throw crash;
@@ -166,7 +187,18 @@ function isWrite(service: KillPoint['service'], request: IncomingMessage): boole
   return DYNAMO_WRITES.has(target.slice(target.indexOf('.') + 1));
 }
 
-const invocation = new AsyncLocalStorage<{ crashAfter?: number; writes: number; crashed?: boolean }>();
+const invocation = new AsyncLocalStorage<{ crashAfter?: number; writes: number; crashed?: boolean; onCrash: () => void }>();
+
+/** The item an invocation is about (its source key), for per-item crash decisions. */
+function itemKeyOf(event: unknown): string {
+  const item = (event as { item?: { key?: unknown } } | undefined)?.item;
+  return typeof item?.key === 'string' ? item.key : JSON.stringify(event) ?? '';
+}
+
+/** A number in [0, 1) from a string: the first 32 bits of its sha-256. */
+function seededUnit(text: string): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0) / 4294967296;
+}
 
 /** Puts a gate in front of a server's request handling: a gate that answers returns true. */
 export function gateServer(server: Server, gate: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>): void {

@@ -33,3 +33,39 @@ describe('a kill point', () => {
     expect(new FaultInjector(NO_FAULTS).active).toBe(false);
   });
 });
+
+describe('crashing Lambdas', () => {
+  /** Which of 40 keys' first two invocations crash, invoking them in the given order. */
+  async function crashes(order: number[]): Promise<string[]> {
+    const faults = new FaultInjector({ ...NO_FAULTS, crash: 0.3, seed: 5 });
+    const handler = faults.crashing(async (event: { item: { key: string } }) => event.item.key);
+    const crashed: string[] = [];
+    for (const attempt of [1, 2]) {
+      for (const i of order) {
+        await handler({ item: { key: `k${i}` } }).catch((error: Error) => {
+          expect(error.name).toBe('Lambda.Unknown');
+          crashed.push(`k${i}#${attempt}`);
+        });
+      }
+    }
+    expect(faults.injected.crash).toBe(crashed.length);
+    return crashed.sort();
+  }
+
+  it('crash the same invocations of the same items whatever order they run in (seeded per item, not per call)', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => i);
+    const forwards = await crashes(ids);
+    expect(forwards.length).toBeGreaterThan(5);
+    expect(await crashes([...ids].reverse())).toEqual(forwards);
+  });
+
+  it('an invocation that writes nothing still crashes when it is chosen: after its work, before it answers', async () => {
+    const faults = new FaultInjector({ ...NO_FAULTS, crash: 0.99, seed: 1 });
+    let worked = false;
+    const handler = faults.crashing(async () => ((worked = true), 'answer'));
+    await expect(handler({ item: { key: 'a.jpg' } })).rejects.toMatchObject({ name: 'Lambda.Unknown', message: /before it answered/ });
+    expect(worked).toBe(true);
+    expect(faults.injected.crash).toBe(1);
+  });
+});
+
