@@ -125,7 +125,9 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`502 Bad Gateway: ${error instanceof Error ? error.message : String(error)}\n`);
+      // The detail (SDK messages, bucket URLs, file paths) goes to the terminal running serve, never into the answer.
+      process.stderr.write(`cdn: ${request.method} ${request.url} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      if (!response.headersSent) response.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' }).end('502 Bad Gateway: the origin could not be reached or failed\n');
       else response.destroy();
     });
   });

@@ -11,12 +11,17 @@ import { makeOnDemandHandler } from '../handlers/on-demand';
 import { makeResolveHandler } from '../handlers/resolve';
 import { type LocalApi, startLocalApi } from './api';
 import { type CdnView, startCdnView } from './cdn';
+import { ConfigError } from '../core/errors';
+import { readLastRun } from './migrate';
 import { buildReport } from './report';
 import { renderReportHtml } from './report-html';
 import { cdnInvalidationLog, LOCAL_NAMES, type LocalStack } from './stack';
 
 /** Where `serve` shows the report of the last run. */
 export const REPORT_PATH = '/_report';
+const NO_RUN_PAGE =
+  '<!doctype html><html><head><meta charset="utf-8"><title>photo-scaler report</title></head><body><h1>No finished run yet</h1>' +
+  '<p>There is no finished run in this data dir: run <code>npx photo-scaler run</code>, then reload this page.</p></body></html>';
 import { type RoutingRule, startWebsite, type Website } from './website';
 
 export interface LocalServer {
@@ -55,7 +60,17 @@ export async function startLocalServer(stack: LocalStack, options: LocalServerOp
   };
   try {
     // The report of the last run, built afresh on each request; its images load through the CDN view.
-    const report = async () => renderReportHtml(await buildReport(stack), cdn.url);
+    // Before any run, a page that says so (readLastRun's message names the data dir: not for a page).
+    const report = async () => {
+      let last;
+      try {
+        last = await readLastRun(stack.dataDir);
+      } catch (error) {
+        if (error instanceof ConfigError) return NO_RUN_PAGE;
+        throw error;
+      }
+      return renderReportHtml(await buildReport(stack, last), cdn.url);
+    };
     const cdn = await startCdnView({
       store: stack.store,
       bucket: LOCAL_NAMES.libraryBucket,

@@ -3,10 +3,18 @@
  * WebsiteRedirectLocation) answers 301 to its asset, an asset answers 200, a missing key 404 —
  * unless a routing rule (S3's RoutingRules, same fields) redirects it, e.g. a miss under
  * `dynamic/` → 307 to the on-demand API.
+ *
+ * A website endpoint serves GET and HEAD on the objects of its own bucket only (S3 User Guide,
+ * "Website endpoints", "Key differences between a website endpoint and a REST API endpoint"), and a
+ * key is a literal string in a flat namespace (S3 User Guide, "Naming Amazon S3 objects"): `..` names
+ * no parent, `%2e%2e` is decoded once and no more, a backslash is a character. Nothing here resolves
+ * paths: the path, decoded once, is a key of the library bucket. A failure answers a fixed text; its
+ * detail goes to this process's stderr (the terminal running `serve`), never into the answer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '../core/ports';
+import { MAX_KEY_BYTES } from './emulators';
 
 export interface Website {
   url: string;
@@ -33,7 +41,8 @@ export interface WebsiteOptions {
 export async function startWebsite(options: WebsiteOptions): Promise<Website> {
   const server = createServer((request, response) => {
     serveObject(options, request, response).catch((error: unknown) => {
-      if (!response.headersSent) send(response, 500, `500 Internal Error: ${error instanceof Error ? error.message : String(error)}`);
+      process.stderr.write(`website: ${request.method} ${request.url} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      if (!response.headersSent) send(response, 500, '500 Internal Server Error: InternalError: We encountered an internal error. Please try again.');
       else response.destroy();
     });
   });
@@ -64,13 +73,19 @@ async function serveObject(options: WebsiteOptions, request: IncomingMessage, re
   const key = keyOfPath(request.url ?? '/');
   if (key === undefined) return send(response, 400, '400 Bad Request: the path is not valid URL encoding');
   if (key === '') return send(response, 200, 'photo-scaler library website: GET /<key>, /<preset>/<key> or /assets/...');
+  // S3 refuses a key over 1,024 bytes (S3 User Guide, "Naming Amazon S3 objects") with 400
+  // KeyTooLongError (Amazon S3 API Reference, "Error responses").
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return send(response, 400, '400 Bad Request: KeyTooLongError: Your key is too long');
   const ref = { bucket: options.bucket, key };
-  const head = await options.store.head(ref);
+  // A key with a `.`/`..` segment or a control character is never in the library (the batch refuses
+  // such source keys: validateSourceKey), so it is not found, as on S3 — and the local S3 is not even
+  // asked for it, whatever its store might make of such a path.
+  const head = mayHold(key) ? await options.store.head(ref) : undefined;
   if (!head) {
     const rule = (options.routingRules ?? []).find(
       (r) => key.startsWith(r.RoutingRuleCondition.KeyPrefixEquals ?? '') && (r.RoutingRuleCondition.HttpErrorCodeReturnedEquals ?? '404') === '404',
     );
-    if (!rule) return send(response, 404, `404 Not Found: NoSuchKey ${key}`);
+    if (!rule) return send(response, 404, `404 Not Found: NoSuchKey ${printable(key)}`);
     return send(response, Number(rule.RedirectRule.HttpRedirectCode ?? '301'), 'Redirect', { Location: redirectLocation(rule, key, request) });
   }
   if (head.redirectLocation) {
@@ -104,7 +119,8 @@ function redirectLocation(rule: RoutingRule, key: string, request: IncomingMessa
   const { ReplaceKeyPrefixWith, HostName, Protocol = 'http' } = rule.RedirectRule;
   const newKey = ReplaceKeyPrefixWith !== undefined ? ReplaceKeyPrefixWith + key.slice(prefix.length) : key;
   const query = (request.url ?? '').includes('?') ? `?${(request.url ?? '').split('?').slice(1).join('?')}` : '';
-  const path = `/${newKey.split('/').map(encodeURIComponent).join('/')}${query}`;
+  // `.` and `..` segments escaped too: the key stays literal, no client resolves them away.
+  const path = `/${newKey.split('/').map((segment) => encodeURIComponent(segment).replace(/^\.{1,2}$/, (dots) => '%2E'.repeat(dots.length))).join('/')}${query}`;
   return HostName ? `${Protocol}://${HostName}${path}` : path;
 }
 
@@ -116,6 +132,18 @@ export function keyOfPath(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether the library can hold this key at all: no `.` or `..` segment, no control character. */
+function mayHold(key: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[\u0000-\u001f\u007f]/.test(key) && !key.split('/').some((segment) => segment === '.' || segment === '..');
+}
+
+/** A requested key as an answer may echo it: control characters escaped. */
+function printable(key: string): string {
+  // eslint-disable-next-line no-control-regex
+  return key.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function send(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
