@@ -4,7 +4,13 @@
  *   plan      the smallest intermediate every preset can be cut from (never larger than the original)
  *   decode    ONE decode (JPEG shrink-on-load where it helps), EXIF orientation applied, sRGB, 8-bit raw
  *   opacity   an alpha channel that is fully opaque is dropped (such "RGBA" PNGs become JPEG crops)
- *   cut       every preset from the raw intermediate, in parallel; encoded without metadata
+ *   cut       every preset from the raw intermediate, in parallel; encoded without metadata. A
+ *             `cover` preset first takes the centred region of its aspect ratio, then scales it: any
+ *             geometry works (a 100000x1 strip), since nothing is ever scaled past the preset itself
+ *
+ * Every failure inside rendering is a PhotoError with a reason naming the step (and the preset):
+ * the batch records it as the photo's failure, the on-demand path answers 4xx. A photo is rendered
+ * whole or not at all: presets are never stored for a photo that fails (a DONE photo has them all).
  */
 import sharp, { type Metadata } from 'sharp';
 import { PhotoError } from './errors';
@@ -47,7 +53,9 @@ export async function renderPresets(input: Uint8Array, presets: readonly Resolve
   const plan = planIntermediate(source, presets);
   const raw = await decode(input, source, plan, limits);
   const transparent = source.hasAlpha && hasTransparency(raw);
-  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent)));
+  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent).catch((error: unknown) => {
+    throw new PhotoError(`cannot render preset ${preset.name} (${preset.width}x${preset.height} ${preset.fit}) of a ${source.width}x${source.height} image: ${firstLine(error)}`);
+  })));
   return { source: { ...source, hasAlpha: transparent }, renditions };
 }
 
@@ -166,12 +174,15 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean):
   const format: EncodedFormat = preset.format === 'auto' ? (transparent ? 'png' : 'jpeg') : preset.format;
   let pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
   if (!transparent && (raw.channels === 2 || raw.channels === 4)) pipeline = pipeline.removeAlpha();
-  pipeline = pipeline.resize({
-    width: preset.width,
-    height: preset.height,
-    fit: preset.fit,
-    withoutEnlargement: preset.withoutEnlargement,
-  });
+  if (preset.fit === 'cover' && !(preset.withoutEnlargement && presetScale(raw, preset) > 1)) {
+    // Crop, then scale: libvips' own cover scales the whole frame first, and a 100000x1 strip cut to
+    // 80x80 would be scaled to 8,000,000x80 ("affine: output coordinates out of range").
+    const region = coverRegion(raw, preset);
+    if (region.width < raw.width || region.height < raw.height) pipeline = pipeline.extract(region);
+    pipeline = pipeline.resize({ width: preset.width, height: preset.height, fit: 'fill' });
+  } else {
+    pipeline = pipeline.resize({ width: preset.width, height: preset.height, fit: preset.fit, withoutEnlargement: preset.withoutEnlargement });
+  }
   if (format === 'jpeg') {
     if (transparent) pipeline = pipeline.flatten({ background: '#ffffff' });
     pipeline = pipeline.jpeg({ quality: preset.quality, mozjpeg: preset.mozjpeg });
@@ -182,6 +193,21 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean):
   }
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
   return { preset, body: data, width: info.width, height: info.height, format, ...ENCODINGS[format] };
+}
+
+/**
+ * The centred region of `frame` with the preset's aspect ratio (at least 1x1): what a `cover` resize
+ * keeps of it. A `cover` preset is always exactly WxH (it enlarges when it must), as before.
+ */
+export function coverRegion(frame: { width: number; height: number }, preset: { width: number; height: number }): { left: number; top: number; width: number; height: number } {
+  const scale = Math.max(preset.width / frame.width, preset.height / frame.height);
+  const width = Math.min(frame.width, Math.max(1, Math.round(preset.width / scale)));
+  const height = Math.min(frame.height, Math.max(1, Math.round(preset.height / scale)));
+  return { left: Math.floor((frame.width - width) / 2), top: Math.floor((frame.height - height) / 2), width, height };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim() || 'unknown error';
 }
 
 function decodeError(error: unknown): PhotoError {

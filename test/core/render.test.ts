@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { PhotoError } from '../../src/core/errors';
 import { validateConfig } from '../../src/core/presets';
-import { planIntermediate, renderPresets } from '../../src/core/render';
+import { coverRegion, planIntermediate, renderPresets } from '../../src/core/render';
+import { resolvePreset } from '../../src/core/presets';
 import { alphaPng, noiseJpeg, opaquePng, pixelAt, twoToneJpeg } from '../helpers/images';
 
 const presets = validateConfig(config);
@@ -71,6 +72,39 @@ describe('renderPresets', () => {
     await expect(renderPresets(jpeg.subarray(0, jpeg.length / 2), presets, limits)).rejects.toThrow(PhotoError);
     await expect(renderPresets(Buffer.from('not an image at all'), presets, limits)).rejects.toThrow(/cannot decode/);
     await expect(renderPresets(jpeg, presets, { ...limits, maxInputPixels: 1000 })).rejects.toThrow(/too large: 800x600/);
+  });
+});
+
+describe('odd geometry', () => {
+  // libvips' cover scales the whole frame before cropping: a 100000x1 strip cut to 80x80 was scaled to
+  // 8,000,000x80 and failed with "affine: output coordinates out of range".
+  it.each([
+    [100_000, 1, { thumb: '80x80', small: '300x200', medium: '600x400', large: '1024x1' }],
+    [1, 100_000, { thumb: '80x80', small: '300x200', medium: '600x400', large: '1x1024' }],
+    [1, 1, { thumb: '80x80', small: '300x200', medium: '600x400', large: '1x1' }],
+    [30_000, 7, { thumb: '80x80', small: '300x200', medium: '600x400', large: '1024x1' }],
+  ])('a %ix%i PNG gets every preset at its promised size', async (width, height, expected) => {
+    const png = await sharp({ create: { width, height, channels: 3, background: '#c03020' } }).png().toBuffer();
+    const result = await renderPresets(png, presets, limits);
+    expect(dims(result)).toEqual(expected);
+    const thumb = result.renditions.find((r) => r.preset.name === 'thumb')!;
+    expect(await pixelAt(thumb.body, 40, 40)).toEqual([expect.closeTo(0xc0, -1.5), expect.closeTo(0x30, -1.5), expect.closeTo(0x20, -1.5)]);
+  });
+
+  it('cover keeps the centred region of the preset\'s aspect ratio, as a cover resize does', async () => {
+    expect(coverRegion({ width: 1600, height: 1200 }, { width: 300, height: 200 })).toEqual({ left: 0, top: 66, width: 1600, height: 1067 });
+    expect(coverRegion({ width: 100_000, height: 1 }, { width: 80, height: 80 })).toEqual({ left: 49_999, top: 0, width: 1, height: 1 });
+    // A two-tone photo (red left half, blue right half) cut to a square: the centre column is the border.
+    const square = (await renderPresets(await twoToneJpeg(1600, 400), [resolvePreset('sq', { width: 100, height: 100, fit: 'cover', quality: 90 })], limits)).renditions[0]!;
+    expect((await pixelAt(square.body, 5, 50))[0]).toBeGreaterThan(200);
+    expect((await pixelAt(square.body, 95, 50))[2]).toBeGreaterThan(200);
+  });
+
+  it('a failure inside rendering is a PhotoError naming the preset, never a raw libvips error', async () => {
+    const broken = { ...resolvePreset('broken', { width: 100, height: 100, fit: 'cover', quality: 80 }), quality: 0 };
+    const error = await renderPresets(await twoToneJpeg(400, 300), [broken], limits).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PhotoError);
+    expect((error as Error).message).toMatch(/^cannot render preset broken \(100x100 cover\) of a 400x300 image: /);
   });
 });
 
