@@ -12,6 +12,7 @@ import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
 import { parseSize, resolvePreset, type Size } from './presets';
 import { renderPresets } from './render';
+import { processRenderGate, type RenderGate } from './render-gate';
 import { derivedPrefixOf } from './source';
 import { sniffImage } from './sniff';
 
@@ -22,6 +23,8 @@ export interface OnDemandContext extends StepContext {
   sourceBucket: string;
   /** When set, every request must carry a valid signature. */
   signingSecret?: string;
+  /** Coalesces and bounds renders; absent: the process's own (one per Lambda container). */
+  renderGate?: RenderGate;
 }
 
 export interface OnDemandRequest {
@@ -61,7 +64,13 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
   if ('error' in checked) return checked;
   const { size, key } = checked;
   const logicalKey = dynamicKey(size, key);
+  // Each request's own checks (signature included) above; identical concurrent requests then share one
+  // render and its answer, and renders are bounded (src/core/render-gate.ts).
+  return (context.renderGate ?? processRenderGate).run(`${context.libraryBucket}/${logicalKey}`, () => makeDynamic(context, size, key, logicalKey, options));
+}
 
+/** The pointer if there is one, else the source and one render: its 301, or why not. */
+async function makeDynamic(context: OnDemandContext, size: Size, key: string, logicalKey: string, options: ServeOptions): Promise<OnDemandResult> {
   // Two requests can race to here (or a cached 404 sent a client twice): the pointer decides.
   if (!options.pointerMissing && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
     return { status: 301, logicalKey, rendered: false };

@@ -7,6 +7,7 @@
  */
 import { config as defaultConfig } from '../config';
 import { DYNAMIC_PREFIX, type OnDemandContext } from '../core/on-demand';
+import { RenderGate, renderConcurrency } from '../core/render-gate';
 import { makeOnDemandHandler } from '../handlers/on-demand';
 import { makeResolveHandler } from '../handlers/resolve';
 import { type LocalApi, startLocalApi } from './api';
@@ -37,6 +38,8 @@ export interface LocalServerOptions {
   cdnPort?: number;
   /** Defaults to the environment variable named by config.onDemand.signingSecretEnv. */
   signingSecret?: string;
+  /** New sizes rendered at once, by the CDN view and the API together (default: PHOTO_SCALER_RENDER_CONCURRENCY, else the CPUs). */
+  renderConcurrency?: number;
 }
 
 /** The routing rule serverless.yml gives the library bucket, pointed at a given API host. */
@@ -52,6 +55,8 @@ export async function startLocalServer(stack: LocalStack, options: LocalServerOp
     ...stack.context,
     sourceBucket: LOCAL_NAMES.sourceBucket,
     signingSecret: options.signingSecret ?? (process.env[(stack.context.config ?? defaultConfig).onDemand.signingSecretEnv] || undefined),
+    // One gate for both doors: a crowd on one new size renders it once, distinct sizes a few at a time.
+    renderGate: new RenderGate(options.renderConcurrency ?? renderConcurrency()),
   };
   let websiteUrl = '';
   const closers: Array<() => Promise<void>> = [];
