@@ -11,7 +11,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../core/errors';
-import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse } from '../core/ports';
+import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse, type PutRowsOptions } from '../core/ports';
 import { BY_SHA256_INDEX, CATALOG_PARTITION_KEY, CATALOG_SORT_KEY } from './catalog-schema';
 import { guard } from './transient';
 
@@ -74,11 +74,11 @@ export class DynamoCatalog implements Catalog {
     return items.map((item) => ({ sourceKey: String(item[CATALOG_PARTITION_KEY]), preset: String(item[CATALOG_SORT_KEY]) }));
   }
 
-  async putRows(rows: CatalogRow[], options: { releaseClaims?: string[] } = {}): Promise<void> {
+  async putRows(rows: CatalogRow[], options: PutRowsOptions = {}): Promise<void> {
     // One request per item: BatchWriteItem refuses two requests on the same key.
     const unique = new Map(rows.map((row) => [`${row.sourceKey}\u0000${row.preset}`, row]));
     const requests: WriteRequest[] = [...unique.values()].map((row) => ({ PutRequest: { Item: { ...row } } }));
-    for (const sourceKey of new Set(rows.map((row) => row.sourceKey))) {
+    for (const sourceKey of options.replaceFailure ? new Set(rows.map((row) => row.sourceKey)) : []) {
       requests.push({ DeleteRequest: { Key: { sourceKey, preset: FAILURE } } });
     }
     // Unconditional (a batch cannot carry conditions): if our lease had expired and another worker

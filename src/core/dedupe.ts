@@ -11,6 +11,7 @@ import { type ItemEvent, type ItemOutcome, NOTHING_WRITTEN } from './item';
 import { cropKey } from './keys';
 import { putPointers } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
+import { dropStaleSizes } from './stale-sizes';
 import { derivedPrefixOf, type InspectedOriginal, inspectOriginal, type SourceRef, sourceOf } from './source';
 
 /** How many other keys with the same content are tried before rendering anyway. */
@@ -67,7 +68,10 @@ async function reuseDuplicate(
       }));
     const pointers = await putPointers(context, wanted);
     const toWrite = changedRows(wanted, existing);
-    if (toWrite.length > 0) await context.catalog.putRows(toWrite);
+    if (toWrite.length > 0) await context.catalog.putRows(toWrite, { replaceFailure: true });
+    // This key now has another key's content: its on-demand sizes of the old content go.
+    const now = [...existing.filter((row) => !wanted.some((w) => w.preset === row.preset)), ...wanted];
+    await dropStaleSizes(context, source.key, now);
     return {
       key: source.key,
       status: 'duplicate',

@@ -98,6 +98,11 @@ export interface FailureRow {
   updatedAt: string;
 }
 
+export interface PutRowsOptions {
+  replaceFailure?: boolean;
+  releaseClaims?: string[];
+}
+
 export interface HashUse {
   sourceKey: string;
   preset: string;
@@ -109,11 +114,13 @@ export interface Catalog {
   /** GSI query: which (sourceKey, preset) use an asset with this sha-256. */
   keysForHash(sha256: string): Promise<HashUse[]>;
   /**
-   * Writes rows in batches (BatchWriteItem, 25 per request, unprocessed items retried) and deletes
-   * the key's failure row in the same batch, so a recovered photo is no longer listed as failed.
+   * Writes rows in batches (BatchWriteItem, 25 per request, unprocessed items retried).
+   * `replaceFailure`: the rows are the photo's batch outcome (Dedupe, Resize), which replaces its
+   * failure row: that is deleted in the same batch, so a recovered photo is no longer listed as
+   * failed. Other writers (an on-demand size) leave the failure row alone.
    * `releaseClaims`: content claims (sha-256) to drop in that same batch, saving a request per photo.
    */
-  putRows(rows: CatalogRow[], options?: { releaseClaims?: string[] }): Promise<void>;
+  putRows(rows: CatalogRow[], options?: PutRowsOptions): Promise<void>;
   /**
    * Deletes these rows of one source key (crops, ORIGINAL, FAILURE, dynamic sizes) in batches: the
    * key was removed from the source bucket.

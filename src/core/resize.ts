@@ -10,6 +10,7 @@ import { cropKey } from './keys';
 import { putAsset, putPointers, sha256Hex } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
 import { renderPresets } from './render';
+import { dropStaleSizes } from './stale-sizes';
 import { derivedPrefixOf, readOriginal, sourceOf } from './source';
 
 export async function resize(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
@@ -54,7 +55,9 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   const pointers = await putPointers(context, rows);
   // One BatchWriteItem: every row, the failure row's delete and the content claim's release.
   const claims = [sha256, ...(event.outcome?.sha256 && event.outcome.sha256 !== sha256 ? [event.outcome.sha256] : [])];
-  await context.catalog.putRows(rows, { releaseClaims: claims });
+  await context.catalog.putRows(rows, { replaceFailure: true, releaseClaims: claims });
+  // The key's on-demand sizes made from its previous content go (they are rendered anew on request).
+  await dropStaleSizes(context, source.key);
   const written = [originalAsset!, ...cropAssets].filter((asset) => asset.written);
   return {
     key: source.key,

@@ -14,8 +14,7 @@ import { CONTENT_BUSY_PATIENCE, dedupe } from './dedupe';
 import { ContentBusy, TransientError } from './errors';
 import { encodeInventoryKey } from './inventory';
 import type { InventoryItem, ItemOutcome } from './item';
-import { type CatalogRow, FAILURE, ORIGINAL } from './ports';
-import { DYNAMIC_PREFIX } from './on-demand';
+import { type CatalogRow, FAILURE } from './ports';
 import { recordFailure } from './record-failure';
 import { resize } from './resize';
 
@@ -75,9 +74,6 @@ export async function syncObject(context: StepContext, target: SyncTarget, runId
     // content-addressed assets), as Dedupe does once its patience is spent.
     let outcome = await dedupe(context, { item, runId, retryCount: CONTENT_BUSY_PATIENCE });
     if (outcome.status === 'needs-resize') outcome = await resize(context, { item, runId, outcome });
-    // An overwritten photo's on-demand sizes are crops of the old content: they go (and are made anew
-    // from the new content on their next request).
-    await dropStaleSizes(context, target.key, before);
     // An overwritten key no longer uses its old assets: drop those nobody else uses.
     const afterRows = await context.catalog.rowsForKey(target.key);
     const after = new Set(afterRows.map((row) => row.assetKey));
@@ -89,19 +85,6 @@ export async function syncObject(context: StepContext, target: SyncTarget, runId
     const caught = error instanceof Error ? { Error: error.name, Cause: error.message } : { Error: 'Error', Cause: String(error) };
     return recordFailure(context, { item, runId, error: caught });
   }
-}
-
-/**
- * When the content under a key changed (its ORIGINAL row's sha-256), its on-demand sizes — crops of
- * the old content — are dropped: pointers first, then rows. Their assets are pruned by the caller.
- */
-async function dropStaleSizes(context: StepContext, key: string, before: readonly CatalogRow[]): Promise<void> {
-  const was = before.find((row) => row.preset === ORIGINAL)?.sha256;
-  const now = (await context.catalog.rowsForKey(key)).find((row) => row.preset === ORIGINAL)?.sha256;
-  const stale = was && now && was !== now ? before.filter((row) => row.preset.startsWith(`${DYNAMIC_PREFIX}/`)) : [];
-  if (stale.length === 0) return;
-  for (const row of stale) await context.store.delete({ bucket: context.libraryBucket, key: row.logicalKey });
-  await context.catalog.deleteRows(key, stale.map((row) => row.preset));
 }
 
 /**

@@ -4,10 +4,11 @@
  * FAILED (a failure row with its reason). Anything else is a discrepancy. Works on any ports: the
  * emulators locally, S3 + DynamoDB on AWS.
  */
-import { isComplete, originalRow } from './catalog-rows';
+import { isComplete, normalizeEtag, originalRow } from './catalog-rows';
 import { decodeInventoryKey, type InventoryRow } from './inventory';
 import { pointerTarget } from './keys';
 import { sha256Hex } from './library';
+import { madeFrom } from './stale-sizes';
 import { type Catalog, type CatalogRow, type ObjectStore, ORIGINAL } from './ports';
 import type { ResolvedPreset } from './presets';
 
@@ -85,6 +86,7 @@ async function verifyItem(context: VerifyContext, item: InventoryRow, options: V
   if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket }) || (await doneForNewerOriginal(context, item, key, rows))) {
     const wanted = rows.filter((row) => row.preset === ORIGINAL || context.presets.some((p) => p.name === row.preset && p.spec === row.spec));
     for (const row of wanted) problems.push(...(await checkRow(context, row, options, report)));
+    problems.push(...staleRows(rows));
     if (failure) problems.push('DONE, yet a failure row remains');
     if (problems.length === 0) {
       report.done++;
@@ -124,6 +126,18 @@ async function doneForNewerOriginal(context: VerifyContext, item: InventoryRow, 
   if (!original || item.Bucket === undefined || original.sourceBucket !== item.Bucket || !isComplete(rows, context.presets, { bucket: item.Bucket })) return false;
   const current = await context.store.head({ bucket: item.Bucket, key });
   return current?.etag !== undefined && isComplete(rows, context.presets, { etag: current.etag, bucket: item.Bucket });
+}
+
+/**
+ * Rows made from other content than the key's original is now (on-demand sizes of a photo since
+ * replaced): they serve a crop of the old photo. `repair` renders the key again, which drops them.
+ */
+function staleRows(rows: readonly CatalogRow[]): string[] {
+  const original = originalRow(rows);
+  if (!original) return [];
+  return rows
+    .filter((row) => row.preset !== ORIGINAL && !madeFrom(row, original))
+    .map((row) => `${row.preset}: made from other content (sha-256 ${row.sourceSha256}, ETag ${normalizeEtag(row.sourceEtag)}) than the original now (sha-256 ${original.sha256}, ETag ${normalizeEtag(original.sourceEtag)})`);
 }
 
 async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, report: VerifyReport): Promise<string[]> {

@@ -1,5 +1,5 @@
 /** A Map-backed Catalog with the same semantics as DynamoCatalog, and a count of write requests. */
-import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse } from '../../src/core/ports';
+import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse, type PutRowsOptions } from '../../src/core/ports';
 
 export class MemoryCatalog implements Catalog {
   readonly rows = new Map<string, CatalogRow>();
@@ -16,11 +16,11 @@ export class MemoryCatalog implements Catalog {
     return [...this.rows.values()].filter((row) => row.sha256 === sha256).map(({ sourceKey, preset }) => ({ sourceKey, preset }));
   }
 
-  async putRows(rows: CatalogRow[], options: { releaseClaims?: string[] } = {}): Promise<void> {
+  async putRows(rows: CatalogRow[], options: PutRowsOptions = {}): Promise<void> {
     this.writeRequests += Math.ceil(rows.length / 25);
     for (const row of rows) {
       this.rows.set(`${row.sourceKey}\u0000${row.preset}`, { ...row });
-      this.failures.delete(row.sourceKey);
+      if (options.replaceFailure) this.failures.delete(row.sourceKey);
     }
     for (const sha256 of options.releaseClaims ?? []) this.claims.delete(sha256);
   }

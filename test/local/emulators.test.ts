@@ -136,11 +136,15 @@ describe('dynalite through DynamoCatalog', () => {
     expect(await catalog.rowsForKey('many.jpg')).toHaveLength(300);
   });
 
-  it('records a failure, leaves it out of rowsForKey, and deletes it when putRows succeeds later', async () => {
+  it('records a failure, leaves it out of rowsForKey, keeps it through other row writes, and deletes it when the batch outcome replaces it', async () => {
     await catalog.recordFailure(failure('broken.jpg'));
     expect(await catalog.failureFor('broken.jpg')).toEqual(failure('broken.jpg'));
     expect(await catalog.rowsForKey('broken.jpg')).toEqual([]);
-    await catalog.putRows([row('broken.jpg', 'original', 'fixed')]);
+    // An on-demand size of a photo the batch recorded FAILED is not the photo's outcome.
+    await catalog.putRows([row('broken.jpg', 'dynamic/100x100', 'small')]);
+    expect(await catalog.failureFor('broken.jpg')).toEqual(failure('broken.jpg'));
+    await catalog.deleteRows('broken.jpg', ['dynamic/100x100']);
+    await catalog.putRows([row('broken.jpg', 'original', 'fixed')], { replaceFailure: true });
     expect(await catalog.failureFor('broken.jpg')).toBeUndefined();
     expect(await catalog.rowsForKey('broken.jpg')).toEqual([row('broken.jpg', 'original', 'fixed')]);
     expect(await catalog.failureFor('never-failed.jpg')).toBeUndefined();
