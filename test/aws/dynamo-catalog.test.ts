@@ -39,10 +39,10 @@ beforeEach(() => {
 });
 
 describe('DynamoCatalog.putRows', () => {
-  it('writes a photo’s rows in one BatchWriteItem, deleting its failure row in the same request', async () => {
+  it('writes a photo’s rows (its batch outcome) in one BatchWriteItem, deleting its failure row in the same request', async () => {
     doc.on(BatchWriteCommand).resolves({});
     const rows = ['original', 'thumb', 'small', 'medium', 'large'].map((preset) => row('k.jpg', preset));
-    await catalog.putRows(rows);
+    await catalog.putRows(rows, { replaceFailure: true });
     expect(doc.commandCalls(BatchWriteCommand)).toHaveLength(1);
     expect(doc.commandCalls(BatchWriteCommand)[0]!.args[0].input).toEqual({
       RequestItems: {
@@ -51,9 +51,15 @@ describe('DynamoCatalog.putRows', () => {
     });
   });
 
+  it('leaves the failure row alone when the rows are not the photo\'s batch outcome (an on-demand size)', async () => {
+    doc.on(BatchWriteCommand).resolves({});
+    await catalog.putRows([row('k.jpg', 'dynamic/100x100')]);
+    expect(batches()[0]!.filter((r) => r.DeleteRequest)).toEqual([]);
+  });
+
   it('drops content claims in the same batch', async () => {
     doc.on(BatchWriteCommand).resolves({});
-    await catalog.putRows([row('k.jpg', 'original')], { releaseClaims: [sha, sha] });
+    await catalog.putRows([row('k.jpg', 'original')], { replaceFailure: true, releaseClaims: [sha, sha] });
     expect(batches()[0]!.map((r) => r.DeleteRequest?.Key).filter(Boolean)).toEqual([
       { sourceKey: 'k.jpg', preset: '#failure' },
       { sourceKey: `#claim/${sha}`, preset: '#claim' },
@@ -62,7 +68,7 @@ describe('DynamoCatalog.putRows', () => {
 
   it('sends one request per item (BatchWriteItem refuses duplicate keys): the last row wins', async () => {
     doc.on(BatchWriteCommand).resolves({});
-    await catalog.putRows([row('k.jpg', 'thumb'), { ...row('k.jpg', 'thumb'), runId: 'later' }, row('k.jpg', 'small')]);
+    await catalog.putRows([row('k.jpg', 'thumb'), { ...row('k.jpg', 'thumb'), runId: 'later' }, row('k.jpg', 'small')], { replaceFailure: true });
     const puts = batches()[0]!.filter((r) => r.PutRequest).map((r) => r.PutRequest!.Item);
     expect(puts.map((item) => [item?.preset, item?.runId])).toEqual([['thumb', 'later'], ['small', 'r']]);
     expect(batches()[0]!.filter((r) => r.DeleteRequest)).toHaveLength(1);
@@ -84,7 +90,7 @@ describe('DynamoCatalog.putRows', () => {
       }
       return {};
     });
-    await catalog.putRows(rows);
+    await catalog.putRows(rows, { replaceFailure: true });
     expect(batches().map((batch) => batch.length)).toEqual([25, 3, 25, 10]);
     expect(batches()[1]).toEqual(batches()[0]!.slice(0, 3));
     const all = [batches()[0]!, batches()[2]!, batches()[3]!].flat();
@@ -95,7 +101,7 @@ describe('DynamoCatalog.putRows', () => {
 
   it('backs off exponentially (capped) and gives up on items that stay unprocessed with TransientError', async () => {
     doc.on(BatchWriteCommand).callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
-    await expect(catalog.putRows([row('k.jpg', 'thumb')])).rejects.toThrow(new TransientError('BatchWriteItem catalog: 2 of 2 items still unprocessed after 8 attempts'));
+    await expect(catalog.putRows([row('k.jpg', 'thumb')], { replaceFailure: true })).rejects.toThrow(new TransientError('BatchWriteItem catalog: 2 of 2 items still unprocessed after 8 attempts'));
     expect(doc.commandCalls(BatchWriteCommand)).toHaveLength(8);
     expect(sleeps).toEqual([100, 200, 400, 800, 1600, 2000, 2000]);
   });
