@@ -1,7 +1,7 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors';
-import type { ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
+import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
 import { guard } from './transient';
 
 interface SdkError {
@@ -100,6 +100,23 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(ref: ObjectRef): Promise<void> {
     await guard(`DeleteObject ${url(ref)}`, () => this.s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
+  }
+
+  /**
+   * ListObjectsV2, following NextContinuationToken (S3 API Reference, "ListObjectsV2": up to 1,000
+   * keys a response, in UTF-8 binary order). Keys come back as stored: no EncodingType is asked.
+   */
+  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject> {
+    let token: string | undefined;
+    do {
+      const page = await guard(`ListObjectsV2 s3://${bucket}/${prefix}`, () =>
+        this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 }
 

@@ -94,6 +94,8 @@ export function jsonOf(result: LocalRunResult) {
     sdkRetries: result.sdkRetries,
     ...(result.injected ? { injectedFaults: result.injected } : {}),
     ...(result.notUploaded ? { notUploaded: result.notUploaded } : {}),
+    ...(result.removed ? { removed: result.removed } : {}),
+    ...(result.notMirrored ? { notMirrored: result.notMirrored } : {}),
   };
 }
 
@@ -116,6 +118,11 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
     lines.push(`  not uploaded (left out of the run): ${result.notUploaded.length}`);
     for (const photo of result.notUploaded) lines.push(`    ${photo.key}: ${photo.error}`);
   }
+  if (result.removed?.length) {
+    lines.push(`  removed from the library (no longer in the folder): ${result.removed.length}`);
+    for (const key of result.removed) lines.push(`    ${key}`);
+  }
+  if (result.notMirrored) lines.push(`  note: ${result.notMirrored}`);
   lines.push(`Library in ${dataDir}. Browse it: npx photo-scaler serve --data-dir ${quote(dataDir)}`);
   return `${lines.join('\n')}\n`;
 }

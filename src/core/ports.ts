@@ -54,6 +54,14 @@ export interface ObjectStore {
   /** False when `ifAbsent` was asked and an object was already there (nothing written). */
   put(ref: ObjectRef, body: Uint8Array, options: PutOptions): Promise<boolean>;
   delete(ref: ObjectRef): Promise<void>;
+  /** Every object under `prefix`, page by page (ListObjectsV2: 1,000 a page, in key order). */
+  list(bucket: string, prefix: string): AsyncIterable<ListedObject>;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified: Date;
 }
 
 /** `preset` value of the row that describes the original itself. */

@@ -160,6 +160,7 @@ export class FaultInjector {
       openRead: (ref) => store.openRead(ref),
       head: (ref) => store.head(ref),
       delete: (ref) => store.delete(ref),
+      list: (bucket, prefix) => store.list(bucket, prefix),
       put: async (ref: ObjectRef, body: Uint8Array, options: PutOptions) => {
         const current = invocation.getStore();
         // A crashed runtime writes nothing more, not even the writes that were already under way.

@@ -16,6 +16,7 @@ import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize }
 import { loadDefinition, startExecution } from './asl';
 import { listPhotos, type NotUploaded, uploadPhotos } from './photos';
 import type { FaultKind, FaultRates } from './faults';
+import { mirrorRemovals } from './mirror';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
@@ -55,6 +56,10 @@ export interface LocalRunResult {
   diskFull?: string;
   /** Photos of the folder that could not be uploaded (and so are not in the run). */
   notUploaded?: NotUploaded[];
+  /** Keys removed from the library before the run: their photo left the folder since the last run. */
+  removed?: string[];
+  /** Photos are missing from the folder, yet nothing was removed: why (the data dir mirrors another folder). */
+  notMirrored?: string;
   /** The whole run: upload, inventory report, execution, summary. */
   seconds: number;
   /** The state machine execution alone (what a run on AWS, where the photos already are in S3, takes). */
@@ -82,9 +87,11 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
     const { uploaded, notUploaded } = await uploadPhotos(stack.uploadStore, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }), 4, () => stack.diskFull() !== undefined);
     if (stack.diskFull()) throw new DiskFullError(stack.diskFull()!);
     if (uploaded.length === 0) throw new ConfigError(`no photo of ${options.photosDir} could be uploaded: ${notUploaded[0]?.key}: ${notUploaded[0]?.error}`);
+    // Photos gone from the folder since the last run leave the library (see mirror.ts).
+    const { removed, notMirrored } = await mirrorRemovals(stack, options.photosDir, new Set(photos.map((photo) => photo.key)));
     const manifest = await writeInventoryReport(stack, INVENTORY_PREFIX, uploaded);
     const result = await executeMigration(stack, manifest, options, started);
-    return notUploaded.length > 0 ? { ...result, notUploaded } : result;
+    return { ...result, ...(notUploaded.length > 0 ? { notUploaded } : {}), ...(removed.length > 0 ? { removed } : {}), ...(notMirrored ? { notMirrored } : {}) };
   } catch (error) {
     const full = stack.diskFull();
     if (full) throw new DiskFullError(full, error);

@@ -29,6 +29,9 @@ function generatedStore(size: number, head: Uint8Array = JPEG_HEAD) {
     return chunk;
   };
   const store: ObjectStore = {
+    list: () => {
+      throw new Error('nothing is listed');
+    },
     get: async () => {
       throw new Error('the whole original was asked for');
     },

@@ -1,12 +1,13 @@
 /** A Map-backed ObjectStore with S3's semantics for what the core uses (MD5 ETags, 404 as NotFoundError). */
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../../src/core/errors';
-import type { ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../../src/core/ports';
+import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../../src/core/ports';
 
 interface Entry {
   body: Uint8Array;
   options: PutOptions;
   etag: string;
+  lastModified: Date;
 }
 
 export class MemoryStore implements ObjectStore {
@@ -53,12 +54,22 @@ export class MemoryStore implements ObjectStore {
     if (options.ifAbsent && this.objects.has(id(ref))) return false;
     this.puts++;
     const { ifAbsent: _, ...stored } = options;
-    this.objects.set(id(ref), { body: body.slice(), options: stored, etag: createHash('md5').update(body).digest('hex') });
+    this.objects.set(id(ref), { body: body.slice(), options: stored, etag: createHash('md5').update(body).digest('hex'), lastModified: this.now() });
     return true;
   }
 
   async delete(ref: ObjectRef): Promise<void> {
     this.objects.delete(id(ref));
+  }
+
+  /** What `lastModified` a put records (tests move it). */
+  now = () => new Date();
+
+  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject> {
+    for (const key of this.keys(bucket).filter((k) => k.startsWith(prefix))) {
+      const entry = this.objects.get(id({ bucket, key }))!;
+      yield { key, size: entry.body.byteLength, lastModified: entry.lastModified };
+    }
   }
 
   /** Every key of a bucket, sorted. */

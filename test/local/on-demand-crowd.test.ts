@@ -37,6 +37,7 @@ function counting(store: ObjectStore): ObjectStore {
     get: (ref) => store.get(ref),
     head: (ref) => store.head(ref),
     delete: (ref) => store.delete(ref),
+    list: (bucket, prefix) => store.list(bucket, prefix),
     openRead: async (ref: ObjectRef) => {
       if (ref.bucket === LOCAL_NAMES.sourceBucket) {
         bump(seen.sourceReads, ref.key);
