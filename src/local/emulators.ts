@@ -17,6 +17,7 @@ import dynalite from 'dynalite';
 import { catalogTableSchema } from '../aws/catalog-schema';
 import { makeDynamoClient, makeS3Client } from '../aws/clients';
 import { type FaultInjector, gateServer } from './faults';
+import { ListObjectsV2Answer } from './list-objects';
 import { type DiskFullListener, ObjectFileStore } from './object-files';
 
 export interface Emulators {
@@ -90,6 +91,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     cleanups.push(() => closeServer(s3rver.httpServer));
     for (const bucket of options.buckets) await store.convertLegacy(bucket);
 
+    closeFinishedIterators();
     // dynalite without `path` keeps its LevelDB in memory.
     const dynamoServer = dynalite({ ...(dynamoDir ? { path: dynamoDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await listen(dynamoServer);
@@ -97,7 +99,12 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     const dynamoPort = (dynamoServer.address() as AddressInfo).port;
 
     const faults = options.faults;
-    gateServer(s3rver.httpServer, async (request, response) => refuseLongKey(request, response) || fullDisk.refuse(request, response) || faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)));
+    const listings = new ListObjectsV2Answer(store);
+    gateServer(
+      s3rver.httpServer,
+      async (request, response) =>
+        refuseLongKey(request, response) || fullDisk.refuse(request, response) || faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)) || (await listings.answer(request, response)),
+    );
     if (faults) gateServer(dynamoServer, (request, response) => faults.dynamoGate(request, response));
 
     const s3Endpoint = `http://127.0.0.1:${s3Port}`;
@@ -148,6 +155,49 @@ async function assertLevelDbFree(path: string): Promise<void> {
     throw new Error(`cannot open the DynamoDB emulator's data in ${path}: ${reason}`, { cause: error });
   }
   await db.close();
+}
+
+interface LevelIterator {
+  next(): Promise<unknown>;
+  close(): Promise<void>;
+  return?: () => Promise<void>;
+}
+
+const ITERATORS_CLOSED = Symbol.for('photo-scaler.iterators-closed');
+
+/**
+ * dynalite reads LevelDB through iterators it never closes: it reads one to its end (`next()` gives
+ * undefined: abstract-level leaves the iterator open until close()) or stops early and calls
+ * `iterator.return()`, which abstract-level iterators do not have. Each Query and Scan thus left an
+ * open LevelDB iterator (and its native read buffers and pinned tables) behind: memory grew with
+ * every photo of a run (~30 KB a query). Patched here on dynalite's own copy of `level`: an iterator
+ * closes itself at its end, and `return()` closes it.
+ */
+function closeFinishedIterators(): void {
+  const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  type Patchable = { prototype: Record<string | symbol, unknown> };
+  const { Level } = fromDynalite('level') as { Level: Patchable };
+  const { MemoryLevel } = fromDynalite('memory-level') as { MemoryLevel: Patchable };
+  for (const proto of [Level.prototype, MemoryLevel.prototype]) closeIteratorsOf(proto);
+}
+
+function closeIteratorsOf(proto: Record<string | symbol, unknown>): void {
+  if (Object.hasOwn(proto, ITERATORS_CLOSED)) return;
+  proto[ITERATORS_CLOSED] = true;
+  for (const method of ['iterator', 'keys', 'values']) {
+    const original = proto[method] as (...args: unknown[]) => LevelIterator;
+    proto[method] = function (this: unknown, ...args: unknown[]): LevelIterator {
+      const iterator = original.apply(this, args);
+      const next = iterator.next.bind(iterator);
+      iterator.next = async () => {
+        const item = await next();
+        if (item === undefined) await iterator.close();
+        return item;
+      };
+      iterator.return = () => iterator.close();
+      return iterator;
+    };
+  }
 }
 
 function listen(server: Server): Promise<void> {

@@ -46,7 +46,7 @@ export const OBJECTS_DIR = '.objects';
 /** A temporary file older than this is a crash's leftover (a live write takes seconds at most). */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
-interface Trailer {
+export interface Trailer {
   key: string;
   size: number;
   md5: string;
@@ -58,6 +58,9 @@ interface Trailer {
 export type DiskFullListener = (path: string) => void;
 
 export class ObjectFileStore extends FilesystemStore {
+  /** Bumped by every object this store writes or deletes: a listing taken at the same generation is still current. */
+  generation = 0;
+
   constructor(
     readonly rootDirectory: string,
     private readonly onDiskFull: DiskFullListener = () => {},
@@ -166,6 +169,7 @@ export class ObjectFileStore extends FilesystemStore {
       await syncFile(temp);
       // The one step that makes it visible, whole: rename is atomic within a file system.
       await rename(temp, path);
+      this.generation++;
       return { size, md5: digest };
     } catch (error) {
       // (A client that went away mid-body ends the loop above with the write stream still open.)
@@ -180,6 +184,7 @@ export class ObjectFileStore extends FilesystemStore {
     await unlink(this.objectPath(bucket, key)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
+    this.generation++;
   }
 
   async copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -193,11 +198,7 @@ export class ObjectFileStore extends FilesystemStore {
 
   async listObjects(bucket: string, options: { delimiter?: string; startAfter?: string; prefix?: string; maxKeys?: number }) {
     const { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY } = options;
-    const trailers: Trailer[] = [];
-    for (const path of await this.objectFiles(bucket)) {
-      const trailer = await this.readTrailer(path);
-      if (trailer) trailers.push(trailer);
-    }
+    const trailers = await this.objectsOf(bucket);
     trailers.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const commonPrefixes = new Set<string>();
     const objects: S3ObjectLike[] = [];
@@ -219,6 +220,16 @@ export class ObjectFileStore extends FilesystemStore {
       objects.push(new S3Object(bucket, key, null, this.metadataOf(trailer)));
     }
     return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+  }
+
+  /** Every whole object of a bucket (its trailer: key, size, MD5, last modified, metadata), in no order. */
+  async objectsOf(bucket: string): Promise<Trailer[]> {
+    const trailers: Trailer[] = [];
+    for (const path of await this.objectFiles(bucket)) {
+      const trailer = await this.readTrailer(path);
+      if (trailer) trailers.push(trailer);
+    }
+    return trailers;
   }
 
   /** Every object file of a bucket (temporary files left out; those older than an hour removed). */
