@@ -133,6 +133,9 @@ export class FaultInjector {
    * its work, before it answers (its writes stay, its answer is lost).
    */
   crashing<E, R, X extends unknown[]>(handler: (event: E, ...rest: X) => Promise<R>): (event: E, ...rest: X) => Promise<R> {
+    // Without crashes, nothing to count or decide: no per-item state, and no AsyncLocalStorage (its
+    // context tracking would otherwise tax every promise of the process).
+    if (!(this.rates.crash > 0)) return handler;
     return (event, ...rest) => {
       const key = itemKeyOf(event);
       const nth = (this.invocations.get(key) ?? 0) + 1;

@@ -163,6 +163,8 @@ export async function executeMigration(
   let total = 0;
   let done = 0;
   let failed = 0;
+  /** Photos of each running batch (child execution) already counted in `done`. */
+  const inBatch = new Map<string, number>();
   let retries = 0;
   const injectedBefore = { ...stack.faults.injected };
   const sdkRetriesBefore = stack.sdkRetries();
@@ -179,9 +181,18 @@ export async function executeMigration(
       timeScale: options.timeScale,
       signal: stop.signal,
       onEvent: (event) => {
+        // Progress moves per photo: each photo's iteration of a batch's inline Map is one step; when
+        // a batch ends, its photos not counted that way (a batch that failed whole) are added.
         if (event.type === 'mapRunStarted') total = event.totalItems;
-        else if (event.type === 'childSucceeded' || event.type === 'childFailed') {
-          done += event.items;
+        else if (event.type === 'childStarted') inBatch.set(event.execution, 0);
+        else if (event.type === 'mapIterationSucceeded' || event.type === 'mapIterationFailed') {
+          const counted = inBatch.get(event.execution);
+          if (counted === undefined) return;
+          inBatch.set(event.execution, counted + 1);
+          done++;
+        } else if (event.type === 'childSucceeded' || event.type === 'childFailed') {
+          done += Math.max(0, event.items - (inBatch.get(event.execution) ?? 0));
+          inBatch.delete(event.execution);
           if (event.type === 'childFailed') failed += event.items;
         } else if (event.type === 'retry') {
           retries++;

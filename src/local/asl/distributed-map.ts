@@ -70,16 +70,17 @@ export async function runDistributedMap(name: string, state: MapState, effective
       Execution: { Id: executionArn, Name: childName, StartTime: startDate, Input: JSON.parse(input) as unknown },
       StateMachine: { Id: ids.childMachine.arn, Name: ids.childMachine.name },
     };
+    runtime.onEvent({ type: 'childStarted', execution: executionArn, items: batch.items });
     try {
       const output = await run(processor, JSON.parse(input) as unknown, childContext, childRuntime);
       const record: ChildRecord = { ...base, Output: JSON.stringify(output ?? null), OutputDetails: { Included: true }, Status: 'SUCCEEDED', StopDate: new Date().toISOString() };
       outcomes[index] = { record, output };
-      runtime.onEvent({ type: 'childSucceeded', items: batch.items });
+      runtime.onEvent({ type: 'childSucceeded', items: batch.items, execution: executionArn });
     } catch (thrown) {
       const error = fromTaskError(thrown);
       outcomes[index] = { record: { ...base, Cause: error.cause, Error: error.error, Status: 'FAILED', StopDate: new Date().toISOString() } };
       failedItems += batch.items;
-      runtime.onEvent({ type: 'childFailed', items: batch.items, error: error.error });
+      runtime.onEvent({ type: 'childFailed', items: batch.items, error: error.error, execution: executionArn });
     }
   });
   await runPool(jobs, maxConcurrency, false);

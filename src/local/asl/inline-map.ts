@@ -1,7 +1,8 @@
 /**
  * The inline Map: ItemsPath → ItemSelector per item (with `$$.Map.Item.Index/Value`) → the
  * ItemProcessor for each, at most MaxConcurrency at once (0 = no limit). The first failing
- * iteration fails the Map (no new ones start); the results keep the items' order.
+ * iteration fails the Map (no new ones start); the results keep the items' order. Each iteration's
+ * end is an event (mapIterationSucceeded/Failed), as in Step Functions' execution history.
  */
 import { executionContext } from './context';
 import { States, StatesError } from './errors';
@@ -34,7 +35,18 @@ export async function runInlineMap(state: MapState, effective: unknown, context:
   const items = itemsAt(state, effective, context);
   const processor = (state.ItemProcessor ?? state.Iterator) as StateMachineDefinition;
   const base = executionContext(context);
-  const jobs = items.map((value, index) => () => run(processor, selectItem(state, effective, context, value, index), base, runtime));
+  const iteration = (type: 'mapIterationSucceeded' | 'mapIterationFailed', index: number) =>
+    runtime.onEvent({ type, state: context.State?.Name ?? '', execution: context.Execution.Id, index });
+  const jobs = items.map((value, index) => async () => {
+    try {
+      const output = await run(processor, selectItem(state, effective, context, value, index), base, runtime);
+      iteration('mapIterationSucceeded', index);
+      return output;
+    } catch (error) {
+      iteration('mapIterationFailed', index);
+      throw error;
+    }
+  });
   const settled = await runPool(jobs, maxConcurrencyOf(state, effective, context), true);
   return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value);
 }

@@ -163,8 +163,11 @@ export interface TaskInvocation {
 
 export type ExecutionEvent =
   | { type: 'mapRunStarted'; state: string; totalItems: number; batches: number }
-  | { type: 'childSucceeded'; items: number }
-  | { type: 'childFailed'; items: number; error: string }
+  | { type: 'childStarted'; execution: string; items: number }
+  | { type: 'childSucceeded'; items: number; execution: string }
+  | { type: 'childFailed'; items: number; error: string; execution: string }
+  /** One iteration of an inline Map ended (Step Functions' MapIterationSucceeded/Failed), in `execution`. */
+  | { type: 'mapIterationSucceeded' | 'mapIterationFailed'; state: string; execution: string; index: number }
   | { type: 'retry'; state: string; error: string; attempt: number; delayMs: number };
 
 export interface Runtime {

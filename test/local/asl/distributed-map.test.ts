@@ -185,8 +185,8 @@ describe('tolerated failures', () => {
     expect(ok.result.status).toBe('SUCCEEDED');
     expect((ok.result.output as unknown[])[3]).toMatchObject({ Status: 'FAILED', Error: 'PhotoError' });
     expect(ok.events.filter((e) => e.type === 'childFailed')).toEqual([
-      { type: 'childFailed', items: 1, error: 'PhotoError' },
-      { type: 'childFailed', items: 1, error: 'PhotoError' },
+      { type: 'childFailed', items: 1, error: 'PhotoError', execution: expect.stringContaining(':execution:') },
+      { type: 'childFailed', items: 1, error: 'PhotoError', execution: expect.stringContaining(':execution:') },
     ]);
     const failed = await run(definition, items, failing(new Set([1, 3, 7])));
     expect(failed.result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold', cause: expect.stringMatching(/3 of 10 items failed/) });

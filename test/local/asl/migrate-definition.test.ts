@@ -157,7 +157,7 @@ describe('migrate.asl.yaml, run locally', () => {
     });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold', cause: expect.stringMatching(/8 of 23 items failed/) });
     expect(keys('recordFailure')).toHaveLength(5); // RecordFailure's States.ALL retrier: 4 retries
-    expect(events.filter((e) => e.type === 'childFailed')).toEqual([{ type: 'childFailed', items: 8, error: 'Error' }]);
+    expect(events.filter((e) => e.type === 'childFailed')).toEqual([{ type: 'childFailed', items: 8, error: 'Error', execution: expect.stringContaining(':execution:') }]);
     const manifestKey = store.keys('library').find((key) => key.endsWith('/manifest.json'))!;
     const manifest = await json(store, 'library', manifestKey);
     const [failed] = await json(store, 'library', manifest.ResultFiles.FAILED[0].Key);
