@@ -113,7 +113,7 @@ export class S3ObjectStore implements ObjectStore {
         this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), etag: unquote(object.ETag) };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type LocalRunResult, runLocalMigration } from '../local/migrate';
 import { DEFAULT_DATA_DIR } from '../local/stack';
 import { parseFaults } from '../local/faults';
+import { skippedByReason } from '../local/photos';
 import { progressBar } from './progress';
 
 export interface RunFlags {
@@ -96,8 +97,12 @@ export function jsonOf(result: LocalRunResult) {
     ...(result.notUploaded ? { notUploaded: result.notUploaded } : {}),
     ...(result.removed ? { removed: result.removed } : {}),
     ...(result.notMirrored ? { notMirrored: result.notMirrored } : {}),
+    // Last, always present: every file of the folder not in the run, `{path, reason}` (src/local/photos.ts).
+    skipped: result.skipped ?? [],
   };
 }
+
+const SKIPPED_SHOWN = 20;
 
 export function humanSummary(result: LocalRunResult, dataDir: string): string {
   const s = result.summary;
@@ -123,6 +128,11 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
     for (const key of result.removed) lines.push(`    ${key}`);
   }
   if (result.notMirrored) lines.push(`  note: ${result.notMirrored}`);
+  if (result.skipped?.length) {
+    lines.push(`  skipped (not in the run): ${result.skipped.length} — ${skippedByReason(result.skipped)}`);
+    for (const entry of result.skipped.slice(0, SKIPPED_SHOWN)) lines.push(`    ${entry.path}: ${entry.reason}`);
+    if (result.skipped.length > SKIPPED_SHOWN) lines.push(`    … and ${result.skipped.length - SKIPPED_SHOWN} more (--json and the report list them all)`);
+  }
   lines.push(`Library in ${dataDir}. Browse it: npx photo-scaler serve --data-dir ${quote(dataDir)}`);
   return `${lines.join('\n')}\n`;
 }

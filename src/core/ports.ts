@@ -62,6 +62,8 @@ export interface ListedObject {
   key: string;
   size: number;
   lastModified: Date;
+  /** The ETag, unquoted (the MD5 of the bytes for a single-part PUT), when the listing gives one. */
+  etag?: string;
 }
 
 /** `preset` value of the row that describes the original itself. */

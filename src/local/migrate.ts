@@ -14,7 +14,7 @@ import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { checkReport } from '../core/run-start';
 import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
 import { loadDefinition, startExecution } from './asl';
-import { listPhotos, type NotUploaded, uploadPhotos } from './photos';
+import { type NotUploaded, scanFolder, type Skipped, skippedByReason, uploadPhotos } from './photos';
 import type { FaultKind, FaultRates } from './faults';
 import { mirrorRemovals } from './mirror';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
@@ -56,6 +56,8 @@ export interface LocalRunResult {
   diskFull?: string;
   /** Photos of the folder that could not be uploaded (and so are not in the run). */
   notUploaded?: NotUploaded[];
+  /** Every other file under the folder that is not in the run, with the reason (a run of a folder only). */
+  skipped?: Skipped[];
   /** Keys removed from the library before the run: their photo left the folder since the last run. */
   removed?: string[];
   /** Photos are missing from the folder, yet nothing was removed: why (the data dir mirrors another folder). */
@@ -78,20 +80,27 @@ export interface LocalRunResult {
 export async function runLocalMigration(options: LocalRunOptions): Promise<LocalRunResult> {
   const config = options.config ?? defaultConfig;
   validateConfig(config);
-  const photos = await listPhotos(options.photosDir);
-  if (photos.length === 0) throw new ConfigError(`no images (jpg, png, gif, webp, tiff, avif, heic) found in ${options.photosDir}`);
+  const { photos, skipped: found } = await scanFolder(options.photosDir);
+  const noImages = (skipped: readonly Skipped[]) =>
+    new ConfigError(`no images (jpg, png, gif, webp, tiff, avif, heic) found in ${options.photosDir}${skipped.length ? ` (skipped: ${skippedByReason(skipped)})` : ''}`);
+  if (photos.length === 0) throw noImages(found);
   const stack = options.stack ?? (await openLocalStack(options.dataDir, { config, faults: options.faults }));
   const progress = options.onProgress ?? (() => {});
   try {
     const started = performance.now();
-    const { uploaded, notUploaded } = await uploadPhotos(stack.uploadStore, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }), 4, () => stack.diskFull() !== undefined);
+    const upload = await uploadPhotos(stack.uploadStore, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }), 4, () => stack.diskFull() !== undefined);
+    const { uploaded, notUploaded } = upload;
     if (stack.diskFull()) throw new DiskFullError(stack.diskFull()!);
+    // Every file of the folder is uploaded or listed here with its reason (see photos.ts).
+    const skipped = [...found, ...upload.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    if (uploaded.length === 0 && notUploaded.length === 0) throw noImages(skipped);
     if (uploaded.length === 0) throw new ConfigError(`no photo of ${options.photosDir} could be uploaded: ${notUploaded[0]?.key}: ${notUploaded[0]?.error}`);
-    // Photos gone from the folder since the last run leave the library (see mirror.ts).
-    const { removed, notMirrored } = await mirrorRemovals(stack, options.photosDir, new Set(photos.map((photo) => photo.key)));
+    // Photos gone from the folder since the last run leave the library (see mirror.ts); a folder
+    // that could not be read is not gone: its photos stay.
+    const { removed, notMirrored } = await mirrorRemovals(stack, options.photosDir, keptKeys(photos.map((photo) => photo.key), skipped));
     const manifest = await writeInventoryReport(stack, INVENTORY_PREFIX, uploaded);
-    const result = await executeMigration(stack, manifest, options, started);
-    return { ...result, ...(notUploaded.length > 0 ? { notUploaded } : {}), ...(removed.length > 0 ? { removed } : {}), ...(notMirrored ? { notMirrored } : {}) };
+    const result = await executeMigration(stack, manifest, { ...options, skipped }, started);
+    return { ...result, ...(notUploaded.length > 0 ? { notUploaded } : {}), ...(removed.length > 0 ? { removed } : {}), ...(notMirrored ? { notMirrored } : {}), skipped };
   } catch (error) {
     const full = stack.diskFull();
     if (full) throw new DiskFullError(full, error);
@@ -99,6 +108,18 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
   } finally {
     if (!options.stack) await stack.close();
   }
+}
+
+/** The folder's keys, and every key under a folder that could not be read (its photos may well still be there). */
+function keptKeys(keys: readonly string[], skipped: readonly Skipped[]): ReadonlySet<string> {
+  const unreadable = skipped.filter((entry) => entry.reason === 'unreadable' && entry.path.endsWith('/')).map((entry) => entry.path);
+  const set = new Set(keys);
+  if (unreadable.length === 0) return set;
+  return new (class extends Set<string> {
+    override has(key: string): boolean {
+      return super.has(key) || unreadable.some((folder) => key.startsWith(folder));
+    }
+  })(set);
 }
 
 /** A genuine S3 Inventory report of `objects` in the emulated inventory bucket; returns its manifest. */
@@ -136,7 +157,7 @@ export async function writeInventoryReport(stack: LocalStack, prefix: string, ob
 export async function executeMigration(
   stack: LocalStack,
   manifest: ManifestRef,
-  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale' | 'signal'> & { name?: string; record?: 'run' | 'redrive' } = {},
+  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale' | 'signal'> & { name?: string; record?: 'run' | 'redrive'; skipped?: Skipped[] } = {},
   started = performance.now(),
 ): Promise<LocalRunResult> {
   const progress = options.onProgress ?? (() => {});
@@ -149,7 +170,7 @@ export async function executeMigration(
   const record = async (status: string, details: Partial<LastRun> = {}) => {
     const run: LastRun = redriving
       ? { ...redriving, status: redriving.status, redrives: [...(redriving.redrives ?? []).filter((r) => r.execution !== executionName), { execution: executionName, manifest, status, ...details }] }
-      : { execution: executionName, status, manifest, startedAt, ...details };
+      : { execution: executionName, status, manifest, startedAt, ...(options.skipped ? { skipped: options.skipped } : {}), ...details };
     await writeLastRun(stack.dataDir, run);
   };
   const startedAt = new Date().toISOString();
@@ -248,6 +269,8 @@ export interface LastRun {
   /** The whole run, and the state machine execution alone. */
   seconds?: number;
   executionSeconds?: number;
+  /** Files of the run's folder left out of it, with their reasons (photos.ts). */
+  skipped?: Skipped[];
   /** Redrives of this run (each over an inventory of the items that were not done). */
   redrives?: Array<{ execution: string; manifest: ManifestRef; status: string; resultWriter?: ResultWriterDetails; finishedAt?: string }>;
 }

@@ -1,21 +1,71 @@
-/** A folder of photos → objects in the emulated source bucket, at their relative paths. */
+/**
+ * A folder of photos → objects in the emulated source bucket, at their relative paths.
+ *
+ * Every file under the folder is either uploaded (and so migrated, or recorded FAILED with a reason)
+ * or listed as skipped with its reason; no single file stops the run. What is a photo is decided by
+ * the file's first bytes (src/core/sniff.ts), not its name: `IMG_0001` without an extension, `.jfif`,
+ * `.jpe` and `photo.jpg ` (a trailing space) are photos when their content is an image. A file whose
+ * name claims an image (`.jpg`, `.png`, … `.svg`) is uploaded even when its content is not one: it is
+ * then recorded FAILED with its reason (a broken photo is reported, never skipped quietly).
+ *
+ * Skipped, each with a machine-readable reason:
+ *   hidden             a name starting with "." (`.DS_Store`, `._IMG_1.jpg`, `.git/`, `.thumbnails/`):
+ *                      the system's and tools' files, not the user's photos; a hidden folder is listed
+ *                      once, as `<path>/`, and not entered
+ *   not-an-image       the content is no image format (and the name does not claim one): notes, RAW
+ *                      sidecars, `Thumbs.db`, …
+ *   unreadable         the file (or a folder, listed as `<path>/`) cannot be opened or read: permissions,
+ *                      an I/O error, gone since it was listed
+ *   name-not-utf8      S3 keys are UTF-8 (S3 User Guide, "Naming Amazon S3 objects": "a sequence of
+ *                      Unicode characters encoded in UTF-8"): a name in another encoding (Latin-1 from
+ *                      an old archive) has no key; its path is shown with each stray byte as `\xNN`
+ *   symlink-outside    a symbolic link that resolves outside the folder: never followed, never read
+ *                      (nothing outside the folder is read because a link points there)
+ *   symlink-broken     a symbolic link to nothing (or a loop)
+ *   symlink-to-folder  a link to a folder inside the folder: not entered (its photos are migrated at
+ *                      their own path; following it would upload them twice, or loop)
+ *   not-a-file         a FIFO, socket or device: never opened (reading a FIFO would wait forever)
+ * A symbolic link to a file inside the folder is migrated at the link's own path (the key), with the
+ * bytes of the file it points to (deduplicated with that file: same content, one set of assets).
+ */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, relative, sep } from 'node:path';
+import { constants } from 'node:fs';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { extname, join, sep } from 'node:path';
 import { ConfigError, errorMessage, TransientError } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
+import { sniffImage } from '../core/sniff';
 
+/** Names that claim an image: uploaded even when their content is not one (then recorded FAILED). */
 const CONTENT_TYPES: Record<string, string> = {
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.jpe': 'image/jpeg', '.jfif': 'image/jpeg', '.jfi': 'image/jpeg',
+  '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
   '.tif': 'image/tiff', '.tiff': 'image/tiff', '.avif': 'image/avif', '.heic': 'image/heic', '.heif': 'image/heif',
   // Migrated so that it is recorded (as refused) rather than silently skipped.
   '.svg': 'image/svg+xml',
 };
 
 export interface PhotoFile {
+  /** What is read: the file, or for a symbolic link the file it resolves to (checked to be inside the folder). */
   path: string;
   /** Relative path with '/' separators: the source key. */
   key: string;
+}
+
+export type SkipReason = 'hidden' | 'not-an-image' | 'unreadable' | 'name-not-utf8' | 'symlink-outside' | 'symlink-broken' | 'symlink-to-folder' | 'not-a-file';
+
+/** A file (or a folder, its path ending in '/') of the photos folder that is not migrated, and why. */
+export interface Skipped {
+  /** Relative to the folder, '/'-separated; bytes that are not UTF-8 written `\xNN`. */
+  path: string;
+  reason: SkipReason;
+}
+
+export interface FolderScan {
+  /** Every file that may be a photo (its content decides, as it is uploaded), sorted by key. */
+  photos: PhotoFile[];
+  /** Everything else under the folder, sorted by path. */
+  skipped: Skipped[];
 }
 
 export interface UploadedObject {
@@ -25,8 +75,10 @@ export interface UploadedObject {
   lastModified: Date;
 }
 
-/** Every image file under `dir` (by extension; hidden files and folders skipped), sorted by key. */
-export async function listPhotos(dir: string): Promise<PhotoFile[]> {
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Walks `dir` (not following links to folders): the candidate photos and what is skipped, with reasons. */
+export async function scanFolder(dir: string): Promise<FolderScan> {
   let info;
   try {
     info = await stat(dir);
@@ -34,28 +86,107 @@ export async function listPhotos(dir: string): Promise<PhotoFile[]> {
     throw new ConfigError(`photos folder not found: ${dir}`);
   }
   if (!info.isDirectory()) throw new ConfigError(`not a folder: ${dir}`);
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const root = await realpath(dir);
   const photos: PhotoFile[] = [];
-  for (const entry of entries) {
-    if (!entry.isFile() || !(extname(entry.name).toLowerCase() in CONTENT_TYPES)) continue;
-    const path = join(entry.parentPath, entry.name);
-    const key = relative(dir, path).split(sep).join('/');
-    if (key.split('/').some((part) => part.startsWith('.'))) continue;
-    photos.push({ path, key });
-  }
-  return photos.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const skipped: Skipped[] = [];
+  const inside = (path: string) => path.startsWith(root + sep);
+
+  const walk = async (folder: string, prefix: string, isRoot: boolean): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true, encoding: 'buffer' });
+    } catch (error) {
+      if (isRoot) throw new ConfigError(`cannot read the photos folder ${dir}: ${errorMessage(error)}`);
+      skipped.push({ path: `${prefix}`, reason: 'unreadable' });
+      return;
+    }
+    for (const entry of entries) {
+      const rawName = entry.name as unknown as Buffer;
+      let name: string;
+      try {
+        name = strictUtf8.decode(rawName);
+      } catch {
+        skipped.push({ path: `${prefix}${printable(rawName)}${entry.isDirectory() ? '/' : ''}`, reason: 'name-not-utf8' });
+        continue;
+      }
+      const key = `${prefix}${name}`;
+      const path = join(folder, name);
+      if (name.startsWith('.')) {
+        skipped.push({ path: entry.isDirectory() ? `${key}/` : key, reason: 'hidden' });
+      } else if (entry.isDirectory()) {
+        await walk(path, `${key}/`, false);
+      } else if (entry.isFile()) {
+        photos.push({ path, key });
+      } else if (entry.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = await realpath(path);
+        } catch {
+          skipped.push({ path: key, reason: 'symlink-broken' });
+          continue;
+        }
+        if (!inside(target)) {
+          skipped.push({ path: key, reason: 'symlink-outside' });
+          continue;
+        }
+        const kind = await stat(target).catch(() => undefined);
+        if (!kind) skipped.push({ path: key, reason: 'symlink-broken' });
+        else if (kind.isDirectory()) skipped.push({ path: `${key}/`, reason: 'symlink-to-folder' });
+        else if (kind.isFile()) photos.push({ path: target, key });
+        else skipped.push({ path: key, reason: 'not-a-file' });
+      } else {
+        skipped.push({ path: key, reason: 'not-a-file' });
+      }
+    }
+  };
+  await walk(root, '', true);
+  const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  photos.sort((a, b) => byKey(a.key, b.key));
+  skipped.sort((a, b) => byKey(a.path, b.path));
+  return { photos, skipped };
 }
 
-/** A photo that could not be uploaded (unreadable file, or the bucket refused it after every retry). */
+/** The candidate photos under `dir` (see scanFolder), sorted by key. */
+export async function listPhotos(dir: string): Promise<PhotoFile[]> {
+  return (await scanFolder(dir)).photos;
+}
+
+/** A name's bytes as text: valid UTF-8 sequences as they are, every other byte as `\xNN`. */
+export function printable(bytes: Buffer): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (length > 0 && i + length <= bytes.length) {
+      try {
+        text += strictUtf8.decode(bytes.subarray(i, i + length));
+        i += length;
+        continue;
+      } catch {
+        // not a valid sequence: this byte is shown escaped
+      }
+    }
+    text += `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    i++;
+  }
+  return text;
+}
+
+/** A photo that could not be uploaded (the bucket refused it after every retry). */
 export interface NotUploaded {
   key: string;
   error: string;
 }
 
+/** What was found in the bucket before the upload: size and ETag by key. */
+type Existing = Map<string, { size: number; etag?: string }>;
+
 /**
- * Uploads each photo unless the bucket already holds the same bytes (same MD5 ETag), so a rerun
- * writes nothing to the source bucket either. A photo that cannot be read or stored is reported and
- * left out; the others go on.
+ * Uploads each photo unless the bucket already holds the same bytes (same size and MD5 ETag), so a
+ * rerun writes nothing to the source bucket either. What is in the bucket is read once, by listing
+ * it (ListObjectsV2, 1,000 keys a request, as `aws s3 sync` does) rather than a HEAD per photo; if
+ * the listing fails, each photo is checked with a HEAD. A file that cannot be read, or is not an
+ * image, is skipped with its reason; a photo the bucket keeps refusing is reported; the others go on.
  */
 export async function uploadPhotos(
   store: ObjectStore,
@@ -65,29 +196,15 @@ export async function uploadPhotos(
   parallel = 4,
   /** True once the upload must stop (a full disk): no further photo is started. */
   stopped: () => boolean = () => false,
-): Promise<{ uploaded: UploadedObject[]; notUploaded: NotUploaded[] }> {
-  const results: Array<UploadedObject | NotUploaded> = new Array(photos.length);
+): Promise<{ uploaded: UploadedObject[]; notUploaded: NotUploaded[]; skipped: Skipped[] }> {
+  const existing = await listBucket(store, bucket);
+  const results: Array<UploadedObject | NotUploaded | Skipped> = new Array(photos.length);
   let next = 0;
   let done = 0;
   const worker = async () => {
     for (let index = next++; index < photos.length && !stopped(); index = next++) {
       const photo = photos[index]!;
-      try {
-        const [body, info] = await Promise.all([readFile(photo.path), stat(photo.path)]);
-        const etag = createHash('md5').update(body).digest('hex');
-        const ref = { bucket, key: photo.key };
-        // As an upload tool does: a photo the bucket keeps refusing is tried a few more times.
-        await persist(stopped, async () => {
-          const existing = await store.head(ref);
-          if (existing?.etag?.replace(/"/g, '') !== etag || existing.size !== body.byteLength) {
-            await store.put(ref, body, { contentType: CONTENT_TYPES[extname(photo.key).toLowerCase()] });
-          }
-        });
-        results[index] = { key: photo.key, size: body.byteLength, etag, lastModified: info.mtime };
-      } catch (error) {
-        if (isDiskFull(error)) throw error;
-        results[index] = { key: photo.key, error: errorMessage(error) };
-      }
+      results[index] = await uploadOne(store, bucket, photo, existing, stopped);
       onUploaded(++done);
     }
   };
@@ -95,7 +212,58 @@ export async function uploadPhotos(
   return {
     uploaded: results.filter((r): r is UploadedObject => r !== undefined && 'etag' in r),
     notUploaded: results.filter((r): r is NotUploaded => r !== undefined && 'error' in r),
+    skipped: results.filter((r): r is Skipped => r !== undefined && 'reason' in r),
   };
+}
+
+async function listBucket(store: ObjectStore, bucket: string): Promise<Existing | undefined> {
+  try {
+    const existing: Existing = new Map();
+    for await (const object of store.list(bucket, '')) existing.set(object.key, { size: object.size, etag: object.etag });
+    return existing;
+  } catch {
+    return undefined;
+  }
+}
+
+async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, existing: Existing | undefined, stopped: () => boolean): Promise<UploadedObject | NotUploaded | Skipped> {
+  let file;
+  try {
+    // O_NOFOLLOW: what was checked is what is read (a file swapped for a link since is refused);
+    // O_NONBLOCK: a FIFO swapped in does not hang the run.
+    file = await readPhoto(photo.path);
+  } catch (error) {
+    if (isDiskFull(error)) throw error;
+    return { path: photo.key, reason: (error as { reason?: SkipReason }).reason ?? 'unreadable' };
+  }
+  const contentType = sniffImage(file.body)?.contentType ?? CONTENT_TYPES[extname(photo.key).toLowerCase()];
+  if (!contentType) return { path: photo.key, reason: 'not-an-image' };
+  const etag = createHash('md5').update(file.body).digest('hex');
+  const ref = { bucket, key: photo.key };
+  try {
+    // As an upload tool does: a photo the bucket keeps refusing is tried a few more times.
+    await persist(stopped, async () => {
+      const there = existing ? existing.get(photo.key) : await store.head(ref);
+      if (there?.etag?.replace(/"/g, '') !== etag || there.size !== file.body.byteLength) {
+        await store.put(ref, file.body, { contentType });
+      }
+    });
+  } catch (error) {
+    if (isDiskFull(error)) throw error;
+    return { key: photo.key, error: errorMessage(error) };
+  }
+  return { key: photo.key, size: file.body.byteLength, etag, lastModified: file.mtime };
+}
+
+async function readPhoto(path: string): Promise<{ body: Buffer; mtime: Date }> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw Object.assign(new Error(`not a file: ${path}`), { reason: 'not-a-file' satisfies SkipReason });
+    return { body: await handle.readFile(), mtime: info.mtime };
+  } finally {
+    await handle.close();
+  }
 }
 
 const UPLOAD_TRIES = 5;
@@ -114,4 +282,11 @@ async function persist(stopped: () => boolean, work: () => Promise<void>): Promi
 
 function isDiskFull(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOSPC';
+}
+
+/** The skipped files by reason, for a summary line: `3 hidden, 1 not-an-image`. */
+export function skippedByReason(skipped: readonly Skipped[]): string {
+  const counts = new Map<string, number>();
+  for (const { reason } of skipped) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return [...counts].map(([reason, count]) => `${count} ${reason}`).join(', ');
 }

@@ -77,6 +77,9 @@ ${durationChart(data.photos)}
 <h2>Failures (${n(data.failures.length)})</h2>
 ${failuresSection(data)}
 
+<h2>Skipped files (${n(data.skipped.length)})</h2>
+${skippedSection(data)}
+
 <h2>Duplicate groups (${n(data.duplicateGroups.length)})</h2>
 ${data.duplicateGroups.length === 0 ? '<p>No two photos with the same content.</p>' : `<table data-section="duplicates"><tr><th>sha-256</th><th>keys (one set of assets for all)</th></tr>
 ${data.duplicateGroups.map((group) => `<tr data-duplicate-group="${esc(group.sha256)}"><td><code>${esc(group.sha256.slice(0, 16))}…</code></td><td>${group.keys.map((key) => esc(key)).join('<br>')}</td></tr>`).join('\n')}
@@ -101,6 +104,26 @@ function failuresSection(data: ReportData): string {
   const groups = data.failureGroups.length > 0 ? `<p>By reason: ${data.failureGroups.map((group) => `${n(group.count)} × <code>${esc(group.reason)}</code>`).join('; ')}</p>` : '';
   return `${groups}<table data-section="failures"><tr><th>key</th><th>error</th><th>reason</th></tr>
 ${data.failures.map((failure) => `<tr data-failure="${esc(failure.key)}"><td>${esc(failure.key)}</td><td>${esc(failure.errorType)}</td><td>${esc(failure.error)}</td></tr>`).join('\n')}
+</table>`;
+}
+
+/** What each reason of src/local/photos.ts means, for the reader of the page. */
+const SKIP_REASONS: Record<string, string> = {
+  hidden: 'a name starting with "." (system and tool files such as .DS_Store, .git/)',
+  'not-an-image': 'its content is no image format',
+  unreadable: 'it could not be opened or read',
+  'name-not-utf8': 'its name is not UTF-8, and S3 keys are (stray bytes shown as \\xNN)',
+  'symlink-outside': 'a symbolic link to something outside the folder: never followed',
+  'symlink-broken': 'a symbolic link to nothing',
+  'symlink-to-folder': 'a symbolic link to a folder: not entered',
+  'not-a-file': 'a FIFO, socket or device',
+};
+
+function skippedSection(data: ReportData): string {
+  if (data.skipped.length === 0) return '<p>Every file of the folder is in the run.</p>';
+  return `<p>Files of the folder that are not in the run, each with its reason.</p>
+<table data-section="skipped"><tr><th>path</th><th>reason</th></tr>
+${data.skipped.map((entry) => `<tr data-skipped="${esc(entry.path)}"><td>${esc(entry.path)}</td><td><code data-reason="${esc(entry.reason)}">${esc(entry.reason)}</code> — ${esc(SKIP_REASONS[entry.reason] ?? '')}</td></tr>`).join('\n')}
 </table>`;
 }
 

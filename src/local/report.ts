@@ -9,6 +9,7 @@ import { type CatalogRow, ORIGINAL } from '../core/ports';
 import { readRunOutcomes, type RunSummary, summarize } from '../core/run-results';
 import { type FailureGroup, failureGroups } from '../core/run-status';
 import { type LastRun, readLastRun } from './migrate';
+import type { Skipped } from './photos';
 import type { LocalStack } from './stack';
 
 export interface ReportImage {
@@ -45,6 +46,8 @@ export interface ReportData {
   duplicateGroups: Array<{ sha256: string; keys: string[] }>;
   failures: Array<{ key: string; errorType: string; error: string }>;
   failureGroups: FailureGroup[];
+  /** Files of the run's folder left out of it, with their reasons (local runs; see src/local/photos.ts). */
+  skipped: Skipped[];
   presets: string[];
 }
 
@@ -104,6 +107,7 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
     duplicateGroups,
     failures,
     failureGroups: failureGroups(outcomes),
+    skipped: last.skipped ?? [],
     presets,
   };
 }
