@@ -5,6 +5,7 @@ import { config } from '../config';
 import { readInventoryReport } from '../core/inventory';
 import { validateConfig } from '../core/presets';
 import { type VerifyContext, type VerifyReport, verifyRun } from '../core/verify';
+import { localFileReads } from '../local/file-reads';
 import { readLastRun } from '../local/migrate';
 import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
 import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
@@ -60,7 +61,8 @@ export function registerVerify(program: Command): void {
       }
       const stack = await openLocalStack(flags.dataDir);
       try {
-        const context: VerifyContext = { store: stack.store, catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };
+        // Every asset and pointer is read from the local S3's files, not through HTTP (see file-reads.ts).
+        const context: VerifyContext = { store: localFileReads(stack), catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };
         report = await verifyRun(context, await readInventoryReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket }), { deep: flags.deep });
       } finally {
         await stack.close();

@@ -106,6 +106,11 @@ export class ObjectFileStore extends FilesystemStore {
     return { ...trailer.metadata, etag: JSON.stringify(trailer.md5), 'last-modified': new Date(trailer.lastModified).toUTCString(), 'content-length': trailer.size };
   }
 
+  /** An object's trailer (key, size, MD5, last modified, metadata) without its body; undefined when absent or unreadable. */
+  async describeObject(bucket: string, key: string): Promise<Trailer | undefined> {
+    return this.readTrailer(this.objectPath(bucket, key), key);
+  }
+
   async existsObject(bucket: string, key: string): Promise<boolean> {
     return (await this.readTrailer(this.objectPath(bucket, key), key)) !== undefined;
   }
