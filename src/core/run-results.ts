@@ -39,40 +39,70 @@ interface ChildResult {
 }
 
 export async function readRunOutcomes(store: ObjectStore, details: ResultWriterDetails): Promise<ItemOutcome[]> {
-  const manifest = await readJson<ResultManifest>(store, details.Bucket, details.Key);
   const outcomes: ItemOutcome[] = [];
+  for await (const outcome of runOutcomes(store, details)) outcomes.push(outcome);
+  return outcomes;
+}
+
+/** Each photo's outcome, one result file in memory at a time (a run of any size). */
+export async function* runOutcomes(store: ObjectStore, details: ResultWriterDetails): AsyncGenerator<ItemOutcome> {
+  const manifest = await readJson<ResultManifest>(store, details.Bucket, details.Key);
   for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
     for (const child of await readJson<ChildResult[]>(store, details.Bucket, file.Key)) {
-      outcomes.push(...(JSON.parse(child.Output ?? '[]') as ItemOutcome[]));
+      yield* JSON.parse(child.Output ?? '[]') as ItemOutcome[];
     }
   }
   for (const [status, files] of [['FAILED', manifest.ResultFiles?.FAILED], ['PENDING', manifest.ResultFiles?.PENDING]] as const) {
     for (const file of files ?? []) {
       for (const child of await readJson<ChildResult[]>(store, details.Bucket, file.Key)) {
         const reason = status === 'PENDING' ? 'not processed: the run stopped first' : `${child.Error ?? 'Error'}: ${child.Cause ?? ''}`;
-        outcomes.push(...batchItems(child).map((key): ItemOutcome => ({ key, status: 'failed', errorType: child.Error ?? status, error: reason, written: NOTHING_WRITTEN })));
+        yield* batchItems(child).map((key): ItemOutcome => ({ key, status: 'failed', errorType: child.Error ?? status, error: reason, written: NOTHING_WRITTEN }));
       }
     }
   }
-  return outcomes;
 }
 
-export function summarize(outcomes: readonly ItemOutcome[]): RunSummary {
-  const count = (status: ItemStatus) => outcomes.filter((outcome) => outcome.status === status).length;
-  const written: Written = outcomes.reduce((sum, outcome) => addWritten(sum, outcome.written ?? NOTHING_WRITTEN), NOTHING_WRITTEN);
-  const failures = outcomes.filter((outcome) => outcome.status === 'failed').map((outcome) => ({ key: outcome.key, error: outcome.error ?? outcome.errorType ?? 'failed' }));
-  return {
-    items: outcomes.length,
-    succeeded: outcomes.length - failures.length,
-    failed: failures.length,
-    duplicates: count('duplicate'),
-    assets: written.assets,
-    pointers: written.pointers,
-    catalogRows: written.catalogRows,
-    failures,
-    unchanged: count('unchanged'),
-    resized: count('resized'),
-  };
+/** The run's summary from its result files, streamed: only the failures are kept. */
+export async function summarizeRun(store: ObjectStore, details: ResultWriterDetails): Promise<RunSummary> {
+  const summary = new SummaryBuilder();
+  for await (const outcome of runOutcomes(store, details)) summary.add(outcome);
+  return summary.result();
+}
+
+export function summarize(outcomes: Iterable<ItemOutcome>): RunSummary {
+  const summary = new SummaryBuilder();
+  for (const outcome of outcomes) summary.add(outcome);
+  return summary.result();
+}
+
+class SummaryBuilder {
+  private items = 0;
+  private readonly counts: Partial<Record<ItemStatus, number>> = {};
+  private written: Written = NOTHING_WRITTEN;
+  private readonly failures: RunSummary['failures'] = [];
+
+  add(outcome: ItemOutcome): void {
+    this.items++;
+    this.counts[outcome.status] = (this.counts[outcome.status] ?? 0) + 1;
+    this.written = addWritten(this.written, outcome.written ?? NOTHING_WRITTEN);
+    if (outcome.status === 'failed') this.failures.push({ key: outcome.key, error: outcome.error ?? outcome.errorType ?? 'failed' });
+  }
+
+  result(): RunSummary {
+    const count = (status: ItemStatus) => this.counts[status] ?? 0;
+    return {
+      items: this.items,
+      succeeded: this.items - this.failures.length,
+      failed: this.failures.length,
+      duplicates: count('duplicate'),
+      assets: this.written.assets,
+      pointers: this.written.pointers,
+      catalogRows: this.written.catalogRows,
+      failures: this.failures,
+      unchanged: count('unchanged'),
+      resized: count('resized'),
+    };
+  }
 }
 
 function batchItems(child: ChildResult): string[] {

@@ -12,7 +12,7 @@ import { ConfigError } from '../core/errors';
 import { buildInventoryReport, type InventoryObject, type ManifestRef } from '../core/inventory';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { checkReport } from '../core/run-start';
-import { type ResultWriterDetails, type RunSummary, readRunOutcomes, summarize } from '../core/run-results';
+import { type ResultWriterDetails, type RunSummary, summarize, summarizeRun } from '../core/run-results';
 import { loadDefinition, startExecution } from './asl';
 import { type NotUploaded, scanFolder, type Skipped, skippedByReason, uploadPhotos } from './photos';
 import type { FaultKind, FaultRates } from './faults';
@@ -228,10 +228,11 @@ export async function executeMigration(
   }
   const executionSeconds = (performance.now() - executionStarted) / 1000;
   const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails ?? resultsOf(execution.cause);
-  const outcomes = resultWriter ? await readRunOutcomes(stack.store, resultWriter).catch(() => []) : [];
+  // Streamed from the result files: a summary, not every photo's outcome, is held.
+  const summary = resultWriter ? await summarizeRun(stack.store, resultWriter).catch(() => summarize([])) : summarize([]);
   const diskFull = stack.diskFull();
   const result: LocalRunResult = {
-    summary: summarize(outcomes),
+    summary,
     executionName,
     status: execution.status,
     error: execution.status === 'SUCCEEDED' ? undefined : `${execution.error ?? 'Error'}: ${execution.cause ?? ''}`,

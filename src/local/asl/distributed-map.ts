@@ -14,7 +14,7 @@ import { itemsAt, maxConcurrencyOf, selectItem } from './inline-map';
 import { batchItems } from './item-batcher';
 import { readItems } from './item-reader';
 import { runPool } from './pool';
-import { type ChildRecord, type MapRunResults, type PendingRecord, writeResults } from './result-writer';
+import { type ChildRecord, type PendingRecord, ResultSink } from './result-writer';
 import { describeTolerance, exceedsTolerance, toleranceOf } from './tolerance';
 import type { ContextObject, MapState, RunMachine, Runtime, StateMachineDefinition } from './types';
 
@@ -52,14 +52,22 @@ export async function runDistributedMap(name: string, state: MapState, effective
   const childRuntime: Runtime = { ...runtime, stateMachineArn: ids.childMachine.arn, stateMachineName: ids.childMachine.name };
   runtime.onEvent({ type: 'mapRunStarted', state: name, totalItems: selected.length, batches: batches.length });
 
-  const outcomes: Array<{ record: ChildRecord; output?: unknown } | PendingRecord | undefined> = new Array(batches.length);
+  // With a ResultWriter the records stream to it as children end (nothing is kept per item);
+  // without one, the outputs are the Map's output and are kept.
+  const sink = state.ResultWriter ? new ResultSink(state.ResultWriter, effective, context, runtime.store, ids) : undefined;
+  const outcomes: Array<{ record: ChildRecord; output?: unknown } | PendingRecord | undefined> = sink ? [] : new Array(batches.length);
+  const settle = (index: number, outcome: { record: ChildRecord; output?: unknown } | PendingRecord) => {
+    if (!sink) outcomes[index] = outcome;
+    else if ('record' in outcome) sink.add(outcome.record.Status, index, outcome.record);
+    else sink.add('PENDING', index, outcome);
+  };
   let failedItems = 0;
   const exceeded = () => exceedsTolerance(failedItems, selected.length, tolerance);
 
   const jobs = batches.map((batch, index) => async () => {
     const input = JSON.stringify(batch.input);
     if (exceeded() || runtime.signal?.aborted) {
-      outcomes[index] = { Input: input, InputDetails: { Included: true }, Status: 'PENDING' };
+      settle(index, { Input: input, InputDetails: { Included: true }, Status: 'PENDING' });
       return;
     }
     const childName = randomUUID();
@@ -74,31 +82,27 @@ export async function runDistributedMap(name: string, state: MapState, effective
     try {
       const output = await run(processor, JSON.parse(input) as unknown, childContext, childRuntime);
       const record: ChildRecord = { ...base, Output: JSON.stringify(output ?? null), OutputDetails: { Included: true }, Status: 'SUCCEEDED', StopDate: new Date().toISOString() };
-      outcomes[index] = { record, output };
+      settle(index, { record, output });
       runtime.onEvent({ type: 'childSucceeded', items: batch.items, execution: executionArn });
     } catch (thrown) {
       const error = fromTaskError(thrown);
-      outcomes[index] = { record: { ...base, Cause: error.cause, Error: error.error, Status: 'FAILED', StopDate: new Date().toISOString() } };
+      settle(index, { record: { ...base, Cause: error.cause, Error: error.error, Status: 'FAILED', StopDate: new Date().toISOString() } });
       failedItems += batch.items;
       runtime.onEvent({ type: 'childFailed', items: batch.items, error: error.error, execution: executionArn });
     }
   });
   await runPool(jobs, maxConcurrency, false);
 
-  const results: MapRunResults = { succeeded: [], failed: [], pending: [] };
-  for (const outcome of outcomes) {
-    if (!outcome) continue;
-    if ('record' in outcome) (outcome.record.Status === 'SUCCEEDED' ? results.succeeded : results.failed).push(outcome.record);
-    else results.pending.push(outcome);
-  }
-  const details = state.ResultWriter ? await writeResults(state.ResultWriter, effective, context, runtime.store, ids, results) : undefined;
+  const counted = (status: 'SUCCEEDED' | 'FAILED' | 'PENDING') =>
+    sink ? sink.count(status) : outcomes.filter((outcome) => outcome !== undefined && ('record' in outcome ? outcome.record.Status : outcome.Status) === status).length;
+  const details = sink ? await sink.finish() : undefined;
   if (runtime.signal?.aborted) {
-    throw new ExecutionAborted(`stopped: ${results.pending.length} child executions never started (${results.succeeded.length} succeeded, ${results.failed.length} failed)${details ? `; results in s3://${details.Bucket}/${details.Key}` : ''}`);
+    throw new ExecutionAborted(`stopped: ${counted('PENDING')} child executions never started (${counted('SUCCEEDED')} succeeded, ${counted('FAILED')} failed)${details ? `; results in s3://${details.Bucket}/${details.Key}` : ''}`);
   }
   if (exceeded()) {
     throw new StatesError(
       States.ExceedToleratedFailureThreshold,
-      `${failedItems} of ${selected.length} items failed (${results.failed.length} child executions), more than the Map Run ${ids.arn} tolerates (${describeTolerance(tolerance)})`,
+      `${failedItems} of ${selected.length} items failed (${counted('FAILED')} child executions), more than the Map Run ${ids.arn} tolerates (${describeTolerance(tolerance)})`,
     );
   }
   if (details) return { MapRunArn: ids.arn, ResultWriterDetails: details };

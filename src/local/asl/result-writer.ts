@@ -52,38 +52,95 @@ type Status = 'FAILED' | 'PENDING' | 'SUCCEEDED';
 const sortedKeys = (record: object) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 
-export async function writeResults(
-  writer: ResultWriter,
-  effective: unknown,
-  context: ContextObject,
-  store: ObjectStore,
-  mapRun: { arn: string; id: string },
-  results: MapRunResults,
-): Promise<ResultWriterDetails> {
-  const fail = (why: string) => new StatesError(States.ResultWriterFailed, why);
-  if (writer.Resource !== S3_PUT_OBJECT) throw fail(`ResultWriter Resource ${writer.Resource} is not supported locally (only ${S3_PUT_OBJECT})`);
-  const { Bucket, Prefix } = (applyTemplate(writer.Parameters ?? {}, effective, context) ?? {}) as { Bucket?: unknown; Prefix?: unknown };
-  if (typeof Bucket !== 'string' || !Bucket) throw fail(`ResultWriter Parameters need a Bucket string (got ${JSON.stringify(Bucket)})`);
-  if (Prefix !== undefined && typeof Prefix !== 'string') throw fail(`ResultWriter Prefix must be a string (got ${JSON.stringify(Prefix)})`);
-  const base = Prefix ? `${Prefix.replace(/\/+$/, '')}/${mapRun.id}` : mapRun.id;
-  const groups: Record<Status, object[]> = { FAILED: results.failed, PENDING: results.pending, SUCCEEDED: results.succeeded };
-  const files: Record<Status, Array<{ Key: string; Size: number }>> = { FAILED: [], PENDING: [], SUCCEEDED: [] };
-  const put = async (key: string, body: Uint8Array) => {
-    try {
-      await store.put({ bucket: Bucket, key }, body, { contentType: 'application/json' });
-    } catch (error) {
-      throw fail(`cannot write s3://${Bucket}/${key}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-  for (const status of Object.keys(groups) as Status[]) {
-    const records = groups[status];
-    if (records.length === 0) continue;
-    const key = `${base}/${status}_0.json`;
-    const body = json(records.map(sortedKeys));
-    await put(key, body);
-    files[status].push({ Key: key, Size: body.byteLength });
+/** Records a result file holds at most: memory holds one file's worth per status while the Map Run goes on. */
+export const RECORDS_PER_FILE = 100;
+
+/**
+ * The ResultWriter, streaming: child records are written as the Map Run goes, `<status>_<n>.json`
+ * once a status has RECORDS_PER_FILE of them (each file in item order), the rest and manifest.json
+ * at the end — so a run's memory does not grow with its number of items. The manifest lists every
+ * file of a status, as Step Functions' does. Parameters are checked, and any failure (a refused
+ * write) thrown as States.ResultWriterFailed, at `finish()`, after the children have run.
+ */
+export class ResultSink {
+  private readonly buffers: Record<Status, Array<{ index: number; record: object }>> = { FAILED: [], PENDING: [], SUCCEEDED: [] };
+  private readonly files: Record<Status, Array<{ Key: string; Size: number }>> = { FAILED: [], PENDING: [], SUCCEEDED: [] };
+  private readonly counts: Record<Status, number> = { FAILED: 0, PENDING: 0, SUCCEEDED: 0 };
+  private readonly target: { bucket: string; base: string } | StatesError;
+  private failure?: StatesError;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    writer: ResultWriter,
+    effective: unknown,
+    context: ContextObject,
+    private readonly store: ObjectStore,
+    private readonly mapRun: { arn: string; id: string },
+    private readonly perFile = RECORDS_PER_FILE,
+  ) {
+    this.target = targetOf(writer, effective, context, mapRun.id);
   }
-  const manifestKey = `${base}/manifest.json`;
-  await put(manifestKey, json({ DestinationBucket: Bucket, MapRunArn: mapRun.arn, ResultFiles: files }));
-  return { Bucket, Key: manifestKey };
+
+  /** Child records of each status so far. */
+  count(status: Status): number {
+    return this.counts[status];
+  }
+
+  /** One child's record; `index` is its batch's place in the items (files keep that order). */
+  add(status: Status, index: number, record: object): void {
+    this.counts[status]++;
+    if (this.target instanceof StatesError || this.failure) return;
+    const buffer = this.buffers[status];
+    buffer.push({ index, record });
+    if (buffer.length >= this.perFile) this.flush(status);
+  }
+
+  async finish(): Promise<ResultWriterDetails> {
+    if (this.target instanceof StatesError) throw this.target;
+    for (const status of STATUSES) if (this.buffers[status].length > 0) this.flush(status);
+    await this.writing;
+    if (this.failure) throw this.failure;
+    const manifestKey = `${this.target.base}/manifest.json`;
+    await this.put(manifestKey, json({ DestinationBucket: this.target.bucket, MapRunArn: this.mapRun.arn, ResultFiles: this.files }));
+    if (this.failure) throw this.failure;
+    return { Bucket: this.target.bucket, Key: manifestKey };
+  }
+
+  private flush(status: Status): void {
+    const target = this.target as { bucket: string; base: string };
+    const records = this.buffers[status].splice(0).sort((a, b) => a.index - b.index).map((entry) => sortedKeys(entry.record));
+    const entry = { Key: `${target.base}/${status}_${this.files[status].length}.json`, Size: 0 };
+    this.files[status].push(entry);
+    const body = json(records);
+    entry.Size = body.byteLength;
+    this.writing = this.writing.then(() => this.put(entry.Key, body));
+  }
+
+  private async put(key: string, body: Uint8Array): Promise<void> {
+    if (this.failure) return;
+    const { bucket } = this.target as { bucket: string };
+    try {
+      await this.store.put({ bucket, key }, body, { contentType: 'application/json' });
+    } catch (error) {
+      this.failure ??= new StatesError(States.ResultWriterFailed, `cannot write s3://${bucket}/${key}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+const STATUSES: readonly Status[] = ['FAILED', 'PENDING', 'SUCCEEDED'];
+
+function targetOf(writer: ResultWriter, effective: unknown, context: ContextObject, mapRunId: string): { bucket: string; base: string } | StatesError {
+  const fail = (why: string) => new StatesError(States.ResultWriterFailed, why);
+  if (writer.Resource !== S3_PUT_OBJECT) return fail(`ResultWriter Resource ${writer.Resource} is not supported locally (only ${S3_PUT_OBJECT})`);
+  let parameters: { Bucket?: unknown; Prefix?: unknown };
+  try {
+    parameters = (applyTemplate(writer.Parameters ?? {}, effective, context) ?? {}) as { Bucket?: unknown; Prefix?: unknown };
+  } catch (error) {
+    if (error instanceof StatesError) return error;
+    throw error;
+  }
+  const { Bucket, Prefix } = parameters;
+  if (typeof Bucket !== 'string' || !Bucket) return fail(`ResultWriter Parameters need a Bucket string (got ${JSON.stringify(Bucket)})`);
+  if (Prefix !== undefined && typeof Prefix !== 'string') return fail(`ResultWriter Prefix must be a string (got ${JSON.stringify(Prefix)})`);
+  return { bucket: Bucket, base: Prefix ? `${Prefix.replace(/\/+$/, '')}/${mapRunId}` : mapRunId };
 }

@@ -210,6 +210,29 @@ describe('tolerated failures', () => {
 });
 
 describe('ResultWriter', () => {
+  it('streams: a file per 100 child records is written while the Map Run goes on, in item order; the manifest lists them all', async () => {
+    const definition = distributed({
+      ItemsPath: '$.items',
+      MaxConcurrency: 1,
+      ResultWriter: { Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: 'results', Prefix: 'runs' } },
+    });
+    const store = new MemoryStore();
+    let writtenBeforeTheLast: string[] = [];
+    const items = Array.from({ length: 230 }, (_, i) => i);
+    const { result } = await run(definition, { items }, async (item: number) => {
+      if (item === 229) writtenBeforeTheLast = store.keys('results');
+      return item * 2;
+    }, { store });
+    expect(result.status).toBe('SUCCEEDED');
+    // Two full files were written before the last child ran: the records were not held to the end.
+    expect(writtenBeforeTheLast.map((key) => key.replace(/^runs\/[^/]+\//, ''))).toEqual(['SUCCEEDED_0.json', 'SUCCEEDED_1.json']);
+    const manifest = await json(store, 'results', (result.output as { ResultWriterDetails: { Key: string } }).ResultWriterDetails.Key);
+    expect(manifest.ResultFiles.SUCCEEDED.map((file: { Key: string }) => file.Key.replace(/^runs\/[^/]+\//, ''))).toEqual(['SUCCEEDED_0.json', 'SUCCEEDED_1.json', 'SUCCEEDED_2.json']);
+    const outputs: number[] = [];
+    for (const file of manifest.ResultFiles.SUCCEEDED) for (const child of await json(store, 'results', file.Key)) outputs.push(JSON.parse(child.Output));
+    expect(outputs).toEqual(items.map((i) => i * 2));
+  });
+
   it('writes manifest.json and SUCCEEDED_0.json / FAILED_0.json in the shape Step Functions does, and returns {MapRunArn, ResultWriterDetails}', async () => {
     const definition = distributed({
       ItemsPath: '$.items',
