@@ -11,6 +11,9 @@
  *   cdn             `serve`'s CDN view on a real photo: warm hit, first hit of a preset (pointer
  *                   resolution), new on-demand size, each beside a plain static GET of the same bytes
  *                   (or a bare sharp resize), and a 50-concurrent mixed load
+ *   localRun        `photo-scaler run` of 5,000 tiny photos: first run, no-op rerun and verify (seconds,
+ *                   peak RSS, their ratios), and the RSS growth per photo (`--only local-run`,
+ *                   `--local-run-photos <n>`)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -62,6 +65,11 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ cdn: await cdnLatency(largest, join(work, 'cdn')) })}\n`);
       return;
     }
+    const localRunPhotos = args.includes('--local-run-photos') ? Number(args[args.indexOf('--local-run-photos') + 1]) : 5000;
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'local-run') {
+      process.stdout.write(`${JSON.stringify({ localRun: await localRunScale(join(work, 'local-run'), localRunPhotos) })}\n`);
+      return;
+    }
     await timeEach(decodable.slice(0, 2), (p) => renderPresets(p.bytes, presets, config.limits)); // warm-up
     // First, on a fresh process: the other phases leave libvips' caches and the heap full.
     const pipeline = await pipelineThroughput(dir, join(work, 'pipeline'), decodable.length);
@@ -97,6 +105,9 @@ async function main(): Promise<void> {
     const cdn = await cdnLatency(largestJpeg, join(work, 'cdn'));
     log(`CDN view: warm hit p50 ${cdn.warmHitMsP50} ms (${cdn.ratios.warmHitOverStatic}x static), pointer resolution p50 ${cdn.firstHitMsP50} ms (${cdn.ratios.firstHitOverStatic}x), new size p50 ${cdn.newSizeMsP50} ms (${cdn.ratios.newSizeOverSharpResize}x sharp); load: ${cdn.load.requests} requests, ${cdn.load.errors} errors, p95 ${cdn.load.msP95} ms`);
 
+    const localRun = await localRunScale(join(work, 'local-run'), localRunPhotos);
+    log(`local run of ${localRun.photos} tiny photos: ${localRun.firstRun.seconds} s (${localRun.firstRun.itemsPerSecond}/s, peak RSS ${localRun.firstRun.peakRssMB} MB, ${localRun.rssKBPerPhoto} KB a photo), no-op rerun ${localRun.noopRerun.seconds} s, verify ${localRun.verify.seconds} s`);
+
     const result = {
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips, imagemagick: magick?.version ?? null },
       photos: { dir: photosArg ? basename(photosArg) : 'generated samples', count: decodable.length, avgMegapixels: round(megapixels), avgMB: round(decodable.reduce((s, p) => s + p.bytes.length, 0) / decodable.length / 1e6) },
@@ -111,6 +122,7 @@ async function main(): Promise<void> {
       mozjpeg: { coreWithMozjpeg: round(mozCore), cropBytes, cropBytesWithMozjpeg: mozBytes, bytesSaved: round(1 - mozBytes / cropBytes), timeCost: round(core / mozCore) },
       onDemand,
       cdn,
+      localRun,
       ratios: {
         pipelineOverSharpReference: round(pipeline / sharpReference),
         coreOverImagemagick: imagemagick ? round(core / imagemagick) : null,
@@ -421,6 +433,65 @@ async function mixedLoad(cdn: string, concurrency: number, total: number) {
     }),
   );
   return { requests: total, concurrency, errors, msP50: percentile(times, 50), msP95: percentile(times, 95), requestsPerSecond: round(total / ((performance.now() - started) / 1000)) };
+}
+
+/**
+ * A local run at scale (issue 16, case 9): `count` tiny generated photos (16x12 JPEGs of random
+ * pixels, all distinct) through `photo-scaler run` as the CLI runs it, each command in a fresh
+ * process: the first run (wall, photos/s, peak RSS), the same run again (a no-op: nothing to upload
+ * or render), `verify`; and the peak RSS of a run of a fifth as many photos, for the growth per photo
+ * (flat memory: ~0 KB a photo). `--only local-run`, `--local-run-photos <n>` (default 5,000).
+ */
+async function localRunScale(work: string, count: number) {
+  const photos = join(work, 'photos');
+  const fewer = Math.max(1, Math.round(count / 5));
+  await writeTinyPhotos(photos, count);
+  await writeTinyPhotos(join(work, 'photos-fewer'), fewer);
+  const data = join(work, 'data');
+  const first = await cliMeasured(work, ['run', '--photos', photos, '--data-dir', data, '--json']);
+  const noop = await cliMeasured(work, ['run', '--photos', photos, '--data-dir', data, '--json']);
+  const audit = await cliMeasured(work, ['verify', '--data-dir', data, '--json']);
+  const smaller = await cliMeasured(work, ['run', '--photos', join(work, 'photos-fewer'), '--data-dir', join(work, 'data-fewer'), '--json']);
+  const ok = first.json.items === count && first.json.succeeded === count && noop.json.unchanged === count && noop.json.assets === 0 && audit.json.done === count && smaller.json.items === fewer;
+  if (!ok) throw new Error(`local run of ${count} photos did not end as expected: ${JSON.stringify({ first: first.json, noop: noop.json, audit: audit.json })}`.slice(0, 2000));
+  return {
+    photos: count,
+    firstRun: { seconds: first.seconds, itemsPerSecond: round(count / first.seconds), peakRssMB: first.peakRssMB },
+    noopRerun: { seconds: noop.seconds, peakRssMB: noop.peakRssMB },
+    verify: { seconds: audit.seconds, peakRssMB: audit.peakRssMB },
+    fewerPhotos: { photos: fewer, seconds: smaller.seconds, peakRssMB: smaller.peakRssMB },
+    rssKBPerPhoto: round(((first.peakRssMB - smaller.peakRssMB) * 1024) / (count - fewer)),
+    ratios: { noopRerunOverFirstRun: round(noop.seconds / first.seconds), verifyOverFirstRun: round(audit.seconds / first.seconds), peakRssOverFewerPhotos: round(first.peakRssMB / smaller.peakRssMB) },
+  };
+}
+
+async function writeTinyPhotos(dir: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const folder = join(dir, `d${String(Math.floor(i / 500)).padStart(2, '0')}`);
+    if (i % 500 === 0) await mkdir(folder, { recursive: true });
+    const pixels = createHash('sha256').update(`${dir}/${i}`).digest();
+    const raw = Buffer.alloc(16 * 12 * 3, 0).map((_, j) => pixels[j % 32]! ^ (j * 7));
+    await writeFile(join(folder, `p${String(i).padStart(5, '0')}.jpg`), await sharp(raw, { raw: { width: 16, height: 12, channels: 3 } }).jpeg({ quality: 80 }).toBuffer());
+  }
+}
+
+/** `photo-scaler <args>` in a fresh process: its wall time, peak RSS (VmHWM) and JSON output. */
+async function cliMeasured(work: string, args: string[]): Promise<{ seconds: number; peakRssMB: number; json: Record<string, any> }> {
+  const hwmFile = join(work, `hwm-${process.pid}-${Date.now()}`);
+  const preload = join(work, 'hwm.mjs');
+  await writeFile(preload, `import { readFileSync, writeFileSync } from 'node:fs';
+process.on('exit', () => {
+  const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  writeFileSync(process.env.PHOTO_SCALER_BENCH_HWM, String(hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS));
+});\n`);
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', preload, join(import.meta.dirname, 'photo-scaler.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHOTO_SCALER_BENCH_HWM: hwmFile } });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const seconds = round((performance.now() - started) / 1000);
+  if (code !== 0) throw new Error(`photo-scaler ${args.join(' ')} exited ${code}: ${out.slice(0, 500)}`);
+  return { seconds, peakRssMB: Math.round(Number(await readFile(hwmFile, 'utf8')) / 1024), json: JSON.parse(out) as Record<string, any> };
 }
 
 function percentile(values: number[], p: number): number {
