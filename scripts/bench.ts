@@ -14,10 +14,13 @@
  *   localRun        `photo-scaler run` of 5,000 tiny photos: first run, no-op rerun and verify (seconds,
  *                   peak RSS, their ratios), and the RSS growth per photo (`--only local-run`,
  *                   `--local-run-photos <n>`)
+ *   memory          RSS of `serve` as the CLI launches it, under on-demand misses: after 2,000 sequential
+ *                   misses vs after the first 200 (a ratio: ~1 when memory plateaus), and its peak during 50
+ *                   concurrent identical and 50 concurrent distinct misses (`--only memory`, `--misses <n>`)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
@@ -65,6 +68,11 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ cdn: await cdnLatency(largest, join(work, 'cdn')) })}\n`);
       return;
     }
+    const misses = args.includes('--misses') ? Number(args[args.indexOf('--misses') + 1]) : 2000;
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'memory') {
+      process.stdout.write(`${JSON.stringify({ memory: await serveMemory(largest, join(work, 'memory'), misses) })}\n`);
+      return;
+    }
     const localRunPhotos = args.includes('--local-run-photos') ? Number(args[args.indexOf('--local-run-photos') + 1]) : 5000;
     if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'local-run') {
       process.stdout.write(`${JSON.stringify({ localRun: await localRunScale(join(work, 'local-run'), localRunPhotos) })}\n`);
@@ -103,6 +111,8 @@ async function main(): Promise<void> {
     const onDemand = await onDemandLatency(largestJpeg, join(work, 'on-demand'));
     log(`on-demand miss p50 ${onDemand.missMsP50} ms, hit p50 ${onDemand.hitMsP50} ms, bare sharp ${onDemand.sharpResizeMs} ms`);
     const cdn = await cdnLatency(largestJpeg, join(work, 'cdn'));
+    const memory = await serveMemory(largestJpeg, join(work, 'memory'), misses);
+    log(`serve RSS: ${memory.sequential.first200MB} MB over misses 101-200, ${memory.sequential.last200MB} MB over the last 200 of ${memory.sequential.misses} (${memory.sequential.lastOverFirst200}x); peak ${memory.identicalCrowd.peakRssMB} MB under 50 identical misses, ${memory.distinctCrowd.peakRssMB} MB under 50 distinct`);
     log(`CDN view: warm hit p50 ${cdn.warmHitMsP50} ms (${cdn.ratios.warmHitOverStatic}x static), pointer resolution p50 ${cdn.firstHitMsP50} ms (${cdn.ratios.firstHitOverStatic}x), new size p50 ${cdn.newSizeMsP50} ms (${cdn.ratios.newSizeOverSharpResize}x sharp); load: ${cdn.load.requests} requests, ${cdn.load.errors} errors, p95 ${cdn.load.msP95} ms`);
 
     const localRun = await localRunScale(join(work, 'local-run'), localRunPhotos);
@@ -122,6 +132,7 @@ async function main(): Promise<void> {
       mozjpeg: { coreWithMozjpeg: round(mozCore), cropBytes, cropBytesWithMozjpeg: mozBytes, bytesSaved: round(1 - mozBytes / cropBytes), timeCost: round(core / mozCore) },
       onDemand,
       cdn,
+      memory,
       localRun,
       ratios: {
         pipelineOverSharpReference: round(pipeline / sharpReference),
@@ -492,6 +503,125 @@ process.on('exit', () => {
   const seconds = round((performance.now() - started) / 1000);
   if (code !== 0) throw new Error(`photo-scaler ${args.join(' ')} exited ${code}: ${out.slice(0, 500)}`);
   return { seconds, peakRssMB: Math.round(Number(await readFile(hwmFile, 'utf8')) / 1024), json: JSON.parse(out) as Record<string, any> };
+}
+
+/**
+ * RSS of `serve` in its own process, launched as the CLI launches it (scripts/photo-scaler.mjs, so with
+ * the environment the CLI gives it), emulators included. Misses go to its on-demand API (website mode's
+ * door), which has no cache in front: the CDN view would keep up to 256 MB of answers, a bounded cache
+ * that is not what is measured here. Each miss is a new (key, size), rendered from `photo`.
+ *   sequential      one serve, `misses` misses one after another, RSS sampled every 20: the median of the
+ *                   samples of misses 101-200 and of the last 200 (RSS swings with V8's collections of dead
+ *                   buffers: a median, not one reading). A warm Lambda lives for thousands of invocations:
+ *                   `lastOverFirst200` must stay near 1
+ *   identicalCrowd  a fresh serve: peak RSS while 50 concurrent requests ask for one new size
+ *   distinctCrowd   a fresh serve: peak RSS while 50 concurrent requests ask for 50 new (key, size) pairs
+ */
+async function serveMemory(photo: Photo, dataDir: string, misses: number) {
+  const sizes = config.onDemand.sizes;
+  const keys = Math.ceil(misses / sizes.length);
+  const stack = await openLocalStack(dataDir);
+  try {
+    for (let i = 0; i < keys + 8; i++) await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: `bench/m${i}.jpg` }, photo.bytes, { contentType: 'image/jpeg' });
+  } finally {
+    await stack.close();
+  }
+  const crowd = (requests: Array<[string, string]>) =>
+    withServe(dataDir, async (api, rss) => {
+      const beforeMB = rss();
+      let peakRssMB = beforeMB;
+      const poll = setInterval(() => (peakRssMB = Math.max(peakRssMB, rss())), 10);
+      const at = performance.now();
+      try {
+        await Promise.all(requests.map(([size, key]) => onDemandMiss(api, size, key)));
+      } finally {
+        clearInterval(poll);
+      }
+      return { requests: requests.length, beforeMB, peakRssMB: Math.max(peakRssMB, rss()), seconds: round((performance.now() - at) / 1000) };
+    });
+  const identicalCrowd = await crowd(Array.from({ length: 50 }, () => ['300x200', `bench/m${keys}.jpg`]));
+  const distinctCrowd = await crowd(Array.from({ length: 50 }, (_, i) => [sizes[i % sizes.length]!, `bench/m${keys + 1 + Math.floor(i / sizes.length)}.jpg`]));
+  const sequential = await withServe(dataDir, async (api, rss, environment) => {
+    const samples: Array<[number, number]> = [];
+    const started = performance.now();
+    for (let i = 0; i < misses; i++) {
+      await onDemandMiss(api, sizes[i % sizes.length]!, `bench/m${Math.floor(i / sizes.length)}.jpg`);
+      if ((i + 1) % 20 === 0) samples.push([i + 1, rss()]);
+    }
+    const median = (from: number, to: number) => percentile(samples.filter(([n]) => n > from && n <= to).map(([, mb]) => mb), 50);
+    const first200MB = median(100, 200);
+    const last200MB = median(misses - 200, misses);
+    return {
+      misses,
+      first200MB,
+      last200MB,
+      lastOverFirst200: round(last200MB / first200MB),
+      peakMB: Math.max(...samples.map(([, mb]) => mb)),
+      missesPerSecond: round(misses / ((performance.now() - started) / 1000)),
+      environment,
+    };
+  });
+  return { photo: photo.key, sequential, identicalCrowd, distinctCrowd };
+}
+
+async function onDemandMiss(api: string, size: string, key: string): Promise<void> {
+  const response = await fetch(`${api}/dynamic/${size}/${key}`, { redirect: 'manual' });
+  await response.arrayBuffer();
+  if (response.status !== 301) throw new Error(`on-demand ${size}/${key} answered ${response.status}`);
+}
+
+/** `work` against a `photo-scaler serve` started by the CLI, given its API URL, its RSS and its allocator settings. */
+async function withServe<T>(dataDir: string, work: (api: string, rss: () => number, environment: Record<string, string | null>) => Promise<T>): Promise<T> {
+  const bin = join(import.meta.dirname, 'photo-scaler.mjs');
+  const child = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir, '--port', '0', '--cdn-port', '0', '--api-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHOTO_SCALER_SIGNING_SECRET: '' } });
+  try {
+    const api = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const url = /on-demand API at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+        if (url) resolve(url);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+    });
+    return await work(api, () => treeRssMB(child.pid!), serveEnvironment(child.pid!));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+  }
+}
+
+/** The pids of a process and of every process it started (the CLI may run serve as its child). */
+function processTree(pid: number): number[] {
+  try {
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    return [pid, ...children.flatMap(processTree)];
+  } catch {
+    return [];
+  }
+}
+
+/** The malloc settings serve runs with (those of the last process of the tree: serve itself). */
+function serveEnvironment(pid: number): Record<string, string | null> {
+  const names = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'LD_PRELOAD'];
+  try {
+    const environ = readFileSync(`/proc/${processTree(pid).at(-1)}/environ`, 'utf8').split('\0');
+    return Object.fromEntries(names.map((name) => [name, environ.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1) ?? null]));
+  } catch {
+    return {};
+  }
+}
+
+/** Resident set (MB) of a process and of every process it started. */
+function treeRssMB(pid: number): number {
+  const kb = processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      return sum;
+    }
+  }, 0);
+  return Math.round(kb / 1024);
 }
 
 function percentile(values: number[], p: number): number {
