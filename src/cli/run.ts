@@ -97,8 +97,9 @@ export function jsonOf(result: LocalRunResult) {
     ...(result.notUploaded ? { notUploaded: result.notUploaded } : {}),
     ...(result.removed ? { removed: result.removed } : {}),
     ...(result.notMirrored ? { notMirrored: result.notMirrored } : {}),
-    // Last, always present: every file of the folder not in the run, `{path, reason}` (src/local/photos.ts).
-    skipped: result.skipped ?? [],
+    // Last, present only when there is one (as notUploaded, removed): every file of the folder not in
+    // the run, `{path, reason}` (src/local/photos.ts).
+    ...(result.skipped?.length ? { skipped: result.skipped } : {}),
   };
 }
 
