@@ -228,8 +228,10 @@ export async function executeMigration(
   }
   const executionSeconds = (performance.now() - executionStarted) / 1000;
   const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails ?? resultsOf(execution.cause);
-  // Streamed from the result files: a summary, not every photo's outcome, is held.
-  const summary = resultWriter ? await summarizeRun(stack.store, resultWriter).catch(() => summarize([])) : summarize([]);
+  // Streamed from the result files: a summary, not every photo's outcome, is held. Read with the
+  // client that wrote them (Step Functions' own, retrying longer): under injected faults a read
+  // that gave up would leave a succeeded run with an empty summary.
+  const summary = resultWriter ? await summarizeRun(stack.stepFunctionsStore, resultWriter).catch(() => summarize([])) : summarize([]);
   const diskFull = stack.diskFull();
   const result: LocalRunResult = {
     summary,
