@@ -451,7 +451,9 @@ async function mixedLoad(cdn: string, concurrency: number, total: number) {
  * pixels, all distinct) through `photo-scaler run` as the CLI runs it, each command in a fresh
  * process: the first run (wall, photos/s, peak RSS), the same run again (a no-op: nothing to upload
  * or render), `verify`; and the peak RSS of a run of a fifth as many photos, for the growth per photo
- * (flat memory: ~0 KB a photo). `--only local-run`, `--local-run-photos <n>` (default 5,000).
+ * (flat memory: ~0 KB a photo). Each command's CPU seconds (user + system, emulators included: they run
+ * in its process) beside its wall time: on a shared machine CPU time is the steadier figure.
+ * `--only local-run`, `--local-run-photos <n>` (default 5,000).
  */
 async function localRunScale(work: string, count: number) {
   const photos = join(work, 'photos');
@@ -467,10 +469,10 @@ async function localRunScale(work: string, count: number) {
   if (!ok) throw new Error(`local run of ${count} photos did not end as expected: ${JSON.stringify({ first: first.json, noop: noop.json, audit: audit.json })}`.slice(0, 2000));
   return {
     photos: count,
-    firstRun: { seconds: first.seconds, itemsPerSecond: round(count / first.seconds), peakRssMB: first.peakRssMB },
-    noopRerun: { seconds: noop.seconds, peakRssMB: noop.peakRssMB },
-    verify: { seconds: audit.seconds, peakRssMB: audit.peakRssMB },
-    fewerPhotos: { photos: fewer, seconds: smaller.seconds, peakRssMB: smaller.peakRssMB },
+    firstRun: { seconds: first.seconds, cpuSeconds: first.cpuSeconds, itemsPerSecond: round(count / first.seconds), peakRssMB: first.peakRssMB },
+    noopRerun: { seconds: noop.seconds, cpuSeconds: noop.cpuSeconds, peakRssMB: noop.peakRssMB },
+    verify: { seconds: audit.seconds, cpuSeconds: audit.cpuSeconds, peakRssMB: audit.peakRssMB },
+    fewerPhotos: { photos: fewer, seconds: smaller.seconds, cpuSeconds: smaller.cpuSeconds, peakRssMB: smaller.peakRssMB },
     rssKBPerPhoto: round(((first.peakRssMB - smaller.peakRssMB) * 1024) / (count - fewer)),
     ratios: { noopRerunOverFirstRun: round(noop.seconds / first.seconds), verifyOverFirstRun: round(audit.seconds / first.seconds), peakRssOverFewerPhotos: round(first.peakRssMB / smaller.peakRssMB) },
   };
@@ -487,13 +489,14 @@ async function writeTinyPhotos(dir: string, count: number): Promise<void> {
 }
 
 /** `photo-scaler <args>` in a fresh process: its wall time, peak RSS (VmHWM) and JSON output. */
-async function cliMeasured(work: string, args: string[]): Promise<{ seconds: number; peakRssMB: number; json: Record<string, any> }> {
+async function cliMeasured(work: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number; peakRssMB: number; json: Record<string, any> }> {
   const hwmFile = join(work, `hwm-${process.pid}-${Date.now()}`);
   const preload = join(work, 'hwm.mjs');
   await writeFile(preload, `import { readFileSync, writeFileSync } from 'node:fs';
 process.on('exit', () => {
   const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  writeFileSync(process.env.PHOTO_SCALER_BENCH_HWM, String(hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS));
+  const usage = process.resourceUsage();
+  writeFileSync(process.env.PHOTO_SCALER_BENCH_HWM, JSON.stringify({ kB: hwm ? Number(hwm[1]) : usage.maxRSS, cpuMicros: usage.userCPUTime + usage.systemCPUTime }));
 });\n`);
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', preload, join(import.meta.dirname, 'photo-scaler.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHOTO_SCALER_BENCH_HWM: hwmFile } });
@@ -502,7 +505,8 @@ process.on('exit', () => {
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const seconds = round((performance.now() - started) / 1000);
   if (code !== 0) throw new Error(`photo-scaler ${args.join(' ')} exited ${code}: ${out.slice(0, 500)}`);
-  return { seconds, peakRssMB: Math.round(Number(await readFile(hwmFile, 'utf8')) / 1024), json: JSON.parse(out) as Record<string, any> };
+  const usage = JSON.parse(await readFile(hwmFile, 'utf8')) as { kB: number; cpuMicros: number };
+  return { seconds, cpuSeconds: round(usage.cpuMicros / 1e6), peakRssMB: Math.round(usage.kB / 1024), json: JSON.parse(out) as Record<string, any> };
 }
 
 /**
