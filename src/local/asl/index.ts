@@ -7,6 +7,7 @@
  *     intrinsics: { LibraryBucket: 'library' }, store });
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { ObjectStore } from '../../core/ports';
 import { rootContext } from './context';
 import { ExecutionAborted, fromTaskError } from './errors';
@@ -76,6 +77,9 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
     stateMachineName: machineName,
     signal: options.signal,
   };
+  // Every state sleeping in a Retry or Wait listens for the stop until it wakes (timing.ts removes
+  // its listener): as many listeners as iterations in flight, not a leak — no MaxListenersExceededWarning.
+  if (options.signal) setMaxListeners(0, options.signal);
   const input = jsonCopy(options.input ?? {});
   const context = rootContext({ arn: executionArn, name, input }, { arn: stateMachineArn, name: machineName });
   try {

@@ -109,3 +109,32 @@ describe('a stopped execution', () => {
     expect(seen?.aborted).toBe(true);
   });
 });
+
+describe('many states waiting at once on one stop signal', () => {
+  it('raises no MaxListenersExceededWarning: one listener a sleeper (a 5,000-photo run printed one), each removed when it wakes', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const stop = new AbortController();
+      const definition = {
+        StartAt: 'Each',
+        States: {
+          Each: {
+            Type: 'Map',
+            ItemsPath: '$.items',
+            MaxConcurrency: 0,
+            ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'Nap', States: { Nap: { Type: 'Wait', Seconds: 0.05, End: true } } },
+            End: true,
+          },
+        },
+      };
+      const result = await startExecution({ definition: definition as StateMachineDefinition, input: { items: Array.from({ length: 30 }, (_, i) => i) }, tasks: {}, store: new MemoryStore(), timeScale: 1, signal: stop.signal });
+      expect(result.status).toBe('SUCCEEDED');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
