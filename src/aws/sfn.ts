@@ -15,7 +15,7 @@ import type { ManifestRef } from '../core/inventory';
 import type { ResultWriterDetails } from '../core/run-results';
 import type { RunInput, RunStarter, StartedExecution } from '../core/run-start';
 import type { ExecutionStatus, ItemCounts, RunStatus } from '../core/run-status';
-import { type RetryOptions, withRetries } from './retry';
+import { withContext } from './transient';
 
 /** `arn:<partition>:states:<region>:<account>:stateMachine:<name>` → the ARN of its execution `name`. */
 export function executionArnOf(stateMachineArn: string, name: string): string {
@@ -25,8 +25,8 @@ export function executionArnOf(stateMachineArn: string, name: string): string {
 }
 
 /** A bare state machine name → its ARN in the caller's account (GetCallerIdentity) and `region`. */
-export async function stateMachineArnOf(sts: STSClient, region: string, name: string, retry: RetryOptions = {}): Promise<string> {
-  const identity = await withRetries('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})), retry);
+export async function stateMachineArnOf(sts: STSClient, region: string, name: string): Promise<string> {
+  const identity = await withContext('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
   const partition = identity.Arn?.split(':')[1] ?? 'aws';
   return `arn:${partition}:states:${region}:${identity.Account}:stateMachine:${name}`;
 }
@@ -46,15 +46,13 @@ export class SfnRunStarter implements RunStarter {
   constructor(
     private readonly sfn: SFNClient,
     readonly stateMachineArn: string,
-    private readonly retry: RetryOptions = {},
   ) {}
 
   async start(name: string, input: RunInput): Promise<StartedExecution> {
     try {
-      const response = await withRetries(
+      const response = await withContext(
         `StartExecution ${name}`,
         () => this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) })),
-        this.retry,
       );
       return { executionArn: response.executionArn ?? executionArnOf(this.stateMachineArn, name), alreadyStarted: false };
     } catch (error) {
@@ -66,10 +64,10 @@ export class SfnRunStarter implements RunStarter {
 }
 
 /** DescribeExecution, then ListMapRuns (every page) and DescribeMapRun of each: where the run stands. */
-export async function describeRun(sfn: SFNClient, executionArn: string, retry: RetryOptions = {}): Promise<RunStatus> {
+export async function describeRun(sfn: SFNClient, executionArn: string): Promise<RunStatus> {
   let execution: DescribeExecutionCommandOutput;
   try {
-    execution = await withRetries(`DescribeExecution ${executionArn}`, () => sfn.send(new DescribeExecutionCommand({ executionArn })), retry);
+    execution = await withContext(`DescribeExecution ${executionArn}`, () => sfn.send(new DescribeExecutionCommand({ executionArn })));
   } catch (error) {
     if ((error as { name?: string }).name === 'ExecutionDoesNotExist') throw new Error(`no such execution: ${executionArn}`, { cause: error });
     throw error;
@@ -90,7 +88,7 @@ export async function describeRun(sfn: SFNClient, executionArn: string, retry: R
   const mapRuns: MapRunListItem[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await withRetries(`ListMapRuns ${executionArn}`, () => sfn.send(new ListMapRunsCommand({ executionArn, nextToken })), retry);
+    const page = await withContext(`ListMapRuns ${executionArn}`, () => sfn.send(new ListMapRunsCommand({ executionArn, nextToken })));
     mapRuns.push(...(page.mapRuns ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
@@ -98,7 +96,7 @@ export async function describeRun(sfn: SFNClient, executionArn: string, retry: R
   const latest = mapRuns.sort((a, b) => (a.startDate?.getTime() ?? 0) - (b.startDate?.getTime() ?? 0)).pop();
   if (latest?.mapRunArn) {
     const mapRunArn = latest.mapRunArn;
-    const mapRun = await withRetries(`DescribeMapRun ${mapRunArn}`, () => sfn.send(new DescribeMapRunCommand({ mapRunArn })), retry);
+    const mapRun = await withContext(`DescribeMapRun ${mapRunArn}`, () => sfn.send(new DescribeMapRunCommand({ mapRunArn })));
     status.mapRun = { arn: mapRunArn, status: mapRun.status ?? 'RUNNING', items: counts(mapRun.itemCounts), childExecutions: counts(mapRun.executionCounts) };
   }
   return status;
@@ -136,9 +134,9 @@ const REDRIVE_RULES =
  * failed or unfinished child executions). Refusals come back with the rules spelled out, and with
  * Step Functions' own reason for this execution when it gives one.
  */
-export async function redriveExecution(sfn: SFNClient, executionArn: string, retry: RetryOptions = {}): Promise<Date | undefined> {
+export async function redriveExecution(sfn: SFNClient, executionArn: string): Promise<Date | undefined> {
   try {
-    const response = await withRetries(`RedriveExecution ${executionArn}`, () => sfn.send(new RedriveExecutionCommand({ executionArn })), retry);
+    const response = await withContext(`RedriveExecution ${executionArn}`, () => sfn.send(new RedriveExecutionCommand({ executionArn })));
     return response.redriveDate;
   } catch (error) {
     const name = (error as { name?: string }).name;

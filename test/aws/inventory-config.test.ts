@@ -17,7 +17,6 @@ const s3Mock = mockClient(S3Client);
 const stsMock = mockClient(STSClient);
 const s3 = new S3Client({ region: 'eu-west-1' });
 const sts = new STSClient({ region: 'eu-west-1' });
-const noWait = { sleep: async () => {}, random: () => 0 };
 const destination = { bucket: 'photos-inventory', prefix: 'inventory' };
 
 beforeEach(() => {
@@ -103,11 +102,11 @@ describe('enableInventory', () => {
     expect(s3Mock.commandCalls(PutBucketInventoryConfigurationCommand)).toHaveLength(0);
   });
 
-  it('retries a throttled call', async () => {
+  it('leaves retrying to the client: a throttled call that outlived its attempts is sent once and named', async () => {
     s3Mock.on(GetBucketPolicyCommand).resolves({});
-    s3Mock.on(PutBucketInventoryConfigurationCommand).rejectsOnce(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } })).resolves({});
-    await enableInventory(s3, sts, { sourceBucket: 'photos', destination }, noWait);
-    expect(s3Mock.commandCalls(PutBucketInventoryConfigurationCommand)).toHaveLength(2);
+    s3Mock.on(PutBucketInventoryConfigurationCommand).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503, attempts: 5 } }));
+    await expect(enableInventory(s3, sts, { sourceBucket: 'photos', destination })).rejects.toThrow('PutBucketInventoryConfiguration photos photo-scaler: SlowDown after 5 attempts: Please reduce your request rate.');
+    expect(s3Mock.commandCalls(PutBucketInventoryConfigurationCommand)).toHaveLength(1);
   });
 });
 
@@ -139,6 +138,6 @@ describe('latestReport', () => {
   it('does not take a 403 for "incomplete"', async () => {
     s3Mock.on(ListObjectsV2Command).resolves({ CommonPrefixes: [{ Prefix: `${prefix}2026-11-24T01-00Z/` }] });
     s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } }));
-    await expect(latestReport(s3, 'photos', destination, 'photo-scaler', noWait)).rejects.toThrow('Forbidden');
+    await expect(latestReport(s3, 'photos', destination, 'photo-scaler')).rejects.toThrow('Forbidden');
   });
 });
