@@ -10,15 +10,17 @@ import {
   GetBucketPolicyCommand,
   HeadObjectCommand,
   type InventoryConfiguration,
-  ListObjectsV2Command,
+  NotFound,
   PutBucketInventoryConfigurationCommand,
   PutBucketPolicyCommand,
   type S3Client,
+  paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError } from '../core/errors';
 import type { ManifestRef } from '../core/inventory';
 import { bucketRegion } from './region';
+import { isUnmodeledS3Error } from './sdk-errors';
 import { withContext } from './transient';
 
 export const DEFAULT_INVENTORY_ID = 'photo-scaler';
@@ -153,7 +155,7 @@ async function currentPolicy(s3: S3Client, bucket: string): Promise<string | und
   try {
     return (await withContext(`GetBucketPolicy ${bucket}`, () => s3.send(new GetBucketPolicyCommand({ Bucket: bucket })))).Policy;
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchBucketPolicy') return undefined;
+    if (isUnmodeledS3Error(error, 'NoSuchBucketPolicy')) return undefined;
     throw error;
   }
 }
@@ -172,22 +174,18 @@ const DELIVERY = /(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z)\/$/;
 export async function latestReport(s3: S3Client, sourceBucket: string, destination: Destination, id = DEFAULT_INVENTORY_ID): Promise<LatestReport> {
   const prefix = reportsPrefix(destination, sourceBucket, id);
   const folders: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await withContext(
-      `ListObjectsV2 s3://${destination.bucket}/${prefix}`,
-      () => s3.send(new ListObjectsV2Command({ Bucket: destination.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token })),
-    );
-    for (const common of page.CommonPrefixes ?? []) if (common.Prefix && DELIVERY.test(common.Prefix)) folders.push(common.Prefix);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  const pages = paginateListObjectsV2({ client: s3 }, { Bucket: destination.bucket, Prefix: prefix, Delimiter: '/' })[Symbol.asyncIterator]();
+  for (;;) {
+    const page = await withContext(`ListObjectsV2 s3://${destination.bucket}/${prefix}`, () => pages.next());
+    if (page.done) break;
+    for (const common of page.value.CommonPrefixes ?? []) if (common.Prefix && DELIVERY.test(common.Prefix)) folders.push(common.Prefix);
+  }
   for (const folder of folders.sort().reverse()) {
     try {
       await withContext(`HeadObject ${folder}manifest.checksum`, () => s3.send(new HeadObjectCommand({ Bucket: destination.bucket, Key: `${folder}manifest.checksum` })));
       return { bucket: destination.bucket, key: `${folder}manifest.json`, delivered: DELIVERY.exec(folder)![1]! };
     } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name !== 'NotFound' && e.$metadata?.httpStatusCode !== 404) throw error;
+      if (!(error instanceof NotFound)) throw error;
     }
   }
   throw new ConfigError(

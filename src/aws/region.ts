@@ -5,7 +5,7 @@
  * in the source bucket's region (S3 User Guide, "Amazon S3 Inventory"). So the stack must be deployed
  * in the source bucket's region; the commands that touch AWS check it and say so when they differ.
  */
-import { GetBucketLocationCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetBucketLocationCommand, NoSuchBucket, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../core/errors';
 import { regionOfLocation } from './preflight';
 import { withContext } from './transient';
@@ -17,7 +17,7 @@ export async function bucketRegion(s3: S3Client, bucket: string): Promise<string
     const { LocationConstraint } = await withContext(`GetBucketLocation ${bucket}`, () => s3.send(new GetBucketLocationCommand({ Bucket: bucket })));
     return regionOfLocation(LocationConstraint);
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchBucket') throw new ConfigError(`no such bucket: ${bucket}`, { cause: error });
+    if (error instanceof NoSuchBucket) throw new ConfigError(`no such bucket: ${bucket}`, { cause: error });
     throw error;
   }
 }

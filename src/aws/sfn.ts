@@ -3,12 +3,16 @@ import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   DescribeMapRunCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  ExecutionNotRedrivable,
   type MapRunItemCounts,
-  ListMapRunsCommand,
   type MapRunListItem,
+  paginateListMapRuns,
   RedriveExecutionCommand,
   type SFNClient,
   StartExecutionCommand,
+  StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { ManifestRef } from '../core/inventory';
@@ -56,8 +60,8 @@ export class SfnRunStarter implements RunStarter {
       );
       return { executionArn: response.executionArn ?? executionArnOf(this.stateMachineArn, name), alreadyStarted: false };
     } catch (error) {
-      if ((error as { name?: string }).name === 'ExecutionAlreadyExists') return { executionArn: executionArnOf(this.stateMachineArn, name), alreadyStarted: true };
-      if ((error as { name?: string }).name === 'StateMachineDoesNotExist') throw new Error(`no such state machine: ${this.stateMachineArn} (deployed? right region?)`, { cause: error });
+      if (error instanceof ExecutionAlreadyExists) return { executionArn: executionArnOf(this.stateMachineArn, name), alreadyStarted: true };
+      if (error instanceof StateMachineDoesNotExist) throw new Error(`no such state machine: ${this.stateMachineArn} (deployed? right region?)`, { cause: error });
       throw error;
     }
   }
@@ -69,7 +73,7 @@ export async function describeRun(sfn: SFNClient, executionArn: string): Promise
   try {
     execution = await withContext(`DescribeExecution ${executionArn}`, () => sfn.send(new DescribeExecutionCommand({ executionArn })));
   } catch (error) {
-    if ((error as { name?: string }).name === 'ExecutionDoesNotExist') throw new Error(`no such execution: ${executionArn}`, { cause: error });
+    if (error instanceof ExecutionDoesNotExist) throw new Error(`no such execution: ${executionArn}`, { cause: error });
     throw error;
   }
   const status: RunStatus = {
@@ -86,12 +90,12 @@ export async function describeRun(sfn: SFNClient, executionArn: string): Promise
   if (execution.redriveStatus) status.redrive = { status: execution.redriveStatus, reason: execution.redriveStatusReason, count: execution.redriveCount };
 
   const mapRuns: MapRunListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await withContext(`ListMapRuns ${executionArn}`, () => sfn.send(new ListMapRunsCommand({ executionArn, nextToken })));
-    mapRuns.push(...(page.mapRuns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const pages = paginateListMapRuns({ client: sfn }, { executionArn })[Symbol.asyncIterator]();
+  for (;;) {
+    const page = await withContext(`ListMapRuns ${executionArn}`, () => pages.next());
+    if (page.done) break;
+    mapRuns.push(...(page.value.mapRuns ?? []));
+  }
   // migrate.asl.yaml has one Distributed Map: one Map Run per execution (a redrive reuses it).
   const latest = mapRuns.sort((a, b) => (a.startDate?.getTime() ?? 0) - (b.startDate?.getTime() ?? 0)).pop();
   if (latest?.mapRunArn) {
@@ -139,12 +143,11 @@ export async function redriveExecution(sfn: SFNClient, executionArn: string): Pr
     const response = await withContext(`RedriveExecution ${executionArn}`, () => sfn.send(new RedriveExecutionCommand({ executionArn })));
     return response.redriveDate;
   } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name === 'ExecutionNotRedrivable') {
+    if (error instanceof ExecutionNotRedrivable) {
       const reason = await redriveReason(sfn, executionArn);
       throw new Error(`${executionArn} cannot be redriven: ${REDRIVE_RULES}. (${reason ?? (error as Error).message})`, { cause: error });
     }
-    if (name === 'ExecutionDoesNotExist') throw new Error(`no such execution: ${executionArn}`, { cause: error });
+    if (error instanceof ExecutionDoesNotExist) throw new Error(`no such execution: ${executionArn}`, { cause: error });
     throw error;
   }
 }

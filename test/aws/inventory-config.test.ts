@@ -3,10 +3,12 @@ import {
   GetBucketPolicyCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  NoSuchBucket,
   NotFound,
   PutBucketInventoryConfigurationCommand,
   PutBucketPolicyCommand,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -55,7 +57,8 @@ describe('mergeStatement', () => {
 
 describe('enableInventory', () => {
   it('grants S3 delivery on the destination, then configures a daily CSV with Size, LastModifiedDate and ETag', async () => {
-    s3Mock.on(GetBucketPolicyCommand).rejects(Object.assign(new Error('The bucket policy does not exist'), { name: 'NoSuchBucketPolicy', $metadata: { httpStatusCode: 404 } }));
+    // Not modeled by the SDK: a plain S3ServiceException named by the error code.
+    s3Mock.on(GetBucketPolicyCommand).rejects(new S3ServiceException({ name: 'NoSuchBucketPolicy', $fault: 'client', message: 'The bucket policy does not exist', $metadata: { httpStatusCode: 404 } }));
     const enabled = await enableInventory(s3, sts, { sourceBucket: 'photos', destination });
     expect(enabled).toMatchObject({ id: 'photo-scaler', account: '123456789012', region: 'eu-west-1', reports: 's3://photos-inventory/inventory/photos/photo-scaler/', policyChanged: true });
 
@@ -96,7 +99,7 @@ describe('enableInventory', () => {
   it('refuses buckets in two regions, and a missing bucket, before writing anything', async () => {
     s3Mock.on(GetBucketLocationCommand, { Bucket: 'photos' }).resolves({}).on(GetBucketLocationCommand, { Bucket: 'photos-inventory' }).resolves({ LocationConstraint: 'EU' });
     await expect(enableInventory(s3, sts, { sourceBucket: 'photos', destination })).rejects.toThrow('S3 Inventory delivers only within a region: photos is in us-east-1, photos-inventory in eu-west-1');
-    s3Mock.on(GetBucketLocationCommand, { Bucket: 'photos-inventory' }).rejects(Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }));
+    s3Mock.on(GetBucketLocationCommand, { Bucket: 'photos-inventory' }).rejects(new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: { httpStatusCode: 404 } }));
     await expect(enableInventory(s3, sts, { sourceBucket: 'photos', destination })).rejects.toThrow('no such bucket: photos-inventory');
     expect(s3Mock.commandCalls(PutBucketPolicyCommand)).toHaveLength(0);
     expect(s3Mock.commandCalls(PutBucketInventoryConfigurationCommand)).toHaveLength(0);
