@@ -17,6 +17,7 @@ import {
   type Event,
   GetBucketNotificationConfigurationCommand,
   type LambdaFunctionConfiguration,
+  NoSuchBucket,
   type NotificationConfiguration,
   PutBucketNotificationConfigurationCommand,
   type S3Client,
@@ -120,7 +121,7 @@ export async function removeSourceNotifications(s3: S3Client, ours: Pick<SourceN
   try {
     current = await read(s3, ours.bucket);
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchBucket') return { changed: false };
+    if (error instanceof NoSuchBucket) return { changed: false };
     throw error;
   }
   if (!(current.LambdaFunctionConfigurations ?? []).some((c) => isOurs(c, ours))) return { changed: false };

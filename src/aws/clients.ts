@@ -3,6 +3,11 @@
  * (region and credentials from the environment) apply and `sharedS3Client()`/`sharedDynamoClient()`
  * keep one client per container, reused across invocations (warm sockets); locally an endpoint
  * points fresh clients at the emulators.
+ *
+ * Retrying lives here, once: each client's own retry strategy (AWS SDK for JavaScript v3, "Retry
+ * behavior", https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html, and
+ * https://www.npmjs.com/package/@smithy/util-retry: `maxAttempts` + `retryMode`, or a
+ * `ConfiguredRetryStrategy`, which takes precedence). No call site wraps a client in a loop of its own.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
@@ -28,6 +33,12 @@ export interface ClientOptions {
 }
 
 const DEFAULT_ATTEMPTS = 5;
+/**
+ * Control-plane calls (the CLI and the starter Lambda) have nobody behind them that retries (no
+ * state machine Retry): their clients try a little longer. With the standard strategy's backoff (50 ms
+ * doubled, 1 s for throttling, capped at 20 s, full jitter) 8 attempts wait up to about a minute.
+ */
+export const CONTROL_PLANE_ATTEMPTS = 8;
 /** A connection that cannot be set up in this time is retried (TimeoutError). */
 const CONNECTION_TIMEOUT_MS = 3_000;
 /** A socket idle this long (no byte either way) is abandoned and the call retried (TimeoutError). */
@@ -55,22 +66,26 @@ export function makeDynamoClient(options: ClientOptions = {}): DynamoDBClient {
   });
 }
 
-/** Control-plane clients of the CLI and the starter Lambda (their calls also go through withRetries). */
+/** Control-plane clients of the CLI and the starter Lambda (CONTROL_PLANE_ATTEMPTS unless told). */
 export function makeSfnClient(options: ClientOptions = {}): SFNClient {
-  return new SFNClient(common(options));
+  return new SFNClient(common(controlPlane(options)));
 }
 
 export function makeCloudFormationClient(options: ClientOptions = {}): CloudFormationClient {
-  return new CloudFormationClient(common(options));
+  return new CloudFormationClient(common(controlPlane(options)));
 }
 
 export function makeStsClient(options: ClientOptions = {}): STSClient {
-  return new STSClient(common(options));
+  return new STSClient(common(controlPlane(options)));
 }
 
 /** CloudFront's API is global: the SDK's endpoint rules send any region's calls to its one endpoint. */
 export function makeCloudFrontClient(options: ClientOptions = {}): CloudFrontClient {
   return new CloudFrontClient(common(options));
+}
+
+function controlPlane(options: ClientOptions): ClientOptions {
+  return { ...options, maxAttempts: options.maxAttempts ?? CONTROL_PLANE_ATTEMPTS };
 }
 
 let sharedS3: S3Client | undefined;

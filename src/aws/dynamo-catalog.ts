@@ -1,5 +1,5 @@
 /** The Catalog port on DynamoDB (and on dynalite locally: same code, other endpoint). */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -7,8 +7,8 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
+  paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../core/errors';
 import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse, type PutRowsOptions } from '../core/ports';
@@ -153,15 +153,15 @@ export class DynamoCatalog implements Catalog {
     }
   }
 
+  /** Every page of a Query: the SDK's paginator follows LastEvaluatedKey; each page is guarded. */
   private async query(what: string, input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await guard(what, () => this.doc.send(new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey: start })));
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    const pages = paginateQuery({ client: this.doc }, { TableName: this.table, ...input })[Symbol.asyncIterator]();
+    for (;;) {
+      const page = await guard(what, () => pages.next());
+      if (page.done) return items;
+      items.push(...(page.value.Items ?? []));
+    }
   }
 
   /** Every request, BATCH_LIMIT per BatchWriteItem. */
@@ -191,5 +191,5 @@ function claimKey(sha256: string): string {
 }
 
 function isConditionFailed(error: unknown): boolean {
-  return (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+  return error instanceof ConditionalCheckFailedException;
 }

@@ -10,16 +10,18 @@ import {
   GetBucketPolicyCommand,
   HeadObjectCommand,
   type InventoryConfiguration,
-  ListObjectsV2Command,
+  NotFound,
   PutBucketInventoryConfigurationCommand,
   PutBucketPolicyCommand,
   type S3Client,
+  paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError } from '../core/errors';
 import type { ManifestRef } from '../core/inventory';
 import { bucketRegion } from './region';
-import { type RetryOptions, withRetries } from './retry';
+import { isUnmodeledS3Error } from './sdk-errors';
+import { withContext } from './transient';
 
 export const DEFAULT_INVENTORY_ID = 'photo-scaler';
 /** Optional fields of the report; with them S3 writes the fileSchema `Bucket, Key, Size, LastModifiedDate, ETag`. */
@@ -116,27 +118,26 @@ export interface EnabledInventory {
 }
 
 /** Grants delivery on the destination bucket, then puts the inventory configuration on the source bucket. */
-export async function enableInventory(s3: S3Client, sts: STSClient, input: EnableInventoryInput, retry: RetryOptions = {}): Promise<EnabledInventory> {
+export async function enableInventory(s3: S3Client, sts: STSClient, input: EnableInventoryInput): Promise<EnabledInventory> {
   const id = input.id ?? DEFAULT_INVENTORY_ID;
   const { sourceBucket, destination } = input;
-  const identity = await withRetries('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})), retry);
+  const identity = await withContext('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
   const account = identity.Account!;
   const partition = identity.Arn?.split(':')[1] ?? 'aws';
-  const [sourceRegion, destinationRegion] = await Promise.all([bucketRegion(s3, sourceBucket, retry), bucketRegion(s3, destination.bucket, retry)]);
+  const [sourceRegion, destinationRegion] = await Promise.all([bucketRegion(s3, sourceBucket), bucketRegion(s3, destination.bucket)]);
   if (sourceRegion !== destinationRegion) {
     throw new ConfigError(`S3 Inventory delivers only within a region: ${sourceBucket} is in ${sourceRegion}, ${destination.bucket} in ${destinationRegion}`);
   }
 
   const statement = deliveryStatement(sourceBucket, destination, account, partition);
-  const current = await currentPolicy(s3, destination.bucket, retry);
+  const current = await currentPolicy(s3, destination.bucket);
   const { policy, changed } = mergeStatement(current, statement);
-  if (changed) await withRetries(`PutBucketPolicy ${destination.bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: destination.bucket, Policy: policy })), retry);
+  if (changed) await withContext(`PutBucketPolicy ${destination.bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: destination.bucket, Policy: policy })));
 
   const configuration = inventoryConfiguration(id, destination, account, partition);
-  await withRetries(
+  await withContext(
     `PutBucketInventoryConfiguration ${sourceBucket} ${id}`,
     () => s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: sourceBucket, Id: id, InventoryConfiguration: configuration })),
-    retry,
   );
   return {
     id,
@@ -150,11 +151,11 @@ export async function enableInventory(s3: S3Client, sts: STSClient, input: Enabl
   };
 }
 
-async function currentPolicy(s3: S3Client, bucket: string, retry: RetryOptions): Promise<string | undefined> {
+async function currentPolicy(s3: S3Client, bucket: string): Promise<string | undefined> {
   try {
-    return (await withRetries(`GetBucketPolicy ${bucket}`, () => s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), retry)).Policy;
+    return (await withContext(`GetBucketPolicy ${bucket}`, () => s3.send(new GetBucketPolicyCommand({ Bucket: bucket })))).Policy;
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchBucketPolicy') return undefined;
+    if (isUnmodeledS3Error(error, 'NoSuchBucketPolicy')) return undefined;
     throw error;
   }
 }
@@ -170,26 +171,21 @@ const DELIVERY = /(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z)\/$/;
  * The newest complete report: the latest delivery folder that holds manifest.checksum (S3 writes it
  * after everything else). Lists every page of delivery folders.
  */
-export async function latestReport(s3: S3Client, sourceBucket: string, destination: Destination, id = DEFAULT_INVENTORY_ID, retry: RetryOptions = {}): Promise<LatestReport> {
+export async function latestReport(s3: S3Client, sourceBucket: string, destination: Destination, id = DEFAULT_INVENTORY_ID): Promise<LatestReport> {
   const prefix = reportsPrefix(destination, sourceBucket, id);
   const folders: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await withRetries(
-      `ListObjectsV2 s3://${destination.bucket}/${prefix}`,
-      () => s3.send(new ListObjectsV2Command({ Bucket: destination.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token })),
-      retry,
-    );
-    for (const common of page.CommonPrefixes ?? []) if (common.Prefix && DELIVERY.test(common.Prefix)) folders.push(common.Prefix);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  const pages = paginateListObjectsV2({ client: s3 }, { Bucket: destination.bucket, Prefix: prefix, Delimiter: '/' })[Symbol.asyncIterator]();
+  for (;;) {
+    const page = await withContext(`ListObjectsV2 s3://${destination.bucket}/${prefix}`, () => pages.next());
+    if (page.done) break;
+    for (const common of page.value.CommonPrefixes ?? []) if (common.Prefix && DELIVERY.test(common.Prefix)) folders.push(common.Prefix);
+  }
   for (const folder of folders.sort().reverse()) {
     try {
-      await withRetries(`HeadObject ${folder}manifest.checksum`, () => s3.send(new HeadObjectCommand({ Bucket: destination.bucket, Key: `${folder}manifest.checksum` })), retry);
+      await withContext(`HeadObject ${folder}manifest.checksum`, () => s3.send(new HeadObjectCommand({ Bucket: destination.bucket, Key: `${folder}manifest.checksum` })));
       return { bucket: destination.bucket, key: `${folder}manifest.json`, delivered: DELIVERY.exec(folder)![1]! };
     } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name !== 'NotFound' && e.$metadata?.httpStatusCode !== 404) throw error;
+      if (!(error instanceof NotFound)) throw error;
     }
   }
   throw new ConfigError(

@@ -5,19 +5,19 @@
  * in the source bucket's region (S3 User Guide, "Amazon S3 Inventory"). So the stack must be deployed
  * in the source bucket's region; the commands that touch AWS check it and say so when they differ.
  */
-import { GetBucketLocationCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetBucketLocationCommand, NoSuchBucket, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../core/errors';
 import { regionOfLocation } from './preflight';
-import { type RetryOptions, withRetries } from './retry';
+import { withContext } from './transient';
 
 export { regionOfLocation };
 
-export async function bucketRegion(s3: S3Client, bucket: string, retry: RetryOptions = {}): Promise<string> {
+export async function bucketRegion(s3: S3Client, bucket: string): Promise<string> {
   try {
-    const { LocationConstraint } = await withRetries(`GetBucketLocation ${bucket}`, () => s3.send(new GetBucketLocationCommand({ Bucket: bucket })), retry);
+    const { LocationConstraint } = await withContext(`GetBucketLocation ${bucket}`, () => s3.send(new GetBucketLocationCommand({ Bucket: bucket })));
     return regionOfLocation(LocationConstraint);
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchBucket') throw new ConfigError(`no such bucket: ${bucket}`, { cause: error });
+    if (error instanceof NoSuchBucket) throw new ConfigError(`no such bucket: ${bucket}`, { cause: error });
     throw error;
   }
 }
@@ -31,7 +31,7 @@ export function regionMismatch(sourceBucket: string, sourceRegion: string, stack
 }
 
 /** Refuses (ConfigError) when the source bucket is not in `stackRegion`. */
-export async function assertSourceInRegion(s3: S3Client, sourceBucket: string, stackRegion: string, retry: RetryOptions = {}): Promise<void> {
-  const sourceRegion = await bucketRegion(s3, sourceBucket, retry);
+export async function assertSourceInRegion(s3: S3Client, sourceBucket: string, stackRegion: string): Promise<void> {
+  const sourceRegion = await bucketRegion(s3, sourceBucket);
   if (sourceRegion !== stackRegion) throw new ConfigError(regionMismatch(sourceBucket, sourceRegion, stackRegion));
 }

@@ -1,13 +1,9 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors';
 import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
+import { isUnmodeledS3Error } from './sdk-errors';
 import { guard } from './transient';
-
-interface SdkError {
-  name?: string;
-  $metadata?: { httpStatusCode?: number };
-}
 
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
@@ -93,7 +89,7 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       // 412 PreconditionFailed: an object is already there. (409 ConditionalRequestConflict, a
       // concurrent conditional write, is transient: guard has made it a TransientError.)
-      if (options.ifAbsent && isPreconditionFailed(error)) return false;
+      if (options.ifAbsent && isUnmodeledS3Error(error, 'PreconditionFailed')) return false;
       throw error;
     }
   }
@@ -103,20 +99,20 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * ListObjectsV2, following NextContinuationToken (S3 API Reference, "ListObjectsV2": up to 1,000
-   * keys a response, in UTF-8 binary order). Keys come back as stored: no EncodingType is asked.
+   * ListObjectsV2 with the SDK's paginator, which follows NextContinuationToken (S3 API Reference,
+   * "ListObjectsV2": up to 1,000 keys a response, in UTF-8 binary order; AWS SDK for JavaScript v3
+   * Developer Guide, "Pagination"). Each page is guarded like any call. Keys come back as stored: no
+   * EncodingType is asked.
    */
   async *list(bucket: string, prefix: string): AsyncIterable<ListedObject> {
-    let token: string | undefined;
-    do {
-      const page = await guard(`ListObjectsV2 s3://${bucket}/${prefix}`, () =>
-        this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
-      );
-      for (const object of page.Contents ?? []) {
+    const pages = paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix })[Symbol.asyncIterator]();
+    for (;;) {
+      const page = await guard(`ListObjectsV2 s3://${bucket}/${prefix}`, () => pages.next());
+      if (page.done) return;
+      for (const object of page.value.Contents ?? []) {
         if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), etag: unquote(object.ETag) };
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
   }
 }
 
@@ -125,18 +121,11 @@ function url(ref: ObjectRef): string {
 }
 
 /**
- * GetObject says NoSuchKey; HeadObject has no body, so only `NotFound` and the 404 status. A missing
- * bucket (GetObject's NoSuchBucket) is a configuration error, not a deleted photo: rethrown as is.
+ * GetObject says NoSuchKey; HeadObject has no body, so the SDK names its 404 `NotFound`. A missing
+ * bucket (NoSuchBucket) is a configuration error, not a deleted photo: rethrown as is.
  */
 function isNotFound(error: unknown): boolean {
-  const e = error as SdkError | undefined;
-  if (e?.name === 'NoSuchBucket') return false;
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
-}
-
-function isPreconditionFailed(error: unknown): boolean {
-  const e = error as SdkError | undefined;
-  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
+  return error instanceof NoSuchKey || error instanceof NotFound;
 }
 
 function unquote(etag: string | undefined): string | undefined {

@@ -3,19 +3,23 @@ import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   DescribeMapRunCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  ExecutionNotRedrivable,
   type MapRunItemCounts,
-  ListMapRunsCommand,
   type MapRunListItem,
+  paginateListMapRuns,
   RedriveExecutionCommand,
   type SFNClient,
   StartExecutionCommand,
+  StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { ManifestRef } from '../core/inventory';
 import type { ResultWriterDetails } from '../core/run-results';
 import type { RunInput, RunStarter, StartedExecution } from '../core/run-start';
 import type { ExecutionStatus, ItemCounts, RunStatus } from '../core/run-status';
-import { type RetryOptions, withRetries } from './retry';
+import { withContext } from './transient';
 
 /** `arn:<partition>:states:<region>:<account>:stateMachine:<name>` → the ARN of its execution `name`. */
 export function executionArnOf(stateMachineArn: string, name: string): string {
@@ -25,8 +29,8 @@ export function executionArnOf(stateMachineArn: string, name: string): string {
 }
 
 /** A bare state machine name → its ARN in the caller's account (GetCallerIdentity) and `region`. */
-export async function stateMachineArnOf(sts: STSClient, region: string, name: string, retry: RetryOptions = {}): Promise<string> {
-  const identity = await withRetries('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})), retry);
+export async function stateMachineArnOf(sts: STSClient, region: string, name: string): Promise<string> {
+  const identity = await withContext('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
   const partition = identity.Arn?.split(':')[1] ?? 'aws';
   return `arn:${partition}:states:${region}:${identity.Account}:stateMachine:${name}`;
 }
@@ -46,32 +50,30 @@ export class SfnRunStarter implements RunStarter {
   constructor(
     private readonly sfn: SFNClient,
     readonly stateMachineArn: string,
-    private readonly retry: RetryOptions = {},
   ) {}
 
   async start(name: string, input: RunInput): Promise<StartedExecution> {
     try {
-      const response = await withRetries(
+      const response = await withContext(
         `StartExecution ${name}`,
         () => this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) })),
-        this.retry,
       );
       return { executionArn: response.executionArn ?? executionArnOf(this.stateMachineArn, name), alreadyStarted: false };
     } catch (error) {
-      if ((error as { name?: string }).name === 'ExecutionAlreadyExists') return { executionArn: executionArnOf(this.stateMachineArn, name), alreadyStarted: true };
-      if ((error as { name?: string }).name === 'StateMachineDoesNotExist') throw new Error(`no such state machine: ${this.stateMachineArn} (deployed? right region?)`, { cause: error });
+      if (error instanceof ExecutionAlreadyExists) return { executionArn: executionArnOf(this.stateMachineArn, name), alreadyStarted: true };
+      if (error instanceof StateMachineDoesNotExist) throw new Error(`no such state machine: ${this.stateMachineArn} (deployed? right region?)`, { cause: error });
       throw error;
     }
   }
 }
 
 /** DescribeExecution, then ListMapRuns (every page) and DescribeMapRun of each: where the run stands. */
-export async function describeRun(sfn: SFNClient, executionArn: string, retry: RetryOptions = {}): Promise<RunStatus> {
+export async function describeRun(sfn: SFNClient, executionArn: string): Promise<RunStatus> {
   let execution: DescribeExecutionCommandOutput;
   try {
-    execution = await withRetries(`DescribeExecution ${executionArn}`, () => sfn.send(new DescribeExecutionCommand({ executionArn })), retry);
+    execution = await withContext(`DescribeExecution ${executionArn}`, () => sfn.send(new DescribeExecutionCommand({ executionArn })));
   } catch (error) {
-    if ((error as { name?: string }).name === 'ExecutionDoesNotExist') throw new Error(`no such execution: ${executionArn}`, { cause: error });
+    if (error instanceof ExecutionDoesNotExist) throw new Error(`no such execution: ${executionArn}`, { cause: error });
     throw error;
   }
   const status: RunStatus = {
@@ -88,17 +90,17 @@ export async function describeRun(sfn: SFNClient, executionArn: string, retry: R
   if (execution.redriveStatus) status.redrive = { status: execution.redriveStatus, reason: execution.redriveStatusReason, count: execution.redriveCount };
 
   const mapRuns: MapRunListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await withRetries(`ListMapRuns ${executionArn}`, () => sfn.send(new ListMapRunsCommand({ executionArn, nextToken })), retry);
-    mapRuns.push(...(page.mapRuns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const pages = paginateListMapRuns({ client: sfn }, { executionArn })[Symbol.asyncIterator]();
+  for (;;) {
+    const page = await withContext(`ListMapRuns ${executionArn}`, () => pages.next());
+    if (page.done) break;
+    mapRuns.push(...(page.value.mapRuns ?? []));
+  }
   // migrate.asl.yaml has one Distributed Map: one Map Run per execution (a redrive reuses it).
   const latest = mapRuns.sort((a, b) => (a.startDate?.getTime() ?? 0) - (b.startDate?.getTime() ?? 0)).pop();
   if (latest?.mapRunArn) {
     const mapRunArn = latest.mapRunArn;
-    const mapRun = await withRetries(`DescribeMapRun ${mapRunArn}`, () => sfn.send(new DescribeMapRunCommand({ mapRunArn })), retry);
+    const mapRun = await withContext(`DescribeMapRun ${mapRunArn}`, () => sfn.send(new DescribeMapRunCommand({ mapRunArn })));
     status.mapRun = { arn: mapRunArn, status: mapRun.status ?? 'RUNNING', items: counts(mapRun.itemCounts), childExecutions: counts(mapRun.executionCounts) };
   }
   return status;
@@ -136,17 +138,16 @@ const REDRIVE_RULES =
  * failed or unfinished child executions). Refusals come back with the rules spelled out, and with
  * Step Functions' own reason for this execution when it gives one.
  */
-export async function redriveExecution(sfn: SFNClient, executionArn: string, retry: RetryOptions = {}): Promise<Date | undefined> {
+export async function redriveExecution(sfn: SFNClient, executionArn: string): Promise<Date | undefined> {
   try {
-    const response = await withRetries(`RedriveExecution ${executionArn}`, () => sfn.send(new RedriveExecutionCommand({ executionArn })), retry);
+    const response = await withContext(`RedriveExecution ${executionArn}`, () => sfn.send(new RedriveExecutionCommand({ executionArn })));
     return response.redriveDate;
   } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name === 'ExecutionNotRedrivable') {
+    if (error instanceof ExecutionNotRedrivable) {
       const reason = await redriveReason(sfn, executionArn);
       throw new Error(`${executionArn} cannot be redriven: ${REDRIVE_RULES}. (${reason ?? (error as Error).message})`, { cause: error });
     }
-    if (name === 'ExecutionDoesNotExist') throw new Error(`no such execution: ${executionArn}`, { cause: error });
+    if (error instanceof ExecutionDoesNotExist) throw new Error(`no such execution: ${executionArn}`, { cause: error });
     throw error;
   }
 }

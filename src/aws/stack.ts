@@ -3,7 +3,7 @@
  * resources.Outputs), so the CLI needs no ARN or bucket name the user would have to copy by hand.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { type RetryOptions, withRetries } from './retry';
+import { withContext } from './transient';
 
 /** Serverless Framework v3 names the stack `<service>-<stage>`. */
 export const stackNameOf = (stage: string) => `photo-scaler-${stage}`;
@@ -29,10 +29,10 @@ const REQUIRED = {
   inventoryPrefix: 'InventoryPrefix',
 } as const;
 
-export async function describeStack(cfn: CloudFormationClient, stackName: string, retry: RetryOptions = {}): Promise<DeployedStack> {
+export async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<DeployedStack> {
   let stacks;
   try {
-    ({ Stacks: stacks } = await withRetries(`DescribeStacks ${stackName}`, () => cfn.send(new DescribeStacksCommand({ StackName: stackName })), retry));
+    ({ Stacks: stacks } = await withContext(`DescribeStacks ${stackName}`, () => cfn.send(new DescribeStacksCommand({ StackName: stackName }))));
   } catch (error) {
     if (/does not exist/.test((error as Error).message ?? '')) {
       throw new Error(`stack ${stackName} does not exist in this region: deploy it first (npm run deploy -- --stage <stage>), or pass --stage/--region`, { cause: error });

@@ -36,24 +36,62 @@ interface LambdaContextLike {
   [field: string]: unknown;
 }
 
-/** A Logger that prints to the sink when there is one (Powertools prints to stdout). */
+/** How many causes deep an error's chain is logged (a cycle in the chain ends it too). */
+export const MAX_CAUSE_DEPTH = 5;
+
+/**
+ * An error as a log line carries it: name, message, stack, its own fields (an SDK error's `code`,
+ * `$metadata`, `$fault`…) and its cause, recursively, at most MAX_CAUSE_DEPTH deep. `JSON.stringify`
+ * alone keeps only an error's own enumerable fields (`{"name":"TransientError"}`).
+ */
+export function loggableError(error: Error, depth = 0, seen: Set<unknown> = new Set()): Record<string, unknown> {
+  seen.add(error);
+  const { name, message, stack, cause, ...fields } = error as Error & Record<string, unknown>;
+  const logged: Record<string, unknown> = { name, message, stack, ...fields };
+  if (cause === undefined) return logged;
+  if (!(cause instanceof Error)) logged.cause = cause;
+  else if (seen.has(cause)) logged.cause = `[cycle: ${cause.name}]`;
+  else if (depth + 1 >= MAX_CAUSE_DEPTH) logged.cause = `[${cause.name}: ${cause.message} — causes deeper than ${MAX_CAUSE_DEPTH} not logged]`;
+  else logged.cause = loggableError(cause, depth + 1, seen);
+  return logged;
+}
+
+/**
+ * The JSON replacer of every log line, on Lambda and locally: Powertools calls it before its own
+ * rules (Logger `jsonReplacerFn`: https://docs.aws.amazon.com/powertools/typescript/2.30.0/api/types/_aws-lambda-powertools_logger.types.CustomJsonReplacerFn.html),
+ * whose error formatting would follow an unbounded chain of causes.
+ */
+function replaceErrors(_key: string, value: unknown): unknown {
+  return value instanceof Error ? loggableError(value) : value;
+}
+
+/** A Logger that prints to its sink when it has one (Powertools prints to stdout). */
 class SinkLogger extends Logger {
-  constructor(
-    options: ConstructorParameters<typeof Logger>[0],
-    private readonly sink: LogSink,
-  ) {
-    super(options);
+  sink?: LogSink;
+
+  protected override createLogger(options?: ConstructorParameters<typeof Logger>[0]): Logger {
+    return new SinkLogger(options);
   }
 
-  protected override printLog(_level: number, log: Parameters<Logger['printLog']>[1]): void {
-    this.sink(JSON.stringify(log.getAttributes()));
+  protected override printLog(level: number, log: Parameters<Logger['printLog']>[1]): void {
+    // One line per log item, through the same replacer Powertools' own printLog uses.
+    if (this.sink) this.sink(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
+    else super.printLog(level, log);
   }
 }
 
-/** A logger for one invocation (handlers run concurrently in one local process: no shared keys). */
+/** The one Logger of the process: never given keys of an invocation itself (see makeLogger). */
+export const logger = new SinkLogger({ serviceName: SERVICE, jsonReplacerFn: replaceErrors });
+
+/**
+ * A logger for one invocation: a child of the module's logger with the invocation's keys as its
+ * persistent keys. Handlers run concurrently in one local process: the keys of one invocation live on
+ * its own child and never reach another's lines.
+ */
 export function makeLogger(step: string, telemetry: Telemetry = {}, keys: Record<string, unknown> = {}): Logger {
-  const options = { serviceName: SERVICE, persistentKeys: { step, ...keys } };
-  return telemetry.sink ? new SinkLogger(options, telemetry.sink) : new Logger(options);
+  const child = logger.createChild({ persistentKeys: { step, ...keys } }) as SinkLogger;
+  child.sink = telemetry.sink;
+  return child;
 }
 
 /** Metrics of one invocation, flushed with `flush`. */

@@ -1,4 +1,4 @@
-import { GetBucketNotificationConfigurationCommand, type LambdaFunctionConfiguration, PutBucketNotificationConfigurationCommand, type QueueConfiguration, S3Client, type TopicConfiguration } from '@aws-sdk/client-s3';
+import { GetBucketNotificationConfigurationCommand, type LambdaFunctionConfiguration, NoSuchBucket, PutBucketNotificationConfigurationCommand, type QueueConfiguration, S3Client, type TopicConfiguration } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { eventsOverlap, mergedConfiguration, putSourceNotifications, removeSourceNotifications, type SourceNotifications } from '../../src/aws/bucket-notifications';
@@ -73,7 +73,7 @@ describe('removeSourceNotifications', () => {
     s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ LambdaFunctionConfigurations: [thumbnailer] });
     expect(await removeSourceNotifications(s3, wanted)).toEqual({ changed: false });
     s3Mock.reset();
-    s3Mock.on(GetBucketNotificationConfigurationCommand).rejects(Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket' }));
+    s3Mock.on(GetBucketNotificationConfigurationCommand).rejects(new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: { httpStatusCode: 404 } }));
     expect(await removeSourceNotifications(s3, wanted)).toEqual({ changed: false });
     expect(putRequests()).toEqual([]);
   });

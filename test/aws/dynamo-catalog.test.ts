@@ -125,13 +125,24 @@ describe('DynamoCatalog.deleteRows', () => {
 });
 
 describe('DynamoCatalog reads', () => {
+  /** Answers Query with these pages in turn, keeping each input as it was sent (the SDK's paginator reuses one input object). */
+  function queryPages(...pages: Array<Record<string, unknown>>): Array<Record<string, any>> {
+    const inputs: Array<Record<string, any>> = [];
+    doc.on(QueryCommand).callsFake((input) => {
+      inputs.push(structuredClone(input));
+      return pages.shift();
+    });
+    return inputs;
+  }
+
   it('reads a key’s rows with a paginated, consistent Query, leaving out failure rows', async () => {
-    doc.on(QueryCommand)
-      .resolvesOnce({ Items: [row('k.jpg', 'original'), { sourceKey: 'k.jpg', preset: '#failure' }], LastEvaluatedKey: { sourceKey: 'k.jpg', preset: 'original' } })
-      .resolvesOnce({ Items: [row('k.jpg', 'thumb')] });
+    const inputs = queryPages(
+      { Items: [row('k.jpg', 'original'), { sourceKey: 'k.jpg', preset: '#failure' }], LastEvaluatedKey: { sourceKey: 'k.jpg', preset: 'original' } },
+      { Items: [row('k.jpg', 'thumb')] },
+    );
     const rows = await catalog.rowsForKey('k.jpg');
     expect(rows).toEqual([row('k.jpg', 'original'), row('k.jpg', 'thumb')]);
-    const inputs = doc.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(inputs).toHaveLength(2);
     expect(inputs[0]).toEqual({
       TableName: 'catalog',
       KeyConditionExpression: '#pk = :pk',
@@ -144,14 +155,15 @@ describe('DynamoCatalog reads', () => {
   });
 
   it('answers "which keys use this hash" from the bySha256 index, across pages', async () => {
-    doc.on(QueryCommand)
-      .resolvesOnce({ Items: [{ sourceKey: 'a.jpg', preset: 'original' }], LastEvaluatedKey: { sha256: 'f', sourceKey: 'a.jpg', preset: 'original' } })
-      .resolvesOnce({ Items: [{ sourceKey: 'b.jpg', preset: 'thumb' }] });
+    const inputs = queryPages(
+      { Items: [{ sourceKey: 'a.jpg', preset: 'original' }], LastEvaluatedKey: { sha256: 'f', sourceKey: 'a.jpg', preset: 'original' } },
+      { Items: [{ sourceKey: 'b.jpg', preset: 'thumb' }] },
+    );
     expect(await catalog.keysForHash('f')).toEqual([
       { sourceKey: 'a.jpg', preset: 'original' },
       { sourceKey: 'b.jpg', preset: 'thumb' },
     ]);
-    const inputs = doc.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(inputs).toHaveLength(2);
     expect(inputs[0]).toEqual({
       TableName: 'catalog',
       IndexName: 'bySha256',

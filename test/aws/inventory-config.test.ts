@@ -3,10 +3,12 @@ import {
   GetBucketPolicyCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  NoSuchBucket,
   NotFound,
   PutBucketInventoryConfigurationCommand,
   PutBucketPolicyCommand,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,7 +19,6 @@ const s3Mock = mockClient(S3Client);
 const stsMock = mockClient(STSClient);
 const s3 = new S3Client({ region: 'eu-west-1' });
 const sts = new STSClient({ region: 'eu-west-1' });
-const noWait = { sleep: async () => {}, random: () => 0 };
 const destination = { bucket: 'photos-inventory', prefix: 'inventory' };
 
 beforeEach(() => {
@@ -56,7 +57,8 @@ describe('mergeStatement', () => {
 
 describe('enableInventory', () => {
   it('grants S3 delivery on the destination, then configures a daily CSV with Size, LastModifiedDate and ETag', async () => {
-    s3Mock.on(GetBucketPolicyCommand).rejects(Object.assign(new Error('The bucket policy does not exist'), { name: 'NoSuchBucketPolicy', $metadata: { httpStatusCode: 404 } }));
+    // Not modeled by the SDK: a plain S3ServiceException named by the error code.
+    s3Mock.on(GetBucketPolicyCommand).rejects(new S3ServiceException({ name: 'NoSuchBucketPolicy', $fault: 'client', message: 'The bucket policy does not exist', $metadata: { httpStatusCode: 404 } }));
     const enabled = await enableInventory(s3, sts, { sourceBucket: 'photos', destination });
     expect(enabled).toMatchObject({ id: 'photo-scaler', account: '123456789012', region: 'eu-west-1', reports: 's3://photos-inventory/inventory/photos/photo-scaler/', policyChanged: true });
 
@@ -97,17 +99,17 @@ describe('enableInventory', () => {
   it('refuses buckets in two regions, and a missing bucket, before writing anything', async () => {
     s3Mock.on(GetBucketLocationCommand, { Bucket: 'photos' }).resolves({}).on(GetBucketLocationCommand, { Bucket: 'photos-inventory' }).resolves({ LocationConstraint: 'EU' });
     await expect(enableInventory(s3, sts, { sourceBucket: 'photos', destination })).rejects.toThrow('S3 Inventory delivers only within a region: photos is in us-east-1, photos-inventory in eu-west-1');
-    s3Mock.on(GetBucketLocationCommand, { Bucket: 'photos-inventory' }).rejects(Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }));
+    s3Mock.on(GetBucketLocationCommand, { Bucket: 'photos-inventory' }).rejects(new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: { httpStatusCode: 404 } }));
     await expect(enableInventory(s3, sts, { sourceBucket: 'photos', destination })).rejects.toThrow('no such bucket: photos-inventory');
     expect(s3Mock.commandCalls(PutBucketPolicyCommand)).toHaveLength(0);
     expect(s3Mock.commandCalls(PutBucketInventoryConfigurationCommand)).toHaveLength(0);
   });
 
-  it('retries a throttled call', async () => {
+  it('leaves retrying to the client: a throttled call that outlived its attempts is sent once and named', async () => {
     s3Mock.on(GetBucketPolicyCommand).resolves({});
-    s3Mock.on(PutBucketInventoryConfigurationCommand).rejectsOnce(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } })).resolves({});
-    await enableInventory(s3, sts, { sourceBucket: 'photos', destination }, noWait);
-    expect(s3Mock.commandCalls(PutBucketInventoryConfigurationCommand)).toHaveLength(2);
+    s3Mock.on(PutBucketInventoryConfigurationCommand).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503, attempts: 5 } }));
+    await expect(enableInventory(s3, sts, { sourceBucket: 'photos', destination })).rejects.toThrow('PutBucketInventoryConfiguration photos photo-scaler: SlowDown after 5 attempts: Please reduce your request rate.');
+    expect(s3Mock.commandCalls(PutBucketInventoryConfigurationCommand)).toHaveLength(1);
   });
 });
 
@@ -139,6 +141,6 @@ describe('latestReport', () => {
   it('does not take a 403 for "incomplete"', async () => {
     s3Mock.on(ListObjectsV2Command).resolves({ CommonPrefixes: [{ Prefix: `${prefix}2026-11-24T01-00Z/` }] });
     s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } }));
-    await expect(latestReport(s3, 'photos', destination, 'photo-scaler', noWait)).rejects.toThrow('Forbidden');
+    await expect(latestReport(s3, 'photos', destination, 'photo-scaler')).rejects.toThrow('Forbidden');
   });
 });

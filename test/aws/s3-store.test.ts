@@ -118,9 +118,15 @@ describe('S3ObjectStore.get/head/delete', () => {
     expect(await store.head(ref)).toBeUndefined();
   });
 
-  it('maps any 404 of head to undefined (HEAD answers carry no error code)', async () => {
-    s3.on(HeadObjectCommand).rejects(serviceError('UnknownError', 404));
+  it('knows a missing object by the SDK\'s exception classes (NoSuchKey, NotFound), not by a name or a status', async () => {
+    // HEAD answers carry no body: the SDK names the 404 NotFound and throws its class.
+    s3.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
     expect(await store.head(ref)).toBeUndefined();
+    // Another 404 (a missing bucket, an unmodeled code) is not a missing object.
+    s3.on(HeadObjectCommand).rejects(serviceError('UnknownError', 404));
+    await expect(store.head(ref)).rejects.toMatchObject({ name: 'UnknownError' });
+    s3.on(GetObjectCommand).rejects(serviceError('NoSuchKey', 404));
+    await expect(store.get(ref)).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 
   it('rethrows a missing bucket unchanged: a configuration error, not a deleted photo', async () => {

@@ -35,7 +35,6 @@ describe('redriveExecution', () => {
   });
 });
 
-const noWait = { sleep: async () => {}, random: () => 0 };
 const machine = 'arn:aws:states:eu-west-1:123456789012:stateMachine:photo-scaler-migrate-prod';
 const input = { manifest: { bucket: 'photos-inventory', key: 'inventory/photos/photo-scaler/2026-11-24T01-00Z/manifest.json' } };
 
@@ -72,19 +71,11 @@ describe('SfnRunStarter', () => {
     expect(await new SfnRunStarter(client, machine).start('inventory-abc', input)).toEqual({ executionArn: executionArnOf(machine, 'inventory-abc'), alreadyStarted: true });
   });
 
-  it('retries throttling with backoff, then gives up naming the call', async () => {
-    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
-    const waits: number[] = [];
-    sfn.on(StartExecutionCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({ executionArn: executionArnOf(machine, 'n') });
-    const retry = { sleep: async (ms: number) => void waits.push(ms), random: () => 1 };
-    expect((await new SfnRunStarter(client, machine, retry).start('n', input)).alreadyStarted).toBe(false);
-    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(3);
-    expect(waits).toEqual([200, 400]);
-
-    sfn.reset();
-    sfn.on(StartExecutionCommand).rejects(throttled());
-    await expect(new SfnRunStarter(client, machine, { ...noWait, attempts: 3 }).start('n', input)).rejects.toThrow(/StartExecution n: ThrottlingException after 3 attempts: Rate exceeded/);
-    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(3);
+  it('leaves retrying to the client: throttling that outlived its attempts is sent once, and named', async () => {
+    // The client's retry middleware sets $metadata.attempts; test/aws/clients.test.ts pins the attempts themselves.
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400, attempts: 5 } }));
+    await expect(new SfnRunStarter(client, machine).start('n', input)).rejects.toThrow(/^StartExecution n: ThrottlingException after 5 attempts: Rate exceeded$/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 
   it('says which state machine is missing', async () => {
@@ -94,7 +85,7 @@ describe('SfnRunStarter', () => {
 
   it('does not retry an error no retry can cure', async () => {
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('bad input'), { name: 'InvalidExecutionInput', $metadata: { httpStatusCode: 400 } }));
-    await expect(new SfnRunStarter(client, machine, noWait).start('n', input)).rejects.toThrow('bad input');
+    await expect(new SfnRunStarter(client, machine).start('n', input)).rejects.toThrow('bad input');
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 });

@@ -2,11 +2,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ConditionalCheckFailedException, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetBucketLocationCommand, GetObjectCommand, HeadObjectCommand, NoSuchBucket, NoSuchKey, NotFound, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoCatalog } from '../../src/aws/dynamo-catalog';
 import { S3ObjectStore } from '../../src/aws/s3-store';
+import { isUnmodeledS3Error } from '../../src/aws/sdk-errors';
 import { NotFoundError } from '../../src/core/errors';
 import type { CatalogRow, FailureRow } from '../../src/core/ports';
 import { type Emulators, startEmulators } from '../../src/local/emulators';
@@ -171,6 +172,23 @@ describe('dynalite through DynamoCatalog', () => {
     await catalog.putRows([row('claimed.jpg', 'original', sha)], { releaseClaims: [sha] });
     expect(await catalog.claimContent(sha, 'c', 60_000)).toBe(true);
     await catalog.releaseContent('e'.repeat(64), 'a'); // no claim at all: fine
+  });
+});
+
+describe('errors as the SDK deserialises the emulators\' answers', () => {
+  const caught = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+
+  it('are instances of the SDK\'s exception classes where it models them, named by code where it does not', async () => {
+    expect(await caught(emulators.s3.send(new GetObjectCommand({ Bucket: 'library', Key: 'no/such.jpg' })))).toBeInstanceOf(NoSuchKey);
+    expect(await caught(emulators.s3.send(new HeadObjectCommand({ Bucket: 'library', Key: 'no/such.jpg' })))).toBeInstanceOf(NotFound);
+    expect(await caught(emulators.s3.send(new GetBucketLocationCommand({ Bucket: 'no-such-bucket' })))).toBeInstanceOf(NoSuchBucket);
+    await emulators.s3.send(new PutObjectCommand({ Bucket: 'library', Key: 'taken.jpg', Body: 'x' }));
+    const taken = await caught(emulators.s3.send(new PutObjectCommand({ Bucket: 'library', Key: 'taken.jpg', Body: 'y', IfNoneMatch: '*' })));
+    expect(isUnmodeledS3Error(taken, 'PreconditionFailed')).toBe(true);
+    expect(isUnmodeledS3Error(taken, 'NoSuchBucketPolicy')).toBe(false);
+    const conditional = { TableName: 'catalog', Item: { sourceKey: { S: 'cond.jpg' }, preset: { S: 'x' } }, ConditionExpression: 'attribute_not_exists(sourceKey)' };
+    await emulators.dynamo.send(new PutItemCommand(conditional));
+    expect(await caught(emulators.dynamo.send(new PutItemCommand(conditional)))).toBeInstanceOf(ConditionalCheckFailedException);
   });
 });
 

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRunResult, runLocalMigration } from '../../src/local/migrate';
 import { writeSamplePhotos } from '../../src/local/samples';
 import { LOG_FILE } from '../../src/local/logs';
+import { NO_FAULTS } from '../../src/local/faults';
+import { openLocalStack } from '../../src/local/stack';
 
 let dir: string;
 let run: LocalRunResult;
@@ -50,4 +52,44 @@ describe('logs and metrics of a local run', () => {
     const failure = lines.find((line) => line._aws && 'PhotosFailed' in line)!;
     expect(failure._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'photo-scaler', Dimensions: [['service', 'step', 'reason']], Metrics: [{ Name: 'PhotosFailed', Unit: 'Count' }] });
   });
+});
+
+describe('errors in the logs', () => {
+  const readLines = async (dataDir: string) => (await readFile(join(dataDir, LOG_FILE), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+
+  it("keeps a failing step's error whole: name, message and stack", () => {
+    // broken/truncated.jpg: a step throws PhotoError (the state machine catches it into recordFailure).
+    const thrown = lines.filter((line) => line.level === 'WARN' && line.key === 'broken/truncated.jpg' && line.error);
+    expect(thrown.length).toBeGreaterThan(0);
+    for (const line of thrown) {
+      expect(line.error).toMatchObject({ name: 'PhotoError', message: expect.stringMatching(/^cannot decode/) });
+      expect(line.error.stack).toMatch(/^PhotoError: cannot decode[^]*\n\s+at /);
+    }
+  });
+
+  it("keeps a transient error's cause (the SDK error it wraps), with its own name, message and fields", async () => {
+    // Once the stack is up, DynamoDB throttles 3 requests in 4: many outlive the SDK's attempts and fail
+    // their step with TransientError (cause: ProvisionedThroughputExceededException), which the state
+    // machine retries.
+    const faultDir = await mkdtemp(join(tmpdir(), 'photo-scaler-logs-faults-'));
+    try {
+      await writeSamplePhotos(join(faultDir, 'photos'));
+      const stack = await openLocalStack(join(faultDir, 'data'), { faults: { ...NO_FAULTS, throttle: 0.01, seed: 7 }, sdkTimeScale: 0.001 });
+      stack.faults.rates.throttle = 0.75;
+      try {
+        await runLocalMigration({ photosDir: join(faultDir, 'photos'), dataDir: join(faultDir, 'data'), timeScale: 0.001, stack });
+      } finally {
+        await stack.close();
+      }
+      const transient = (await readLines(join(faultDir, 'data'))).filter((line) => line.level === 'WARN' && line.error?.name === 'TransientError');
+      expect(transient.length).toBeGreaterThan(0);
+      for (const line of transient) {
+        expect(line.error.message).toMatch(/ProvisionedThroughputExceededException/);
+        expect(line.error.stack).toMatch(/^TransientError: [^]*\n\s+at /);
+        expect(line.error.cause).toMatchObject({ name: 'ProvisionedThroughputExceededException', message: expect.any(String), stack: expect.any(String), $metadata: { httpStatusCode: 400 } });
+      }
+    } finally {
+      await rm(faultDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
