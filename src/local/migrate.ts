@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
+import { INVENTORY } from '../core/layout';
 import { buildInventoryReport, type InventoryObject, type ManifestRef } from '../core/inventory';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { checkReport } from '../core/run-start';
@@ -20,7 +21,7 @@ import { mirrorRemovals } from './mirror';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
-export const INVENTORY_PREFIX = 'inventory';
+export const INVENTORY_PREFIX = INVENTORY;
 /** Written under the data dir after each run: what verify and redrive look at. */
 export const LAST_RUN_FILE = 'last-run.json';
 
