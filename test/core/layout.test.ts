@@ -2,7 +2,7 @@
  * src/core/layout.ts: the catalog sort key's kinds, the one list of reserved names, and that the
  * deployed configuration (serverless.yml, statemachines/migrate.asl.yaml) spells the same prefixes.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CollectionTag, parse, type ScalarTag } from 'yaml';
@@ -184,5 +184,35 @@ describe('serverless.yml and the state machine use the layout\'s names', () => {
     for (const object of objects(resources)) if (typeof object.PathPattern === 'string') folders.add(object.PathPattern.split('/')[0]!);
     expect([...folders].sort()).toEqual([ASSETS, DYNAMIC, RUNS].sort());
     for (const folder of folders) expect(LIBRARY_PREFIXES).toContain(folder);
+  });
+});
+
+/** Every .ts file under src/, by path relative to the repository. */
+function sourceFiles(dir = join(ROOT, 'src')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+}
+
+describe('one home', () => {
+  it('no module but layout.ts spells a sort key value, compares the sort key, or writes a library prefix as a literal', () => {
+    const spelled = [
+      /'#(failure|claim)'/,
+      /startsWith\('#'\)/,
+      /[!=]== (ORIGINAL|FAILURE|CLAIM)\b/,
+      /['`]\/?(assets|dynamic|runs|inventory)\//,
+      /(\^|\\\/)(assets|dynamic|runs)\\\//,
+      /\b(RESERVED_PREFIXES|RESERVED_PRESET_NAMES|DYNAMIC_PREFIX)\b/,
+    ];
+    const found: string[] = [];
+    for (const file of sourceFiles()) {
+      if (file.endsWith(join('src', 'core', 'layout.ts'))) continue;
+      readFileSync(file, 'utf8').split('\n').forEach((line, index) => {
+        const code = line.trim();
+        if (code.startsWith('*') || code.startsWith('/*') || code.startsWith('//')) return;
+        if (spelled.some((pattern) => pattern.test(code))) found.push(`${file.slice(ROOT.length + 1)}:${index + 1}: ${code}`);
+      });
+    }
+    expect(found).toEqual([]);
   });
 });
