@@ -11,14 +11,13 @@ import {
   paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../core/errors';
-import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse, type PutRowsOptions } from '../core/ports';
+import { CLAIM, FAILURE, isImageRow } from '../core/layout';
+import type { Catalog, CatalogRow, FailureRow, HashUse, PutRowsOptions } from '../core/ports';
 import { BY_SHA256_INDEX, CATALOG_PARTITION_KEY, CATALOG_SORT_KEY } from './catalog-schema';
 import { guard } from './transient';
 
 /** BatchWriteItem's limit of requests per call. */
 export const BATCH_LIMIT = 25;
-/** Sort key of content claims; their partition key is `#claim/<sha256>`. */
-export const CLAIM = '#claim';
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
@@ -59,8 +58,8 @@ export class DynamoCatalog implements Catalog {
       ExpressionAttributeValues: { ':pk': sourceKey },
       ConsistentRead: true,
     });
-    // The key's failure row shares its partition; presets never start with '#'.
-    return items.filter((item) => !String(item[CATALOG_SORT_KEY]).startsWith('#')) as unknown as CatalogRow[];
+    // The key's failure row shares its partition (src/core/layout.ts, rowKind).
+    return items.filter((item) => isImageRow(String(item[CATALOG_SORT_KEY]))) as unknown as CatalogRow[];
   }
 
   async keysForHash(sha256: string): Promise<HashUse[]> {

@@ -85,7 +85,7 @@ export function jsonOf(result: LocalRunResult) {
   return {
     items, succeeded, failed, duplicates, assets, pointers, catalogRows, failures,
     unchanged, resized,
-    execution: result.executionName,
+    execution: result.execution,
     status: result.status,
     ...(result.error ? { error: result.error } : {}),
     seconds: Number(result.seconds.toFixed(3)),
@@ -108,7 +108,7 @@ const SKIPPED_SHOWN = 20;
 export function humanSummary(result: LocalRunResult, dataDir: string): string {
   const s = result.summary;
   const lines = [
-    `${result.executionName}: ${result.status} — ${s.items} items in ${result.seconds.toFixed(1)} s (${(s.items / Math.max(result.seconds, 0.001)).toFixed(1)} items/s)`,
+    `${result.execution}: ${result.status} — ${s.items} items in ${result.seconds.toFixed(1)} s (${(s.items / Math.max(result.seconds, 0.001)).toFixed(1)} items/s)`,
     `  succeeded ${s.succeeded} (resized ${s.resized}, duplicates ${s.duplicates}, unchanged ${s.unchanged}), failed ${s.failed}`,
     `  wrote ${s.assets} assets, ${s.pointers} pointers, ${s.catalogRows} catalog rows`,
   ];

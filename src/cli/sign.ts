@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { config } from '../config';
+import { dynamicName } from '../core/layout';
 import { signRequest } from '../core/on-demand';
 import { parseSize } from '../core/presets';
 import { encodeKeyPath } from '../core/cdn';
@@ -20,7 +21,7 @@ export function registerSign(program: Command): void {
       if (!config.onDemand.sizes.map((allowed) => parseSize(allowed)?.text).includes(size.text)) {
         throw new Error(`size ${size.text} is not allowed; allowed: ${config.onDemand.sizes.join(', ')} (onDemand.sizes in src/config.ts)`);
       }
-      const path = `/dynamic/${size.text}/${encodeKeyPath(key)}?sig=${signRequest(secret, size.text, key)}`;
+      const path = `/${dynamicName(size.text)}/${encodeKeyPath(key)}?sig=${signRequest(secret, size.text, key)}`;
       process.stdout.write(`${(flags.baseUrl ?? '').replace(/\/+$/, '')}${path}\n`);
     });
 }

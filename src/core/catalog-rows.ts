@@ -1,5 +1,6 @@
 /** Building and comparing catalog rows: which crops a source key has, and whether they are complete. */
-import { type CatalogRow, ORIGINAL } from './ports';
+import { isOriginalRow } from './layout';
+import type { CatalogRow } from './ports';
 import type { ResolvedPreset } from './presets';
 
 /** S3 returns ETags quoted; S3 Inventory lists them bare. Compare them bare. */
@@ -8,7 +9,12 @@ export function normalizeEtag(etag: string | undefined): string {
 }
 
 export function originalRow(rows: readonly CatalogRow[]): CatalogRow | undefined {
-  return rows.find((row) => row.preset === ORIGINAL);
+  return rows.find(isOriginalRow);
+}
+
+/** The original's row and the crops made with a configured preset's current spec (what is served and checked). */
+export function currentRows(rows: readonly CatalogRow[], presets: readonly ResolvedPreset[]): CatalogRow[] {
+  return rows.filter((row) => isOriginalRow(row) || presets.some((preset) => preset.name === row.preset && preset.spec === row.spec));
 }
 
 /**

@@ -4,13 +4,14 @@
  *   duplicate     the same bytes were rendered under another key: write only pointers and rows
  *   needs-resize  new content: claim it (so a twin in flight waits instead of rendering twice)
  */
-import { changedRows, isComplete, originalRow } from './catalog-rows';
+import { changedRows, currentRows, isComplete, originalRow } from './catalog-rows';
 import { type StepContext, nowIso } from './context';
 import { ContentBusy } from './errors';
 import { type ItemEvent, type ItemOutcome, NOTHING_WRITTEN } from './item';
 import { cropKey } from './keys';
 import { putPointers } from './library';
-import { type CatalogRow, ORIGINAL } from './ports';
+import { isOriginalRow } from './layout';
+import type { CatalogRow } from './ports';
 import { dropStaleSizes } from './stale-sizes';
 import { derivedPrefixOf, type InspectedOriginal, inspectOriginal, type SourceRef, sourceOf } from './source';
 
@@ -50,17 +51,16 @@ async function reuseDuplicate(
   existing: readonly CatalogRow[],
 ): Promise<ItemOutcome | undefined> {
   const uses = await context.catalog.keysForHash(sha256);
-  const candidates = uses.filter((use) => use.preset === ORIGINAL && use.sourceKey !== source.key).slice(0, MAX_CANDIDATES);
+  const candidates = uses.filter((use) => isOriginalRow(use) && use.sourceKey !== source.key).slice(0, MAX_CANDIDATES);
   for (const candidate of candidates) {
     const rows = await context.catalog.rowsForKey(candidate.sourceKey);
     if (!isComplete(rows, context.presets)) continue;
     const updatedAt = nowIso(context);
-    const wanted: CatalogRow[] = rows
-      .filter((row) => row.preset === ORIGINAL || context.presets.some((preset) => preset.name === row.preset && preset.spec === row.spec))
+    const wanted: CatalogRow[] = currentRows(rows, context.presets)
       .map((row) => ({
         ...row,
         sourceKey: source.key,
-        logicalKey: row.preset === ORIGINAL ? source.key : cropKey(row.preset, source.key),
+        logicalKey: isOriginalRow(row) ? source.key : cropKey(row.preset, source.key),
         sourceBucket: source.bucket,
         sourceEtag: original.etag,
         runId,

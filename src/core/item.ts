@@ -20,6 +20,11 @@ export interface CaughtError {
 
 export interface ItemEvent {
   item: InventoryItem;
+  /**
+   * What the rows written for this item record as `runId`: in a run, its execution's name
+   * (`$$.Execution.Name`, run --json's and the log lines' `execution`); otherwise the writer
+   * (SYNC_RUN_ID, REPAIR_RUN_ID, `on-demand`). Named after the stored attribute it becomes.
+   */
   runId: string;
   /** `$$.State.RetryCount` of the Dedupe state (how often it was retried so far). */
   retryCount?: number;

@@ -5,10 +5,8 @@
  *             <preset>/<source key>   -> /<asset key of the crop>
  */
 import { PhotoError } from './errors';
+import { ASSETS_PREFIX, dynamicName, LIBRARY_PREFIXES } from './layout';
 
-export const ASSETS_PREFIX = 'assets/';
-/** Top-level prefixes of the library bucket that are not logical keys of originals. */
-export const RESERVED_PREFIXES = ['assets', 'runs', 'dynamic', 'inventory'];
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const EXT = /^[a-z0-9]{1,5}$/;
 const MAX_KEY_BYTES = 1024;
@@ -19,9 +17,17 @@ export function assetKey(sha256: string, ext: string): string {
   return `${ASSETS_PREFIX}${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256.slice(4, 6)}/${sha256}.${ext}`;
 }
 
+/** `assets/<2 hex>/<2 hex>/<2 hex>/<sha256>.<ext>`, as assetKey writes it (shards not checked against the hash). */
+const ASSET_KEY = new RegExp(`^${ASSETS_PREFIX}[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})\\.[a-z0-9]{1,5}$`);
+
+/** The sha-256 an asset key names, or undefined when the key is not named as assets are. */
+export function assetSha256(key: string): string | undefined {
+  return ASSET_KEY.exec(key)?.[1];
+}
+
 /** Bytes the longest derived key adds in front of a source key: `<preset>/` or `dynamic/<size>/`. */
 export function derivedPrefixBytes(presetNames: readonly string[], dynamicSizes: readonly string[]): number {
-  const prefixes = [...presetNames.map((name) => `${name}/`), ...dynamicSizes.map((size) => `dynamic/${size}/`)];
+  const prefixes = [...presetNames.map((name) => `${name}/`), ...dynamicSizes.map((size) => `${dynamicName(size)}/`)];
   return Math.max(0, ...prefixes.map((prefix) => Buffer.byteLength(prefix, 'utf8')));
 }
 
@@ -55,7 +61,7 @@ export function validateSourceKey(key: string, presetNames: readonly string[], d
   if (key.startsWith('/')) throw new PhotoError('key starts with "/"');
   if (key.split('/').some((segment) => segment === '..' || segment === '.')) throw new PhotoError('key contains "." or ".." segments');
   const first = key.split('/', 1)[0] ?? '';
-  if (key.includes('/') && (RESERVED_PREFIXES.includes(first) || presetNames.includes(first))) {
-    throw new PhotoError(`key starts with "${first}/", a prefix the library uses for ${RESERVED_PREFIXES.includes(first) ? 'its own objects' : 'the crops of that preset'}`);
+  if (key.includes('/') && (LIBRARY_PREFIXES.includes(first) || presetNames.includes(first))) {
+    throw new PhotoError(`key starts with "${first}/", a prefix the library uses for ${LIBRARY_PREFIXES.includes(first) ? 'its own objects' : 'the crops of that preset'}`);
   }
 }

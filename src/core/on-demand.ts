@@ -9,14 +9,13 @@ import { type StepContext, nowIso } from './context';
 import { NotFoundError, PhotoError } from './errors';
 import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
-import { type CatalogRow, ORIGINAL } from './ports';
+import { dynamicName, isOriginalRow } from './layout';
+import type { CatalogRow } from './ports';
 import { parseSize, resolvePreset, type Size } from './presets';
 import { renderPresets } from './render';
 import { processRenderGate, type RenderGate } from './render-gate';
 import { derivedPrefixOf } from './source';
 import { sniffImage } from './sniff';
-
-export const DYNAMIC_PREFIX = 'dynamic';
 
 export interface OnDemandContext extends StepContext {
   /** Where originals live that the batch has not stored yet. */
@@ -51,7 +50,7 @@ export interface ServeOptions {
 }
 
 export function dynamicKey(size: Size, key: string): string {
-  return `${DYNAMIC_PREFIX}/${size.text}/${key}`;
+  return `${dynamicName(size.text)}/${key}`;
 }
 
 /** HMAC-SHA256 (hex) of `<size>/<key>`: what `?sig=` must carry when a secret is configured. */
@@ -129,7 +128,7 @@ export const INTERMEDIATE_FACTOR = 2;
  */
 async function findSource(context: OnDemandContext, key: string, size: Size): Promise<SourceBytes | { status: 404 | 413; error: string }> {
   const rows = await context.catalog.rowsForKey(key);
-  const original = rows.find((r) => r.preset === ORIGINAL);
+  const original = rows.find(isOriginalRow);
   if (original) {
     const wanted = resultSize(original.width, original.height, size);
     const whole = new Set(context.presets.filter((preset) => preset.fit === 'inside').map((preset) => preset.name));
@@ -178,7 +177,7 @@ function resultSize(width: number, height: number, size: Size): { width: number;
 
 async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, source: SourceBytes): Promise<MadeAsset> {
   if (!sniffImage(source.body)) throw new PhotoError('cannot decode: not an image');
-  const preset = resolvePreset(`${DYNAMIC_PREFIX}/${size.text}`, { width: size.width, height: size.height, fit: size.fit, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
+  const preset = resolvePreset(dynamicName(size.text), { width: size.width, height: size.height, fit: size.fit, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
   const { renditions } = await renderPresets(source.body, [preset], context.config.limits);
   const rendition = renditions[0]!;
   const asset = await putAsset(context, rendition.body, rendition.ext, rendition.contentType);

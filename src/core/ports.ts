@@ -3,6 +3,7 @@
  * against AWS (src/aws), against the local emulators (the same adapters, other endpoints) and
  * against in-memory fakes in unit tests.
  */
+import type { FAILURE } from './layout';
 
 export interface ObjectRef {
   bucket: string;
@@ -66,10 +67,8 @@ export interface ListedObject {
   etag?: string;
 }
 
-/** `preset` value of the row that describes the original itself. */
-export const ORIGINAL = 'original';
-/** `preset` value of a failure row (presets can never start with '#'). */
-export const FAILURE = '#failure';
+/** The sort key's values are named in src/core/layout.ts (rowKind classifies them). */
+export { FAILURE, ORIGINAL } from './layout';
 
 /** One crop (or the original) of one source key: the catalog's unit. */
 export interface CatalogRow {

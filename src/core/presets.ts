@@ -1,4 +1,5 @@
 import { ConfigError } from './errors';
+import { RESERVED_NAMES } from './layout';
 
 export type Fit = 'cover' | 'inside';
 /** `auto`: JPEG, unless the original has an alpha channel (then PNG). */
@@ -55,8 +56,6 @@ export interface ResolvedPreset extends Required<Preset> {
   spec: string;
 }
 
-/** Names used by the key scheme itself (`dynamic/<WxH>/<key>` belongs to the on-demand API). */
-export const RESERVED_PRESET_NAMES = ['dynamic', 'assets', 'runs', 'inventory', 'original'];
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const MAX_SIDE = 8192;
 
@@ -80,7 +79,7 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
   for (const [name, preset] of presets) {
     const where = `preset "${name}"`;
     if (!NAME.test(name)) problems.push(`${where}: name must match ${NAME}`);
-    if (RESERVED_PRESET_NAMES.includes(name)) problems.push(`${where}: "${name}" is reserved`);
+    if (RESERVED_NAMES.includes(name)) problems.push(`${where}: "${name}" is reserved`);
     if (!isIntIn(preset.width, 1, MAX_SIDE)) problems.push(`${where}: width must be an integer 1..${MAX_SIDE}`);
     if (!isIntIn(preset.height, 1, MAX_SIDE)) problems.push(`${where}: height must be an integer 1..${MAX_SIDE}`);
     if (preset.fit !== 'cover' && preset.fit !== 'inside') problems.push(`${where}: fit must be "cover" or "inside"`);

@@ -11,7 +11,8 @@
  * in bounded memory whatever the size of the library.
  */
 import type { StepContext } from './context';
-import { ASSETS_PREFIX } from './keys';
+import { assetSha256 } from './keys';
+import { ASSETS_PREFIX } from './layout';
 import type { ListedObject } from './ports';
 
 export interface PruneOptions {
@@ -43,8 +44,6 @@ export interface PruneReport {
   /** The first `listLimit` orphans, by key. */
   orphanKeys: string[];
 }
-
-const ASSET_NAME = /^assets\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})\.[a-z0-9]{1,5}$/;
 
 export async function pruneLibrary(context: StepContext, options: PruneOptions): Promise<PruneReport> {
   const now = context.now?.() ?? new Date();
@@ -79,7 +78,7 @@ export async function pruneLibrary(context: StepContext, options: PruneOptions):
   const inFlight = new Set<Promise<void>>();
   for await (const asset of context.store.list(context.libraryBucket, ASSETS_PREFIX)) {
     report.assets++;
-    const sha256 = ASSET_NAME.exec(asset.key)?.[1];
+    const sha256 = assetSha256(asset.key);
     if (!sha256) {
       report.unrecognised++;
       continue;

@@ -15,8 +15,9 @@
  */
 import type { OnDemandContext } from './on-demand';
 import { canonicalUri } from './cdn';
-import { DYNAMIC_PREFIX, dynamicKey, type MadeAsset, serveDynamic } from './on-demand';
-import { ASSETS_PREFIX, RESERVED_PREFIXES, validateSourceKey } from './keys';
+import { dynamicKey, type MadeAsset, serveDynamic } from './on-demand';
+import { validateSourceKey } from './keys';
+import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES } from './layout';
 import type { ObjectStream } from './ports';
 import { type DeliveryConfig, parseSize } from './presets';
 import { derivedPrefixOf } from './source';
@@ -127,11 +128,11 @@ export function classify(logicalKey: string, presetNames: readonly string[]): Ki
   if (logicalKey === '') return undefined;
   const slash = logicalKey.indexOf('/');
   const first = slash === -1 ? logicalKey : logicalKey.slice(0, slash);
-  if (first === DYNAMIC_PREFIX) {
-    const match = /^dynamic\/([^/]+)\/(.+)$/.exec(logicalKey);
+  if (first === DYNAMIC) {
+    const match = /^([^/]+)\/(.+)$/.exec(logicalKey.slice(slash + 1));
     return match ? { kind: 'dynamic', logicalKey, size: match[1]!, key: match[2]! } : undefined;
   }
-  if (slash !== -1 && RESERVED_PREFIXES.includes(first)) return undefined;
+  if (slash !== -1 && LIBRARY_PREFIXES.includes(first)) return undefined;
   if (slash !== -1 && presetNames.includes(first)) return { kind: 'crop', logicalKey };
   return { kind: 'original', logicalKey };
 }

@@ -6,16 +6,16 @@
  */
 import { normalizeEtag } from './catalog-rows';
 import type { StepContext } from './context';
-import { DYNAMIC_PREFIX } from './on-demand';
-import { type CatalogRow, ORIGINAL } from './ports';
+import { isOriginalRow, rowKind } from './layout';
+import type { CatalogRow } from './ports';
 
 export function isOnDemandSize(row: Pick<CatalogRow, 'preset'>): boolean {
-  return row.preset.startsWith(`${DYNAMIC_PREFIX}/`);
+  return rowKind(row.preset).kind === 'dynamic';
 }
 
 /** The key's on-demand size rows made from another original than its current one (another sha-256 or ETag). */
 export function staleSizes(rows: readonly CatalogRow[]): CatalogRow[] {
-  const current = rows.find((row) => row.preset === ORIGINAL);
+  const current = rows.find(isOriginalRow);
   if (!current) return [];
   return rows.filter((row) => isOnDemandSize(row) && !madeFrom(row, current));
 }

@@ -4,12 +4,13 @@
  * FAILED (a failure row with its reason). Anything else is a discrepancy. Works on any ports: the
  * emulators locally, S3 + DynamoDB on AWS.
  */
-import { isComplete, normalizeEtag, originalRow } from './catalog-rows';
+import { currentRows, isComplete, normalizeEtag, originalRow } from './catalog-rows';
 import { decodeInventoryKey, type InventoryRow } from './inventory';
 import { pointerTarget } from './keys';
 import { sha256Hex } from './library';
 import { madeFrom } from './stale-sizes';
-import { type Catalog, type CatalogRow, type ObjectStore, ORIGINAL } from './ports';
+import { isOriginalRow } from './layout';
+import type { Catalog, CatalogRow, ObjectStore } from './ports';
 import type { ResolvedPreset } from './presets';
 
 export interface VerifyContext {
@@ -84,7 +85,7 @@ async function verifyItem(context: VerifyContext, item: InventoryRow, options: V
   const [rows, failure] = await Promise.all([context.catalog.rowsForKey(key), context.catalog.failureFor(key)]);
   const problems: string[] = [];
   if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket }) || (await doneForNewerOriginal(context, item, key, rows))) {
-    const wanted = rows.filter((row) => row.preset === ORIGINAL || context.presets.some((p) => p.name === row.preset && p.spec === row.spec));
+    const wanted = currentRows(rows, context.presets);
     for (const row of wanted) problems.push(...(await checkRow(context, row, options, report)));
     problems.push(...staleRows(rows));
     if (failure) problems.push('DONE, yet a failure row remains');
@@ -136,7 +137,7 @@ function staleRows(rows: readonly CatalogRow[]): string[] {
   const original = originalRow(rows);
   if (!original) return [];
   return rows
-    .filter((row) => row.preset !== ORIGINAL && !madeFrom(row, original))
+    .filter((row) => !isOriginalRow(row) && !madeFrom(row, original))
     .map((row) => `${row.preset}: made from other content (sha-256 ${row.sourceSha256}, ETag ${normalizeEtag(row.sourceEtag)}) than the original now (sha-256 ${original.sha256}, ETag ${normalizeEtag(original.sourceEtag)})`);
 }
 

@@ -5,6 +5,7 @@
  */
 import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
 import { encodeKeyPath } from '../core/cdn';
+import { DYNAMIC } from '../core/layout';
 import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
 import { makeLogger, type Telemetry } from './observe';
@@ -30,7 +31,7 @@ export interface OnDemandEnvironment {
   signingSecret?: SecretSource;
 }
 
-const PATH = /\/dynamic\/([^/]+)\/(.+)$/;
+const PATH = new RegExp(`/${DYNAMIC}/([^/]+)/(.+)$`);
 
 export const makeOnDemandHandler =
   (environment: () => OnDemandEnvironment, telemetry: Telemetry = {}) =>

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DYNAMIC } from '../core/layout';
 import type { HttpApiEvent, HttpApiResult } from '../handlers/on-demand';
 
 export interface LocalApi {
@@ -18,7 +19,7 @@ export async function startLocalApi(handler: (event: HttpApiEvent) => Promise<Ht
   let invocations = 0;
   const server = createServer((request, response) => {
     const [rawPath = '/', rawQueryString = ''] = (request.url ?? '/').split(/\?(.*)/s);
-    if (request.method !== 'GET' || !rawPath.startsWith('/dynamic/')) {
+    if (request.method !== 'GET' || !rawPath.startsWith(`/${DYNAMIC}/`)) {
       response.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"Not Found"}');
       return;
     }

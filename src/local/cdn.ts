@@ -15,6 +15,8 @@ import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CdnCache, canonicalUri, invalidationMatches, invalidationPaths } from '../core/cdn';
+import { assetSha256 } from '../core/keys';
+import { ASSETS_PREFIX } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
 import type { FunctionUrlEvent } from '../handlers/resolve';
 import type { StreamingHandler } from '../handlers/streaming';
@@ -44,8 +46,6 @@ export interface CdnViewOptions {
   /** Bodies bigger than this are served but not cached. */
   maxEntryBytes?: number;
 }
-
-const ASSET_KEY = /^assets\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
 
 /** The distribution's cache policy for logical URLs (serverless.yml LogicalUrlCachePolicy): default and bounds. */
 export const CACHE_POLICY = { defaultTtl: 86_400, minTtl: 0, maxTtl: 31_536_000 };
@@ -113,7 +113,7 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
 
   const fetchFromOrigin = async (request: IncomingMessage, key: string, sink: ResponseSink): Promise<void> => {
     const path = (request.url ?? '/').split('?', 1)[0]!;
-    if (path.startsWith('/assets/')) {
+    if (path.startsWith(`/${ASSETS_PREFIX}`)) {
       counts.assets++;
       return fetchAsset(options, path, request.method === 'HEAD', sink);
     }
@@ -284,7 +284,7 @@ async function fetchAsset(options: CdnViewOptions, path: string, headOnly: boole
   const ref = { bucket: options.bucket, key };
   // Only content-addressed assets live under assets/: S3 would find nothing else there, and the
   // emulator must not be asked for `..` paths that its file store could resolve elsewhere.
-  const head = ASSET_KEY.test(key) ? await options.store.head(ref) : undefined;
+  const head = assetSha256(key) !== undefined ? await options.store.head(ref) : undefined;
   if (!head || head.redirectLocation !== undefined) {
     // Without s3:ListBucket, S3 answers a missing key with 403 AccessDenied, not 404 (S3 API Reference, GetObject, "Permissions").
     sink.head(403, { 'Content-Type': 'application/xml' });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
+import { INVENTORY } from '../core/layout';
 import { buildInventoryReport, type InventoryObject, type ManifestRef } from '../core/inventory';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { checkReport } from '../core/run-start';
@@ -20,7 +21,7 @@ import { mirrorRemovals } from './mirror';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
-export const INVENTORY_PREFIX = 'inventory';
+export const INVENTORY_PREFIX = INVENTORY;
 /** Written under the data dir after each run: what verify and redrive look at. */
 export const LAST_RUN_FILE = 'last-run.json';
 
@@ -48,7 +49,10 @@ export interface LocalRunOptions {
 
 export interface LocalRunResult {
   summary: RunSummary;
-  executionName: string;
+  /** The execution's name: run --json's `execution`, the log lines' `execution`, catalog rows' `runId`. */
+  execution: string;
+  /** Its ARN, as the local executor ran it (src/local/asl/arns.ts). */
+  executionArn: string;
   /** ABORTED: stopped before every item was processed (Ctrl-C, or a full disk: see `diskFull`). */
   status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   error?: string;
@@ -165,12 +169,12 @@ export async function executeMigration(
   // every version listed, another bucket's) is refused before anything starts.
   await checkReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket });
   const definition = await loadDefinition(STATE_MACHINE_FILE);
-  const executionName = options.name ?? `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  const execution = options.name ?? `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   const redriving = options.record === 'redrive' ? await readLastRun(stack.dataDir) : undefined;
   const record = async (status: string, details: Partial<LastRun> = {}) => {
     const run: LastRun = redriving
-      ? { ...redriving, status: redriving.status, redrives: [...(redriving.redrives ?? []).filter((r) => r.execution !== executionName), { execution: executionName, manifest, status, ...details }] }
-      : { execution: executionName, status, manifest, startedAt, ...(options.skipped ? { skipped: options.skipped } : {}), ...details };
+      ? { ...redriving, status: redriving.status, redrives: [...(redriving.redrives ?? []).filter((r) => r.execution !== execution), { execution, manifest, status, ...details }] }
+      : { execution, status, manifest, startedAt, ...(options.skipped ? { skipped: options.skipped } : {}), ...details };
     await writeLastRun(stack.dataDir, run);
   };
   const startedAt = new Date().toISOString();
@@ -190,11 +194,11 @@ export async function executeMigration(
   const injectedBefore = { ...stack.faults.injected };
   const sdkRetriesBefore = stack.sdkRetries();
   const executionStarted = performance.now();
-  let execution: Awaited<ReturnType<typeof startExecution>>;
+  let ended: Awaited<ReturnType<typeof startExecution>>;
   try {
-    execution = await startExecution({
+    ended = await startExecution({
       definition,
-      name: executionName,
+      name: execution,
       input: { manifest },
       tasks: stack.tasks as unknown as Record<string, (event: unknown) => Promise<unknown>>,
       intrinsics: { LibraryBucket: LOCAL_NAMES.libraryBucket },
@@ -227,7 +231,7 @@ export async function executeMigration(
     clearInterval(watch);
   }
   const executionSeconds = (performance.now() - executionStarted) / 1000;
-  const resultWriter = (execution.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails ?? resultsOf(execution.cause);
+  const resultWriter = (ended.output as { ResultWriterDetails?: ResultWriterDetails } | undefined)?.ResultWriterDetails ?? resultsOf(ended.cause);
   // Streamed from the result files: a summary, not every photo's outcome, is held. Read with the
   // client that wrote them (Step Functions' own, retrying longer): under injected faults a read
   // that gave up would leave a succeeded run with an empty summary.
@@ -235,9 +239,10 @@ export async function executeMigration(
   const diskFull = stack.diskFull();
   const result: LocalRunResult = {
     summary,
-    executionName,
-    status: execution.status,
-    error: execution.status === 'SUCCEEDED' ? undefined : `${execution.error ?? 'Error'}: ${execution.cause ?? ''}`,
+    execution,
+    executionArn: ended.executionArn,
+    status: ended.status,
+    error: ended.status === 'SUCCEEDED' ? undefined : `${ended.error ?? 'Error'}: ${ended.cause ?? ''}`,
     ...(diskFull ? { diskFull } : {}),
     seconds: (performance.now() - started) / 1000,
     executionSeconds,

@@ -4,7 +4,6 @@
  * logical URL answers 200 with the image, as CloudFront does on AWS. Elements carry data-*
  * attributes (counts, preset and expected size of each image) so a browser test can check them.
  */
-import { ORIGINAL } from '../core/ports';
 import { encodeKeyPath } from '../core/cdn';
 import type { ReportData, ReportImage, ReportPhoto } from './report';
 
@@ -138,7 +137,8 @@ function photoBlock(photo: ReportPhoto, base: string): string {
 
 function figure(image: ReportImage, base: string): string {
   const scale = Math.min(1, DISPLAY / image.width, DISPLAY / image.height);
-  const label = image.preset === ORIGINAL ? 'original' : image.preset;
+  // The sort key is the label: a preset's name, or `original` (src/core/layout.ts).
+  const label = image.preset;
   return `<figure><img src="${esc(`${base}/${encodeKeyPath(image.logicalKey)}`)}" loading="lazy" alt="${esc(`${label} of ${image.logicalKey}`)}" width="${Math.max(1, Math.round(image.width * scale))}" height="${Math.max(1, Math.round(image.height * scale))}" data-preset="${esc(image.preset)}" data-width="${image.width}" data-height="${image.height}"><figcaption>${esc(label)} ${image.width}×${image.height}, ${kb(image.bytes)}</figcaption></figure>`;
 }
 

@@ -5,7 +5,8 @@
  */
 import { decodeInventoryKey, readInventoryReport } from '../core/inventory';
 import type { ItemOutcome, ItemStatus } from '../core/item';
-import { type CatalogRow, ORIGINAL } from '../core/ports';
+import { isOriginalRow, ORIGINAL, rowKind } from '../core/layout';
+import type { CatalogRow } from '../core/ports';
 import { readRunOutcomes, type RunSummary, summarize } from '../core/run-results';
 import { type FailureGroup, failureGroups } from '../core/run-status';
 import { type LastRun, readLastRun } from './migrate';
@@ -68,8 +69,8 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
     const failure = await stack.context.catalog.failureFor(key);
     const outcome: ItemOutcome | undefined = byKey.get(key);
     catalog.rows += rows.length;
-    catalog.crops += rows.filter((row) => order.has(row.preset) && row.preset !== ORIGINAL).length;
-    if (rows.some((row) => row.preset === ORIGINAL)) catalog.photos++;
+    catalog.crops += rows.filter((row) => order.has(row.preset) && rowKind(row.preset).kind === 'preset').length;
+    if (rows.some(isOriginalRow)) catalog.photos++;
     for (const row of rows) assets.add(row.assetKey);
     if (failure) {
       catalog.failures++;
@@ -86,7 +87,7 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
       duplicateOf: outcome?.duplicateOf,
       timings,
       ms: timings ? Object.values(timings).reduce((sum, ms) => sum + ms, 0) : undefined,
-      sha256: rows.find((row) => row.preset === ORIGINAL)?.sha256,
+      sha256: rows.find(isOriginalRow)?.sha256,
       images,
     });
   }

@@ -7,11 +7,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunInput, RunStarter, StartedExecution } from '../core/run-start';
+import { localExecutionArn } from './asl';
 import { executeMigration, type LocalRunOptions, type LocalRunResult } from './migrate';
 import type { LocalStack } from './stack';
 
 export const EXECUTIONS_DIR = 'executions';
-const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:photo-scaler-local-migrate';
 
 export class LocalRunStarter implements RunStarter {
   /** Runs this starter ran, by execution name (for tests and the CLI). */
@@ -23,7 +23,7 @@ export class LocalRunStarter implements RunStarter {
   ) {}
 
   async start(name: string, input: RunInput): Promise<StartedExecution> {
-    const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+    const executionArn = localExecutionArn(name);
     const dir = join(this.stack.dataDir, EXECUTIONS_DIR);
     const record = join(dir, `${name}.json`);
     await mkdir(dir, { recursive: true });

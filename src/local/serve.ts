@@ -6,7 +6,8 @@
  *     `dynamic/` with a 307 to the on-demand API, whose handler answers 301 back to the website.
  */
 import { config as defaultConfig } from '../config';
-import { DYNAMIC_PREFIX, type OnDemandContext } from '../core/on-demand';
+import { DYNAMIC } from '../core/layout';
+import type { OnDemandContext } from '../core/on-demand';
 import { RenderGate, renderConcurrency } from '../core/render-gate';
 import { makeOnDemandHandler } from '../handlers/on-demand';
 import { makeResolveHandler } from '../handlers/resolve';
@@ -45,7 +46,7 @@ export interface LocalServerOptions {
 /** The routing rule serverless.yml gives the library bucket, pointed at a given API host. */
 export function dynamicRoutingRule(apiHost: string, protocol: 'http' | 'https'): RoutingRule {
   return {
-    RoutingRuleCondition: { KeyPrefixEquals: `${DYNAMIC_PREFIX}/`, HttpErrorCodeReturnedEquals: '404' },
+    RoutingRuleCondition: { KeyPrefixEquals: `${DYNAMIC}/`, HttpErrorCodeReturnedEquals: '404' },
     RedirectRule: { HostName: apiHost, Protocol: protocol, HttpRedirectCode: '307' },
   };
 }

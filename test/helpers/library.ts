@@ -1,4 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { RUNS } from '../../src/core/layout';
 
 /** Every key of a bucket (paginated), sorted. */
 export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
@@ -13,4 +14,4 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
 }
 
 /** What a run may add on every run (its ResultWriter output) is not library content. */
-export const isLibraryContent = (key: string) => !key.startsWith('runs/');
+export const isLibraryContent = (key: string) => !key.startsWith(`${RUNS}/`);

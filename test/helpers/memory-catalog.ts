@@ -1,5 +1,6 @@
 /** A Map-backed Catalog with the same semantics as DynamoCatalog, and a count of write requests. */
-import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse, type PutRowsOptions } from '../../src/core/ports';
+import { FAILURE, rowKind } from '../../src/core/layout';
+import type { Catalog, CatalogRow, FailureRow, HashUse, PutRowsOptions } from '../../src/core/ports';
 
 export class MemoryCatalog implements Catalog {
   readonly rows = new Map<string, CatalogRow>();
@@ -28,7 +29,7 @@ export class MemoryCatalog implements Catalog {
   async deleteRows(sourceKey: string, presets: readonly string[]): Promise<void> {
     this.writeRequests += Math.ceil(new Set(presets).size / 25);
     for (const preset of presets) {
-      if (preset === FAILURE) this.failures.delete(sourceKey);
+      if (rowKind(preset).kind === 'failure') this.failures.delete(sourceKey);
       else this.rows.delete(`${sourceKey}\u0000${preset}`);
     }
   }

@@ -18,6 +18,7 @@ import { verifyRun } from '../../src/core/verify';
 import { makeStartRunHandler } from '../../src/handlers/start-run';
 import { makeSyncHandler } from '../../src/handlers/sync';
 import { INVENTORY_PREFIX, writeInventoryReport } from '../../src/local/migrate';
+import { localExecutionArn } from '../../src/local/asl';
 import { EXECUTIONS_DIR, LocalRunStarter } from '../../src/local/run-starter';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from '../../src/local/stack';
 import { noiseJpeg } from '../helpers/images';
@@ -181,6 +182,9 @@ describe('auto-start on a complete inventory report', () => {
     const name = (first as { name: string }).name;
     expect(name).toMatch(/^inventory-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z-[0-9a-f]{16}$/);
     expect(starter.results.get(name)!.summary).toMatchObject({ items: 2, succeeded: 2, failed: 0 });
+    // The ARN the starter reports is the one the execution ran as ($$.Execution.Id), built in one place.
+    expect((first as { executionArn: string }).executionArn).toBe(starter.results.get(name)!.executionArn);
+    expect(starter.results.get(name)!.executionArn).toBe(localExecutionArn(name));
     const report = verifyRun({ store: stack.store, catalog: stack.context.catalog, libraryBucket: library, presets }, await readInventoryReport(stack.store, manifest));
     expect(await report).toMatchObject({ items: 2, done: 2, discrepancies: [] });
 

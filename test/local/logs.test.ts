@@ -31,7 +31,7 @@ describe('logs and metrics of a local run', () => {
     const keys = new Set(logs.filter((line) => line.step === 'dedupe').map((line) => line.key));
     expect(keys.size).toBe(run.summary.items);
     for (const line of logs) {
-      expect(line).toMatchObject({ service: 'photo-scaler', execution: run.executionName, level: expect.any(String), timestamp: expect.any(String) });
+      expect(line).toMatchObject({ service: 'photo-scaler', execution: run.execution, level: expect.any(String), timestamp: expect.any(String) });
       expect(typeof line.ms).toBe('number');
     }
     expect(logs.find((line) => line.step === 'recordFailure')).toMatchObject({ key: 'broken/truncated.jpg', status: 'failed', errorType: 'PhotoError', error: expect.stringMatching(/cannot decode/) });

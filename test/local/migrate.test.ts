@@ -85,7 +85,7 @@ describe('photo-scaler run on the sample library', () => {
   });
 
   it('records the failure, queryable, with its reason', async () => {
-    expect(await stack.context.catalog.failureFor('broken/truncated.jpg')).toMatchObject({ errorType: 'PhotoError', error: expect.stringMatching(/cannot decode/), runId: first.executionName });
+    expect(await stack.context.catalog.failureFor('broken/truncated.jpg')).toMatchObject({ errorType: 'PhotoError', error: expect.stringMatching(/cannot decode/), runId: first.execution });
     expect(await stack.context.catalog.rowsForKey('broken/truncated.jpg')).toEqual([]);
   });
 

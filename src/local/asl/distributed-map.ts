@@ -9,6 +9,7 @@
  * outputs in item order (a failed child's execution record in its place).
  */
 import { randomUUID } from 'node:crypto';
+import { LOCAL_ARN_PREFIX } from './arns';
 import { ExecutionAborted, fromTaskError, States, StatesError } from './errors';
 import { itemsAt, maxConcurrencyOf, selectItem } from './inline-map';
 import { batchItems } from './item-batcher';
@@ -32,7 +33,7 @@ export interface MapRunIds {
 /** ARNs as Step Functions forms them: `…:mapRun:<sm>/<label>:<id>`, children `…:execution:<sm>/<id>:<name>`. */
 export function mapRunIds(runtime: Runtime, label: string, id = randomUUID()): MapRunIds {
   const cut = runtime.stateMachineArn.indexOf(':stateMachine:');
-  const prefix = cut >= 0 ? runtime.stateMachineArn.slice(0, cut) : 'arn:aws:states:local:000000000000';
+  const prefix = cut >= 0 ? runtime.stateMachineArn.slice(0, cut) : LOCAL_ARN_PREFIX;
   return {
     id,
     arn: `${prefix}:mapRun:${runtime.stateMachineName}/${label}:${id}`,

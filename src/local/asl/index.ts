@@ -16,6 +16,7 @@ import { jsonCopy } from './task';
 import { resolveRefs } from './refs';
 import type { ExecutionEvent, Runtime, StateMachineDefinition, TaskHandler } from './types';
 import { validateDefinition } from './validate';
+import { LOCAL_STATE_MACHINE_NAME, localExecutionArn, localStateMachineArn } from './arns';
 
 export type { ExecutionEvent, StateMachineDefinition, TaskHandler, TaskInvocation } from './types';
 export { ExecutionAborted, InvalidDefinition, StatesError } from './errors';
@@ -23,7 +24,7 @@ export { loadDefinition, parseDefinition } from './load';
 export { resolveRefs } from './refs';
 export { definitionProblems, validateDefinition } from './validate';
 
-export const LOCAL_ARN_PREFIX = 'arn:aws:states:local:000000000000';
+export { LOCAL_ARN_PREFIX, LOCAL_STATE_MACHINE_NAME, localExecutionArn, localStateMachineArn } from './arns';
 
 export interface ExecutionOptions {
   definition: StateMachineDefinition;
@@ -63,10 +64,10 @@ export interface ExecutionResult {
 export async function startExecution(options: ExecutionOptions): Promise<ExecutionResult> {
   const definition = resolveRefs(options.definition, options.intrinsics ?? {}) as StateMachineDefinition;
   validateDefinition(definition, Object.keys(options.tasks));
-  const machineName = options.stateMachineName ?? 'photo-scaler-migrate-local';
-  const stateMachineArn = `${LOCAL_ARN_PREFIX}:stateMachine:${machineName}`;
+  const machineName = options.stateMachineName ?? LOCAL_STATE_MACHINE_NAME;
+  const stateMachineArn = localStateMachineArn(machineName);
   const name = options.name ?? randomUUID();
-  const executionArn = `${LOCAL_ARN_PREFIX}:execution:${machineName}:${name}`;
+  const executionArn = localExecutionArn(name, machineName);
   const runtime: Runtime = {
     tasks: options.tasks,
     store: options.store,
