@@ -8,36 +8,22 @@
  * On Update, a PhysicalResourceId other than the old one replaces the resource: CloudFormation later
  * sends a Delete for the old id with the old properties.
  */
+import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse, Context } from 'aws-lambda';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-export interface CustomResourceEvent {
-  RequestType: 'Create' | 'Update' | 'Delete';
-  ResponseURL: string;
-  StackId: string;
-  RequestId: string;
-  ResourceType: string;
-  LogicalResourceId: string;
-  PhysicalResourceId?: string;
-  ResourceProperties: Record<string, unknown>;
-  OldResourceProperties?: Record<string, unknown>;
+/** A request from CloudFormation: Create, Update (with OldResourceProperties) or Delete (with PhysicalResourceId). */
+export type CustomResourceEvent = CloudFormationCustomResourceEvent;
+
+export type CustomResourceResponse = CloudFormationCustomResourceResponse;
+
+/** The resource's id: an Update or Delete names it; a Create has none yet. */
+export function existingPhysicalId(event: CustomResourceEvent): string | undefined {
+  return event.RequestType === 'Create' ? undefined : event.PhysicalResourceId;
 }
 
-export interface CustomResourceResponse {
-  Status: 'SUCCESS' | 'FAILED';
-  Reason?: string;
-  PhysicalResourceId: string;
-  StackId: string;
-  RequestId: string;
-  LogicalResourceId: string;
-  Data?: Record<string, string>;
-}
-
-/** The Lambda context fields used here. */
-export interface CustomResourceContext {
-  logStreamName?: string;
-  getRemainingTimeInMillis?: () => number;
-}
+/** The Lambda context fields used here (absent in tests and when invoked by hand). */
+export type CustomResourceContext = Partial<Pick<Context, 'logStreamName' | 'getRemainingTimeInMillis'>>;
 
 export interface Outcome {
   physicalResourceId: string;
@@ -61,7 +47,7 @@ export async function answerCustomResource(
 ): Promise<CustomResourceResponse> {
   const base = { StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId };
   // A Create that fails has no resource yet: its id is what a rollback's Delete will name.
-  const fallbackId = event.PhysicalResourceId ?? `${event.LogicalResourceId}-${event.RequestId}`.slice(0, 1024);
+  const fallbackId = existingPhysicalId(event) ?? `${event.LogicalResourceId}-${event.RequestId}`.slice(0, 1024);
   let response: CustomResourceResponse;
   try {
     const outcome = await withDeadline(work(event), deadlineMs(context));

@@ -14,6 +14,7 @@
  * On Lambda both go to stdout (CloudWatch Logs turns the EMF lines into metrics). Locally a sink
  * receives the same lines: the local stack appends them to a file under the data dir.
  */
+import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { decodeInventoryKey } from '../core/inventory';
@@ -29,12 +30,6 @@ export interface Telemetry {
   sink?: LogSink;
 }
 
-/** The Lambda context fields the logs carry (Powertools adds them with addContext). */
-interface LambdaContextLike {
-  functionName: string;
-  awsRequestId: string;
-  [field: string]: unknown;
-}
 
 /** How many causes deep an error's chain is logged (a cycle in the chain ends it too). */
 export const MAX_CAUSE_DEPTH = 5;
@@ -162,9 +157,9 @@ export type StepFunction = (event: ItemEvent) => Promise<ItemOutcome>;
  * (rethrown unchanged: the state machine's Retry and Catch decide), and flushes the metrics.
  */
 export function observeStep(step: string, run: StepFunction, telemetry: Telemetry = {}) {
-  return async (event: ItemEvent, lambdaContext?: LambdaContextLike): Promise<ItemOutcome> => {
+  return async (event: ItemEvent, lambdaContext?: Context): Promise<ItemOutcome> => {
     const logger = makeLogger(step, telemetry, photoKeys(event));
-    if (lambdaContext) logger.addContext(lambdaContext as never);
+    if (lambdaContext) logger.addContext(lambdaContext);
     const metrics = new StepMetrics(step, telemetry);
     const started = performance.now();
     try {

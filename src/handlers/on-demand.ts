@@ -3,6 +3,7 @@
  * routing rule on a 404. Answers 301 back to the website (never image bytes: a Lambda response is
  * limited to 6 MB), or a short JSON error.
  */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
 import { encodeKeyPath } from '../core/cdn';
 import { DYNAMIC } from '../core/layout';
@@ -10,17 +11,11 @@ import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
 import { makeLogger, type Telemetry } from './observe';
 
-export interface HttpApiEvent {
-  rawPath: string;
-  rawQueryString?: string;
-  queryStringParameters?: Record<string, string | undefined>;
-}
+/** The fields of an HTTP API (payload format 2.0) request this handler reads. */
+export type HttpApiEvent = Pick<APIGatewayProxyEventV2, 'rawPath'> & Partial<Pick<APIGatewayProxyEventV2, 'rawQueryString' | 'queryStringParameters'>>;
 
-export interface HttpApiResult {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
+/** Always a status, headers and a body (a structured result, not a bare string). */
+export type HttpApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string>; body: string };
 
 export interface OnDemandEnvironment {
   /** Its signingSecret is used when `signingSecret` below is absent (locally: from the environment). */

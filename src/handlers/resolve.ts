@@ -4,6 +4,7 @@
  * resolved by src/core/resolve.ts and answered with the image's bytes, streamed — never a redirect.
  * Locally, `serve`'s CDN view invokes this same handler (src/local/cdn.ts).
  */
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
@@ -14,13 +15,8 @@ import { makeLogger, type Telemetry } from './observe';
 import { lambdaStreaming, type ResponseStream } from './streaming';
 
 /** A function URL request (payload format 2.0; the path stays percent-encoded). */
-export interface FunctionUrlEvent {
-  rawPath: string;
-  rawQueryString?: string;
-  queryStringParameters?: Record<string, string | undefined>;
-  headers?: Record<string, string | undefined>;
-  requestContext?: { http?: { method?: string } };
-}
+export type FunctionUrlEvent = Pick<LambdaFunctionURLEvent, 'rawPath'> &
+  Partial<Pick<LambdaFunctionURLEvent, 'rawQueryString' | 'queryStringParameters' | 'headers'>> & { requestContext?: { http?: Partial<LambdaFunctionURLEvent['requestContext']['http']> } };
 
 export interface ResolveEnvironment {
   context: OnDemandContext;

@@ -8,7 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { putSourceNotifications, removeSourceNotifications, type SourceNotifications } from '../aws/bucket-notifications';
 import { sharedS3Client } from '../aws/clients';
-import { answerCustomResource, type CustomResourceContext, type CustomResourceEvent, type CustomResourceResponse, type Outcome } from '../aws/custom-resource';
+import { answerCustomResource, existingPhysicalId, type CustomResourceContext, type CustomResourceEvent, type CustomResourceResponse, type Outcome } from '../aws/custom-resource';
 import { ConfigError } from '../core/errors';
 import { makeLogger, type Telemetry } from './observe';
 
@@ -35,11 +35,11 @@ export async function applyRequest(s3: S3Client, event: CustomResourceEvent): Pr
       ours = notificationsOf(event.ResourceProperties);
     } catch (error) {
       // A Create refused for its properties put nothing: its rollback's Delete has nothing to take off.
-      if (error instanceof ConfigError) return { physicalResourceId: event.PhysicalResourceId ?? event.LogicalResourceId };
+      if (error instanceof ConfigError) return { physicalResourceId: existingPhysicalId(event) ?? event.LogicalResourceId };
       throw error;
     }
     await removeSourceNotifications(s3, ours);
-    return { physicalResourceId: event.PhysicalResourceId ?? physicalIdOf(ours) };
+    return { physicalResourceId: existingPhysicalId(event) ?? physicalIdOf(ours) };
   }
   const wanted = notificationsOf(event.ResourceProperties);
   // Create, or Update: another bucket (or prefix) is a new physical id, and CloudFormation then

@@ -60,7 +60,8 @@ const standIn: LambdaStreaming = {
  * @aws/lambda-invoke-store (under Powertools) puts an `awslambda` object on globalThis everywhere.
  */
 export function lambdaStreaming(): LambdaStreaming {
-  const runtime = (globalThis as { awslambda?: Partial<LambdaStreaming> }).awslambda;
+  // @types/aws-lambda declares the runtime's global `awslambda`; read it as the part this module uses.
+  const runtime = (globalThis as unknown as { awslambda?: Partial<LambdaStreaming> }).awslambda;
   return typeof runtime?.streamifyResponse === 'function' && runtime.HttpResponseStream ? (runtime as LambdaStreaming) : standIn;
 }
 

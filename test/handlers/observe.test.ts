@@ -3,6 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { logger, loggableError, MAX_CAUSE_DEPTH, observeStep } from '../../src/handlers/observe';
 import { TransientError } from '../../src/core/errors';
 import type { ItemEvent, ItemOutcome } from '../../src/core/item';
+import type { Context } from 'aws-lambda';
+
+/** A Lambda context as the runtime passes it (the fields @types/aws-lambda names). */
+const lambdaContext = (functionName: string, awsRequestId: string): Context => ({
+  functionName,
+  awsRequestId,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+  memoryLimitInMB: '1024',
+  logGroupName: `/aws/lambda/${functionName}`,
+  logStreamName: '2026/12/04/[$LATEST]0123456789abcdef',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+});
 
 const event = (key: string): ItemEvent => ({ item: { bucket: 'originals', key, etag: `etag-${key}` }, runId: `exec-${key}` });
 const outcome = (key: string): ItemOutcome => ({ key, status: 'unchanged', written: { assets: 0, pointers: 0, catalogRows: 0 } }) as ItemOutcome;
@@ -22,7 +39,7 @@ describe('observeStep logs', () => {
       { sink: (line) => lines.push(line) },
     );
     const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
-    await Promise.allSettled(keys.map((key) => step(event(key), { functionName: `fn-${key}`, awsRequestId: `req-${key}` })));
+    await Promise.allSettled(keys.map((key) => step(event(key), lambdaContext(`fn-${key}`, `req-${key}`))));
     const logged = parse(lines);
     expect(logged.map((line) => line.key).sort()).toEqual(keys);
     for (const line of logged) {

@@ -47,7 +47,7 @@ const request = (RequestType: CustomResourceEvent['RequestType'], extra: Partial
   LogicalResourceId: 'SourceBucketNotifications',
   ResourceProperties: properties,
   ...extra,
-});
+}) as CustomResourceEvent;
 const logs: string[] = [];
 const handler = makeSourceNotificationsHandler(() => s3, { sink: (line) => logs.push(line) });
 const context = { logStreamName: '2026/12/01/[$LATEST]abc', getRemainingTimeInMillis: () => 60_000 };
