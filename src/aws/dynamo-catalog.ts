@@ -10,6 +10,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { readFailureRow } from '../core/catalog-rows';
 import { TransientError } from '../core/errors';
 import { type Catalog, type CatalogRow, FAILURE, type FailureRow, type HashUse, type PutRowsOptions } from '../core/ports';
 import { BY_SHA256_INDEX, CATALOG_PARTITION_KEY, CATALOG_SORT_KEY } from './catalog-schema';
@@ -104,7 +105,7 @@ export class DynamoCatalog implements Catalog {
     const response = await guard(`GetItem ${this.table} ${sourceKey} ${FAILURE}`, () =>
       this.doc.send(new GetCommand({ TableName: this.table, Key: { sourceKey, preset: FAILURE }, ConsistentRead: true })),
     );
-    return response.Item as FailureRow | undefined;
+    return response.Item ? readFailureRow(response.Item) : undefined;
   }
 
   async claimContent(sha256: string, owner: string, leaseMs: number): Promise<boolean> {

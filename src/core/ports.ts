@@ -3,6 +3,7 @@
  * against AWS (src/aws), against the local emulators (the same adapters, other endpoints) and
  * against in-memory fakes in unit tests.
  */
+import type { FailureReason } from './errors';
 
 export interface ObjectRef {
   bucket: string;
@@ -104,6 +105,11 @@ export interface FailureRow {
   /** Error name, e.g. PhotoError or TransientError. */
   errorType: string;
   error: string;
+  /**
+   * Why, machine-readable. Rows written before reasons existed have none: adapters read every row
+   * through catalog-rows.ts `readFailureRow`, which derives it from errorType.
+   */
+  reason: FailureReason;
   runId: string;
   updatedAt: string;
 }

@@ -190,7 +190,7 @@ describe('keys whose derived keys S3 would refuse', () => {
     expect(Buffer.byteLength(over)).toBeLessThan(1024);
     const body = await noiseJpeg(400, 300, 3);
     const putsBefore = store.puts;
-    await expect(dedupe(context, await source(over, body))).rejects.toThrow(new PhotoError(`key of ${Buffer.byteLength(over)} bytes is too long for its derived keys: the longest, with its ${prefix}-byte prefix, would exceed S3's 1024 bytes (at most ${1024 - prefix} bytes)`));
+    await expect(dedupe(context, await source(over, body))).rejects.toThrow(new PhotoError('key-refused', `key of ${Buffer.byteLength(over)} bytes is too long for its derived keys: the longest, with its ${prefix}-byte prefix, would exceed S3's 1024 bytes (at most ${1024 - prefix} bytes)`));
     expect(store.puts - putsBefore).toBe(1); // the original's own upload by source(); nothing by the step
     const outcome = await process(await source(fits, body));
     expect(outcome.status).toBe('resized');
