@@ -70,7 +70,7 @@ export interface InspectedOriginal {
   type: ImageType;
 }
 
-/** Bytes of the head kept to recognise the format (sniffImage reads 32, looksLikeSvg 1,024). */
+/** Bytes of the head kept to recognise the format (sniffImage reads up to 256, for an `ftyp` box's brands; looksLikeSvg 1,024). */
 const HEAD_BYTES = 1024;
 
 /**
