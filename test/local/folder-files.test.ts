@@ -114,7 +114,7 @@ describe('every file of the folder is migrated or skipped with its reason', () =
     const originalAsset = async (key: string) => (await stack.context.catalog.rowsForKey(key)).find((row) => row.preset === 'original')?.assetKey;
     expect(await originalAsset('link-to-b.jpg')).toBe(await originalAsset('sub/b.jpg'));
     expect(await originalAsset('sub/b.jpg')).toMatch(/^assets\//);
-    expect(run.summary.failures).toEqual([{ key: 'broken.jpg', error: expect.any(String) }]);
+    expect(run.summary.failures).toEqual([{ key: 'broken.jpg', error: expect.any(String), reason: 'corrupt' }]);
   });
 
   it('lists everything else with its reason; nothing outside the folder is read through a link', async () => {
@@ -129,6 +129,8 @@ describe('every file of the folder is migrated or skipped with its reason', () =
     const keys = Object.keys(json);
     expect(keys.slice(0, 10)).toEqual(['items', 'succeeded', 'failed', 'duplicates', 'assets', 'pointers', 'catalogRows', 'failures', 'unchanged', 'resized']);
     expect(keys.at(-1)).toBe('skipped');
+    // Each failure: key and error, then its machine-readable reason.
+    expect(json.failures.map((failure) => Object.keys(failure))).toEqual([['key', 'error', 'reason']]);
     expect(JSON.parse(JSON.stringify(json)).skipped).toEqual(skipped);
   });
 
