@@ -142,6 +142,15 @@ describe('every file of the folder is migrated or skipped with its reason', () =
     for (const entry of skipped) expect(html).toContain(`data-skipped="${entry.path.replace(/&/g, '&amp;')}"`);
     expect(html).toContain('data-reason="name-not-utf8"');
   });
+
+  it('the report groups the failures by reason, with an example, and gives each failure row its reason', async () => {
+    const data = await buildReport(stack);
+    expect(data.failureGroups).toEqual([{ reason: 'not-an-image', count: 1, keys: ['broken.jpg'], example: 'not an image: unrecognised file format' }]);
+    expect(data.failures).toEqual([{ key: 'broken.jpg', errorType: 'PhotoError', error: 'not an image: unrecognised file format', reason: 'not-an-image' }]);
+    const html = renderReportHtml(data);
+    expect(html).toContain('<tr data-failure-reason="not-an-image"><td><code>not-an-image</code></td><td>1</td><td>broken.jpg: not an image: unrecognised file format</td></tr>');
+    expect(html).toMatch(/<tr data-failure="broken.jpg"><td>broken.jpg<\/td><td><code>not-an-image<\/code><\/td>/);
+  });
 });
 
 describe('the folder scan', () => {
