@@ -10,6 +10,7 @@ import {
   type QueryCommandInput,
   paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
+import { readFailureRow } from '../core/catalog-rows';
 import { TransientError } from '../core/errors';
 import { CLAIM, FAILURE, isImageRow } from '../core/layout';
 import type { Catalog, CatalogRow, FailureRow, HashUse, PutRowsOptions } from '../core/ports';
@@ -103,7 +104,7 @@ export class DynamoCatalog implements Catalog {
     const response = await guard(`GetItem ${this.table} ${sourceKey} ${FAILURE}`, () =>
       this.doc.send(new GetCommand({ TableName: this.table, Key: { sourceKey, preset: FAILURE }, ConsistentRead: true })),
     );
-    return response.Item as FailureRow | undefined;
+    return response.Item ? readFailureRow(response.Item) : undefined;
   }
 
   async claimContent(sha256: string, owner: string, leaseMs: number): Promise<boolean> {

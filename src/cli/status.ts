@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { S3ObjectStore } from '../aws/s3-store';
 import { describeRun } from '../aws/sfn';
+import { FAILURE_REASONS } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
 import { readRunOutcomes, summarize } from '../core/run-results';
 import { failureGroups, isFinished, itemsDone, type RunResults, type RunStatus } from '../core/run-status';
@@ -56,6 +57,8 @@ export async function runResults(status: RunStatus, store: ObjectStore): Promise
 }
 
 const BAR = 30;
+/** The longest reason's length (`access-denied`, `not-processed`, `render-failed`): the examples line up. */
+const REASON_WIDTH = Math.max(...FAILURE_REASONS.map((reason) => reason.length));
 const n = (value: number) => value.toLocaleString('en-US');
 
 /** One line: a bar of the Map Run's items done, and the counts by state. */
@@ -83,7 +86,7 @@ export function renderStatus(status: RunStatus, results?: RunResults): string {
     lines.push(`  wrote    ${n(s.assets)} assets, ${n(s.pointers)} pointers, ${n(s.catalogRows)} catalog rows`);
     if (results.failureGroups.length > 0) {
       lines.push('  failures by reason:');
-      for (const group of results.failureGroups) lines.push(`    ${String(group.count).padStart(6)}  ${group.reason}  (e.g. ${group.keys.join(', ')})`);
+      for (const group of results.failureGroups) lines.push(`    ${String(group.count).padStart(6)}  ${group.reason.padEnd(REASON_WIDTH)}  ${group.example}  (e.g. ${group.keys.join(', ')})`);
     }
     if (status.resultWriter) lines.push(`  results  s3://${status.resultWriter.Bucket}/${status.resultWriter.Key}`);
   }

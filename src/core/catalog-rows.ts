@@ -1,6 +1,7 @@
 /** Building and comparing catalog rows: which crops a source key has, and whether they are complete. */
+import { failureOf, isFailureReason } from './errors';
 import { isOriginalRow } from './layout';
-import type { CatalogRow } from './ports';
+import type { CatalogRow, FailureRow } from './ports';
 import type { ResolvedPreset } from './presets';
 
 /** S3 returns ETags quoted; S3 Inventory lists them bare. Compare them bare. */
@@ -42,4 +43,13 @@ export function sameRow(a: CatalogRow, b: CatalogRow): boolean {
 /** The rows of `wanted` that are missing or different in `existing`. */
 export function changedRows(wanted: readonly CatalogRow[], existing: readonly CatalogRow[]): CatalogRow[] {
   return wanted.filter((row) => !existing.some((old) => sameRow(row, old)));
+}
+
+/**
+ * A failure row as stored: one written before failures carried a reason has none, and reads as the
+ * reason its error name gives (a PhotoError of then: `unclassified`).
+ */
+export function readFailureRow(item: Record<string, unknown>): FailureRow {
+  const row = item as unknown as FailureRow;
+  return isFailureReason(row.reason) ? row : { ...row, reason: failureOf(row.errorType ?? '', row.error ?? '').reason };
 }

@@ -2,6 +2,7 @@
  * What flows through the state machine for one photo: the ItemSelector of migrate.asl.yaml builds an
  * ItemEvent; Dedupe, Resize and RecordFailure each return an ItemOutcome into `$.outcome`.
  */
+import type { FailureReason } from './errors';
 
 /** One inventory row as the Distributed Map's ItemSelector passes it on. */
 export interface InventoryItem {
@@ -53,6 +54,8 @@ export interface ItemOutcome {
   written: Written;
   errorType?: string;
   error?: string;
+  /** Why it failed, machine-readable (src/core/errors.ts FAILURE_REASONS); set with `error`. */
+  reason?: FailureReason;
   /** Bytes of the original this step read (Dedupe hashes it, Resize decodes it). */
   bytesIn?: number;
   /** Bytes of the assets this step wrote (0 when they all existed). */

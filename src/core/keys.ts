@@ -47,21 +47,21 @@ export function pointerTarget(assetKeyValue: string): string {
  * FAILED with this message; nothing is written for them.
  */
 export function validateSourceKey(key: string, presetNames: readonly string[], derivedPrefixBytes = 0): void {
-  if (key.length === 0) throw new PhotoError('empty key');
+  if (key.length === 0) throw new PhotoError('key-refused', 'empty key');
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > MAX_KEY_BYTES) throw new PhotoError(`key longer than ${MAX_KEY_BYTES} bytes`);
+  if (bytes > MAX_KEY_BYTES) throw new PhotoError('key-refused', `key longer than ${MAX_KEY_BYTES} bytes`);
   // S3 refuses longer keys (S3 User Guide, "Naming Amazon S3 objects"): every key derived from this
   // one (`<preset>/<key>`, `dynamic/<size>/<key>`) must fit too, or some of its writes would fail
   // after others were made.
   if (bytes + derivedPrefixBytes > MAX_KEY_BYTES) {
-    throw new PhotoError(`key of ${bytes} bytes is too long for its derived keys: the longest, with its ${derivedPrefixBytes}-byte prefix, would exceed S3's ${MAX_KEY_BYTES} bytes (at most ${MAX_KEY_BYTES - derivedPrefixBytes} bytes)`);
+    throw new PhotoError('key-refused', `key of ${bytes} bytes is too long for its derived keys: the longest, with its ${derivedPrefixBytes}-byte prefix, would exceed S3's ${MAX_KEY_BYTES} bytes (at most ${MAX_KEY_BYTES - derivedPrefixBytes} bytes)`);
   }
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw new PhotoError('key contains control characters');
-  if (key.startsWith('/')) throw new PhotoError('key starts with "/"');
-  if (key.split('/').some((segment) => segment === '..' || segment === '.')) throw new PhotoError('key contains "." or ".." segments');
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw new PhotoError('key-refused', 'key contains control characters');
+  if (key.startsWith('/')) throw new PhotoError('key-refused', 'key starts with "/"');
+  if (key.split('/').some((segment) => segment === '..' || segment === '.')) throw new PhotoError('key-refused', 'key contains "." or ".." segments');
   const first = key.split('/', 1)[0] ?? '';
   if (key.includes('/') && (LIBRARY_PREFIXES.includes(first) || presetNames.includes(first))) {
-    throw new PhotoError(`key starts with "${first}/", a prefix the library uses for ${LIBRARY_PREFIXES.includes(first) ? 'its own objects' : 'the crops of that preset'}`);
+    throw new PhotoError('key-refused', `key starts with "${first}/", a prefix the library uses for ${LIBRARY_PREFIXES.includes(first) ? 'its own objects' : 'the crops of that preset'}`);
   }
 }

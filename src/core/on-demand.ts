@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type StepContext, nowIso } from './context';
-import { NotFoundError, PhotoError } from './errors';
+import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
 import { dynamicName, isOriginalRow } from './layout';
@@ -33,9 +33,32 @@ export interface OnDemandRequest {
   signature?: string;
 }
 
-export type OnDemandResult =
-  | { status: 301; logicalKey: string; rendered: boolean; asset?: MadeAsset }
-  | { status: 400 | 403 | 404 | 413 | 422; error: string };
+/** A refusal: `reason` when the photo (or its key) is why, not the request's size or signature. */
+export type Refusal = { status: 400 | 403 | 404 | 413 | 422; error: string; reason?: PhotoReason };
+
+export type OnDemandResult = { status: 301; logicalKey: string; rendered: boolean; asset?: MadeAsset } | Refusal;
+
+/**
+ * The HTTP status of each reason a photo cannot be made: chosen here from the reason, never from the
+ * message. 422 (the request is well formed, but this original cannot be processed) for what is wrong
+ * with the bytes; 413 for what is over a limit; 404 for an original that does not exist; 400 for a
+ * key no photo can have.
+ */
+export const STATUS_OF_REASON: Readonly<Record<PhotoReason, 400 | 404 | 413 | 422>> = {
+  'not-an-image': 422,
+  corrupt: 422,
+  unsupported: 422,
+  empty: 422,
+  'render-failed': 422,
+  'too-large': 413,
+  gone: 404,
+  'key-refused': 400,
+};
+
+/** A PhotoError as the answer: its status from its reason, its message without the reason's mark. */
+export function refusalOf(error: PhotoError, prefix = ''): Refusal {
+  return { status: STATUS_OF_REASON[error.reason], error: `${prefix}${error.detail}`, reason: error.reason };
+}
 
 /** A size just made: its asset, still in memory (the resolver answers with it without reading it back). */
 export interface MadeAsset {
@@ -74,19 +97,18 @@ async function makeDynamic(context: OnDemandContext, size: Size, key: string, lo
   if (!options.pointerMissing && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
     return { status: 301, logicalKey, rendered: false };
   }
-  const source = await findSource(context, key, size);
-  if ('error' in source) return source;
   try {
+    const source = await findSource(context, key, size);
     const asset = await render(context, size, key, logicalKey, source);
     return { status: 301, logicalKey, rendered: true, asset };
   } catch (error) {
-    if (error instanceof PhotoError) return { status: /^too large/.test(error.message) ? 413 : 422, error: error.message };
+    if (error instanceof PhotoError) return refusalOf(error);
     throw error;
   }
 }
 
 /** Size allowlist, key, and (when a secret is configured) the signature: before anything is read. */
-export function checkDynamicRequest(context: OnDemandContext, request: OnDemandRequest): { size: Size; key: string } | { status: 400 | 403; error: string } {
+export function checkDynamicRequest(context: OnDemandContext, request: OnDemandRequest): { size: Size; key: string } | Refusal {
   const size = parseSize(request.size);
   if (!size) return { status: 400, error: `malformed size "${request.size}": use WxH or WxH-inside` };
   if (!context.config.onDemand.sizes.map((allowed) => parseSize(allowed)?.text).includes(size.text)) {
@@ -95,7 +117,8 @@ export function checkDynamicRequest(context: OnDemandContext, request: OnDemandR
   try {
     validateSourceKey(request.key, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   } catch (error) {
-    return { status: 400, error: `bad key: ${(error as Error).message}` };
+    if (error instanceof PhotoError) return refusalOf(error, 'bad key: ');
+    throw error;
   }
   if (context.signingSecret) {
     const expected = Buffer.from(signRequest(context.signingSecret, size.text, request.key), 'hex');
@@ -124,9 +147,9 @@ export const INTERMEDIATE_FACTOR = 2;
 /**
  * What to render a new size from: the smallest stored `inside` preset (the whole frame, oriented,
  * sRGB) that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's
- * copy, or the source bucket's when the batch has not stored it yet.
+ * copy, or the source bucket's when the batch has not stored it yet. Throws PhotoError (gone, too-large).
  */
-async function findSource(context: OnDemandContext, key: string, size: Size): Promise<SourceBytes | { status: 404 | 413; error: string }> {
+async function findSource(context: OnDemandContext, key: string, size: Size): Promise<SourceBytes> {
   const rows = await context.catalog.rowsForKey(key);
   const original = rows.find(isOriginalRow);
   if (original) {
@@ -138,23 +161,23 @@ async function findSource(context: OnDemandContext, key: string, size: Size): Pr
       .sort((a, b) => a.bytes - b.bytes)[0];
     if (intermediate) {
       const read = await readWhole(context, { bucket: context.libraryBucket, key: intermediate.assetKey });
-      if (!('error' in read)) return { body: read.body, sha256: original.sha256, etag: original.sourceEtag, bucket: original.sourceBucket };
+      if (!(read instanceof PhotoError)) return { body: read.body, sha256: original.sha256, etag: original.sourceEtag, bucket: original.sourceBucket };
     }
   }
   const ref = original ? { bucket: context.libraryBucket, key: original.assetKey } : { bucket: context.sourceBucket, key };
   const read = await readWhole(context, ref);
-  if ('error' in read) return read.error === 'missing' ? { status: 404, error: `no original for ${key}` } : { status: 413, error: read.error };
+  if (read instanceof PhotoError) throw read.reason === 'gone' ? new PhotoError('gone', `no original for ${key}`) : read;
   return { body: read.body, sha256: original?.sha256 ?? sha256Hex(read.body), etag: original?.sourceEtag ?? read.etag ?? '', bucket: original?.sourceBucket ?? context.sourceBucket };
 }
 
-/** One GET (no HEAD first): its length is checked against the limit before the body is read. */
-async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }): Promise<{ body: Uint8Array; etag?: string } | { error: string }> {
+/** One GET (no HEAD first): its length is checked against the limit before the body is read. A missing or too large object is answered as its PhotoError. */
+async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }): Promise<{ body: Uint8Array; etag?: string } | PhotoError> {
   const { maxInputBytes } = context.config.limits;
   let object: Awaited<ReturnType<OnDemandContext['store']['openRead']>>;
   try {
     object = await context.store.openRead(ref);
   } catch (error) {
-    if (error instanceof NotFoundError) return { error: 'missing' };
+    if (error instanceof NotFoundError) return new PhotoError('gone', `no such object: ${ref.key}`);
     throw error;
   }
   const chunks: Uint8Array[] = [];
@@ -162,7 +185,7 @@ async function readWhole(context: OnDemandContext, ref: { bucket: string; key: s
   for await (const chunk of object.body) {
     read += chunk.byteLength;
     // Leaving the loop closes the connection: no more of it is downloaded.
-    if (read > maxInputBytes || (object.size ?? 0) > maxInputBytes) return { error: `too large: ${Math.max(read, object.size ?? 0)} bytes, limit is ${maxInputBytes}` };
+    if (read > maxInputBytes || (object.size ?? 0) > maxInputBytes) return new PhotoError('too-large', `too large: ${Math.max(read, object.size ?? 0)} bytes, limit is ${maxInputBytes}`);
     chunks.push(chunk);
   }
   return { body: Buffer.concat(chunks), etag: object.etag };
@@ -176,7 +199,7 @@ function resultSize(width: number, height: number, size: Size): { width: number;
 }
 
 async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, source: SourceBytes): Promise<MadeAsset> {
-  if (!sniffImage(source.body)) throw new PhotoError('cannot decode: not an image');
+  if (!sniffImage(source.body)) throw new PhotoError('not-an-image', 'cannot decode: not an image');
   const preset = resolvePreset(dynamicName(size.text), { width: size.width, height: size.height, fit: size.fit, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
   const { renditions } = await renderPresets(source.body, [preset], context.config.limits);
   const rendition = renditions[0]!;

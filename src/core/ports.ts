@@ -4,6 +4,7 @@
  * against in-memory fakes in unit tests.
  */
 import type { FAILURE } from './layout';
+import type { FailureReason } from './errors';
 
 export interface ObjectRef {
   bucket: string;
@@ -103,6 +104,11 @@ export interface FailureRow {
   /** Error name, e.g. PhotoError or TransientError. */
   errorType: string;
   error: string;
+  /**
+   * Why, machine-readable. Rows written before reasons existed have none: adapters read every row
+   * through catalog-rows.ts `readFailureRow`, which derives it from errorType.
+   */
+  reason: FailureReason;
   runId: string;
   updatedAt: string;
 }

@@ -5,6 +5,7 @@
  */
 import { normalizeEtag } from './catalog-rows';
 import { type StepContext, nowIso } from './context';
+import { causeMessage, type FailureReason, failureOf } from './errors';
 import { decodeInventoryKey } from './inventory';
 import type { CaughtError, ItemEvent, ItemOutcome } from './item';
 import { FAILURE, type FailureRow } from './ports';
@@ -13,7 +14,7 @@ const MAX_REASON = 1000;
 
 export async function recordFailure(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
   const key = decodedOrRaw(event.item?.key ?? '');
-  const { errorType, error } = describeCaught(event.error);
+  const { errorType, error, reason } = describeCaught(event.error);
   const row: FailureRow = {
     sourceKey: key,
     preset: FAILURE,
@@ -21,26 +22,24 @@ export async function recordFailure(context: StepContext, event: ItemEvent): Pro
     sourceEtag: normalizeEtag(event.item?.etag),
     errorType,
     error,
+    reason,
     runId: event.runId,
     updatedAt: nowIso(context),
   };
   const previous = await context.catalog.failureFor(key);
-  const same = previous !== undefined && previous.errorType === errorType && previous.error === error && normalizeEtag(previous.sourceEtag) === row.sourceEtag;
+  const same = previous !== undefined && previous.errorType === errorType && previous.error === error && previous.reason === reason && normalizeEtag(previous.sourceEtag) === row.sourceEtag;
   if (!same) await context.catalog.recordFailure(row);
-  return { key, status: 'failed', errorType, error, written: { assets: 0, pointers: 0, catalogRows: same ? 0 : 1 } };
+  return { key, status: 'failed', errorType, error, reason, written: { assets: 0, pointers: 0, catalogRows: same ? 0 : 1 } };
 }
 
-/** Step Functions' Cause of a Lambda error is the JSON `{errorType, errorMessage, trace}`; of a States.* error, plain text. */
-export function describeCaught(caught: CaughtError | undefined): { errorType: string; error: string } {
+/**
+ * Step Functions' Cause of a Lambda error is the JSON `{errorType, errorMessage, trace}`; of a States.*
+ * error, plain text. The reason comes from the error name and the message's mark (errors.ts failureOf).
+ */
+export function describeCaught(caught: CaughtError | undefined): { errorType: string; error: string; reason: FailureReason } {
   const errorType = caught?.Error ?? 'Unknown';
-  let error = caught?.Cause ?? '';
-  try {
-    const cause = JSON.parse(error) as { errorMessage?: unknown };
-    if (typeof cause?.errorMessage === 'string') error = cause.errorMessage;
-  } catch {
-    // plain-text cause
-  }
-  return { errorType, error: (error || errorType).slice(0, MAX_REASON) };
+  const { reason, error } = failureOf(errorType, causeMessage(caught?.Cause));
+  return { errorType, error: (error || errorType).slice(0, MAX_REASON), reason };
 }
 
 function decodedOrRaw(key: string): string {

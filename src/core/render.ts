@@ -8,7 +8,8 @@
  *             `cover` preset first takes the centred region of its aspect ratio, then scales it: any
  *             geometry works (a 100000x1 strip), since nothing is ever scaled past the preset itself
  *
- * Every failure inside rendering is a PhotoError with a reason naming the step (and the preset):
+ * Every failure inside rendering is a PhotoError (reason corrupt, too-large or render-failed) whose
+ * message names the step (and the preset):
  * the batch records it as the photo's failure, the on-demand path answers 4xx. A photo is rendered
  * whole or not at all: presets are never stored for a photo that fails (a DONE photo has them all).
  */
@@ -54,7 +55,7 @@ export async function renderPresets(input: Uint8Array, presets: readonly Resolve
   const raw = await decode(input, source, plan, limits);
   const transparent = source.hasAlpha && hasTransparency(raw);
   const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent).catch((error: unknown) => {
-    throw new PhotoError(`cannot render preset ${preset.name} (${preset.width}x${preset.height} ${preset.fit}) of a ${source.width}x${source.height} image: ${firstLine(error)}`);
+    throw new PhotoError('render-failed', `cannot render preset ${preset.name} (${preset.width}x${preset.height} ${preset.fit}) of a ${source.width}x${source.height} image: ${firstLine(error)}`);
   })));
   return { source: { ...source, hasAlpha: transparent }, renditions };
 }
@@ -67,9 +68,9 @@ export async function inspect(input: Uint8Array, limits: Limits): Promise<Source
     throw decodeError(error);
   }
   const { width, height } = meta;
-  if (!width || !height) throw new PhotoError('cannot decode: image has no dimensions');
+  if (!width || !height) throw new PhotoError('corrupt', 'cannot decode: image has no dimensions');
   if (width * height > limits.maxInputPixels) {
-    throw new PhotoError(`too large: ${width}x${height} is ${width * height} pixels, limit is ${limits.maxInputPixels}`);
+    throw new PhotoError('too-large', `too large: ${width}x${height} is ${width * height} pixels, limit is ${limits.maxInputPixels}`);
   }
   const swapped = (meta.orientation ?? 1) >= 5;
   return {
@@ -210,8 +211,9 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim() || 'unknown error';
 }
 
+/** sharp's errors carry no code, only libvips' text: its pixel-limit refusal ("Input image exceeds pixel limit") is the one told apart. */
 function decodeError(error: unknown): PhotoError {
   const message = error instanceof Error ? error.message : String(error);
-  if (/pixel limit/i.test(message)) return new PhotoError(`too large: ${message}`);
-  return new PhotoError(`cannot decode: ${message.split('\n')[0]}`);
+  if (/pixel limit/i.test(message)) return new PhotoError('too-large', `too large: ${message}`);
+  return new PhotoError('corrupt', `cannot decode: ${message.split('\n')[0]}`);
 }

@@ -15,7 +15,8 @@
  */
 import type { OnDemandContext } from './on-demand';
 import { canonicalUri } from './cdn';
-import { dynamicKey, type MadeAsset, serveDynamic } from './on-demand';
+import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic } from './on-demand';
+import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { validateSourceKey } from './keys';
 import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES } from './layout';
 import type { ObjectStream } from './ports';
@@ -49,7 +50,7 @@ export interface ResolvedHeaders {
 export type Resolution =
   | { status: 200; logicalKey: string; assetKey: string; headers: ResolvedHeaders; rendered: boolean; body?: ObjectStream['body'] }
   | { status: 304; logicalKey: string; headers: ResolvedHeaders }
-  | { status: 400 | 403 | 404 | 413 | 422; error: string; headers: ResolvedHeaders };
+  | (Refusal & { headers: ResolvedHeaders });
 
 type Kind = { kind: 'original' | 'crop'; logicalKey: string } | { kind: 'dynamic'; logicalKey: string; size: string; key: string };
 
@@ -64,9 +65,10 @@ export function errorCacheControl(ttls: DeliveryConfig): string {
 
 export async function resolveLogical(context: ResolveContext, request: ResolveRequest): Promise<Resolution> {
   const ttls = context.config.delivery ?? DEFAULT_DELIVERY;
-  const refuse = (status: 400 | 403 | 404 | 413 | 422, error: string): Resolution => ({
+  const refuse = (status: Refusal['status'], error: string, reason?: PhotoReason): Resolution => ({
     status,
     error,
+    ...(reason ? { reason } : {}),
     headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': errorCacheControl(ttls) },
   });
 
@@ -83,7 +85,7 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   const kind = classify(logicalKey, context.presets.map((preset) => preset.name));
   if (!kind) return refuse(404, `not a logical URL: /${logicalKey}`);
   const problem = keyProblem(kind, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
-  if (problem) return refuse(400, problem);
+  if (problem) return refuse(problem.status, problem.error, problem.reason);
 
   if (kind.kind === 'dynamic') {
     // The size allowlist before any read (a stranger's made-up sizes cost nothing); the pointer
@@ -101,7 +103,7 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   if (!assetKey && kind.kind === 'dynamic') {
     // Only making a new size needs the signature (when a secret is set): checked before any read.
     const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature }, { pointerMissing: true });
-    if (made.status !== 301) return made.status === 403 ? refuseUncached(made.error) : refuse(made.status, made.error);
+    if (made.status !== 301) return made.status === 403 ? refuseUncached(made.error) : refuse(made.status, made.error, made.reason);
     // Just made: answered from memory, not read back.
     if (made.asset) return answerMade(ttls, request, made.logicalKey, made.asset);
     assetKey = await readPointer(context, made.logicalKey);
@@ -138,13 +140,14 @@ export function classify(logicalKey: string, presetNames: readonly string[]): Ki
 }
 
 /** A source key as the batch would take it (no `.`/`..` segments, no control characters, ≤ 1,024 bytes), or why not. */
-function keyProblem(kind: Kind, presetNames: readonly string[], prefixBytes: number): string | undefined {
+function keyProblem(kind: Kind, presetNames: readonly string[], prefixBytes: number): Refusal | undefined {
   const sourceKey = kind.kind === 'dynamic' ? kind.key : kind.kind === 'crop' ? kind.logicalKey.slice(kind.logicalKey.indexOf('/') + 1) : kind.logicalKey;
   try {
     validateSourceKey(sourceKey, presetNames, prefixBytes);
     return undefined;
   } catch (error) {
-    return `bad key: ${(error as Error).message}`;
+    if (error instanceof PhotoError) return refusalOf(error, 'bad key: ');
+    throw error;
   }
 }
 
@@ -193,7 +196,7 @@ async function answer(
   try {
     object = await context.store.openRead(ref);
   } catch (error) {
-    if ((error as Error).name === 'NotFoundError') return refuse(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
+    if (error instanceof NotFoundError) return refuse(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
     throw error;
   }
   return {

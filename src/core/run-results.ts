@@ -2,6 +2,7 @@
  * Reads what a run's ResultWriter wrote (manifest.json + SUCCEEDED_n / FAILED_n / PENDING_n files,
  * the same on AWS and locally) and sums it up per photo.
  */
+import { causeMessage, type FailureReason, failureOf } from './errors';
 import type { ItemOutcome, ItemStatus, Written } from './item';
 import { addWritten, NOTHING_WRITTEN } from './item';
 import type { ObjectStore } from './ports';
@@ -16,7 +17,8 @@ export interface RunSummary {
   assets: number;
   pointers: number;
   catalogRows: number;
-  failures: Array<{ key: string; error: string }>;
+  /** `reason` (machine-readable, src/core/errors.ts FAILURE_REASONS) is an extension after `key` and `error`. */
+  failures: Array<{ key: string; error: string; reason: FailureReason }>;
   /** Extensions (never renames): */
   unchanged: number;
   resized: number;
@@ -55,8 +57,9 @@ export async function* runOutcomes(store: ObjectStore, details: ResultWriterDeta
   for (const [status, files] of [['FAILED', manifest.ResultFiles?.FAILED], ['PENDING', manifest.ResultFiles?.PENDING]] as const) {
     for (const file of files ?? []) {
       for (const child of await readJson<ChildResult[]>(store, details.Bucket, file.Key)) {
-        const reason = status === 'PENDING' ? 'not processed: the run stopped first' : `${child.Error ?? 'Error'}: ${child.Cause ?? ''}`;
-        yield* batchItems(child).map((key): ItemOutcome => ({ key, status: 'failed', errorType: child.Error ?? status, error: reason, written: NOTHING_WRITTEN }));
+        const error = status === 'PENDING' ? 'not processed: the run stopped first' : `${child.Error ?? 'Error'}: ${child.Cause ?? ''}`;
+        const reason: FailureReason = status === 'PENDING' ? 'not-processed' : failureOf(child.Error ?? 'Error', causeMessage(child.Cause)).reason;
+        yield* batchItems(child).map((key): ItemOutcome => ({ key, status: 'failed', errorType: child.Error ?? status, error, reason, written: NOTHING_WRITTEN }));
       }
     }
   }
@@ -85,7 +88,7 @@ class SummaryBuilder {
     this.items++;
     this.counts[outcome.status] = (this.counts[outcome.status] ?? 0) + 1;
     this.written = addWritten(this.written, outcome.written ?? NOTHING_WRITTEN);
-    if (outcome.status === 'failed') this.failures.push({ key: outcome.key, error: outcome.error ?? outcome.errorType ?? 'failed' });
+    if (outcome.status === 'failed') this.failures.push({ key: outcome.key, error: outcome.error ?? outcome.errorType ?? 'failed', reason: failureReasonOf(outcome) });
   }
 
   result(): RunSummary {
@@ -103,6 +106,11 @@ class SummaryBuilder {
       resized: count('resized'),
     };
   }
+}
+
+/** A failed outcome's reason; one from a result file written before outcomes carried it, derived from its error name. */
+export function failureReasonOf(outcome: Pick<ItemOutcome, 'reason' | 'errorType' | 'error'>): FailureReason {
+  return outcome.reason ?? failureOf(outcome.errorType ?? 'Error', outcome.error ?? '').reason;
 }
 
 function batchItems(child: ChildResult): string[] {

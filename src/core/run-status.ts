@@ -5,7 +5,8 @@
  */
 import type { ManifestRef } from './inventory';
 import type { ItemOutcome } from './item';
-import type { ResultWriterDetails, RunSummary } from './run-results';
+import type { FailureReason } from './errors';
+import { failureReasonOf, type ResultWriterDetails, type RunSummary } from './run-results';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
@@ -50,34 +51,27 @@ export function itemsDone(counts: ItemCounts): number {
 }
 
 export interface FailureGroup {
-  reason: string;
+  /** Machine-readable (src/core/errors.ts FAILURE_REASONS). */
+  reason: FailureReason;
   count: number;
   /** Up to `examples` keys with this reason. */
   keys: string[];
+  /** The error of the first of them, as recorded (what a person reads). */
+  example: string;
 }
 
-/**
- * Photos recorded FAILED, grouped by reason (most frequent first). Reasons that differ only by what
- * they name of the photo (its key, an S3 URL, a size) fall in one group.
- */
-export function failureGroups(outcomes: readonly Pick<ItemOutcome, 'key' | 'status' | 'error' | 'errorType'>[], examples = 3): FailureGroup[] {
-  const groups = new Map<string, FailureGroup>();
+/** Photos recorded FAILED, grouped by reason (most frequent first, then by reason). */
+export function failureGroups(outcomes: Iterable<Pick<ItemOutcome, 'key' | 'status' | 'error' | 'errorType' | 'reason'>>, examples = 3): FailureGroup[] {
+  const groups = new Map<FailureReason, FailureGroup>();
   for (const outcome of outcomes) {
     if (outcome.status !== 'failed') continue;
-    const reason = reasonOf(outcome.error ?? outcome.errorType ?? 'failed', outcome.key);
-    const group = groups.get(reason) ?? { reason, count: 0, keys: [] };
+    const reason = failureReasonOf(outcome);
+    const group = groups.get(reason) ?? { reason, count: 0, keys: [], example: outcome.error ?? outcome.errorType ?? 'failed' };
     group.count++;
     if (group.keys.length < examples) group.keys.push(outcome.key);
     groups.set(reason, group);
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
-}
-
-function reasonOf(error: string, key: string): string {
-  const general = (key ? error.split(key).join('<key>') : error)
-    .replace(/s3:\/\/\S+/g, 's3://…')
-    .replace(/\d+/g, 'N');
-  return general.length > 160 ? `${general.slice(0, 159)}…` : general;
 }
 
 /** The run's figures once finished: the summary of its results and its failures by reason. */

@@ -28,13 +28,39 @@ export function sniffImage(bytes: Uint8Array): ImageType | undefined {
   if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return TYPES.gif;
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return TYPES.webp;
   if (ascii(0, 4) === 'II*\u0000' || ascii(0, 4) === 'MM\u0000*') return TYPES.tiff;
-  if (ascii(4, 8) === 'ftyp') {
-    const brand = ascii(8, 12);
-    if (brand === 'avif' || brand === 'avis') return TYPES.avif;
-    if (['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return TYPES.heif;
-  }
+  if (ascii(4, 8) === 'ftyp') return heifKind(bytes);
   return undefined;
 }
+
+/** AVIF image and sequence brands (AV1 Image File Format, https://aomediacodec.github.io/av1-avif/#image-and-image-collection-brand). */
+const AVIF_BRANDS = ['avif', 'avis'];
+/** HEVC-coded HEIF brands (ISO/IEC 23008-12, annex B). */
+const HEIC_BRANDS = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs'];
+/** The structural HEIF/MIAF brands (ISO/IEC 23008-12 § 10.2.1), which say nothing of the codec: an AVIF and a HEIC may both lead with them. */
+const HEIF_BRANDS = ['mif1', 'msf1', 'miaf'];
+
+/**
+ * An ISOBMFF `ftyp` box: size (4), `ftyp`, major brand (4), minor version (4), then compatible brands
+ * (4 each) to the end of the box. The codec brand decides: the major brand when it names one, else
+ * the first compatible brand that does — an AVIF may have the major brand `mif1` with `avif` among
+ * its compatible brands (the AVIF specification requires `avif` among the compatible brands, not as
+ * the major brand). A box naming only `mif1`/`msf1` is filed as HEIF, as before.
+ */
+function heifKind(bytes: Uint8Array): ImageType | undefined {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, FTYP_MAX_BYTES));
+  const boxSize = view.length >= 4 ? view.readUInt32BE(0) : 0;
+  const end = Math.min(view.length, boxSize >= 16 ? boxSize : 16);
+  const brands = [view.subarray(8, 12).toString('latin1')];
+  for (let offset = 16; offset + 4 <= end; offset += 4) brands.push(view.subarray(offset, offset + 4).toString('latin1'));
+  for (const brand of brands) {
+    if (AVIF_BRANDS.includes(brand)) return TYPES.avif;
+    if (HEIC_BRANDS.includes(brand)) return TYPES.heif;
+  }
+  return HEIF_BRANDS.includes(brands[0]!) ? TYPES.heif : undefined;
+}
+
+/** The most of an `ftyp` box read for its brands (a real one is a few dozen bytes). */
+export const FTYP_MAX_BYTES = 256;
 
 /** An SVG (or other XML) document: never handed to a decoder, since it may fetch what it references. */
 export function looksLikeSvg(bytes: Uint8Array): boolean {

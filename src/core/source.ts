@@ -30,12 +30,12 @@ export function derivedPrefixOf(context: Pick<StepContext, 'presets' | 'config'>
 
 /** Decodes and validates the item's key. Throws PhotoError for a key that can never be stored. */
 export function sourceOf(item: InventoryItem, presetNames: readonly string[], prefixBytes = 0): SourceRef {
-  if (!item || typeof item.bucket !== 'string' || typeof item.key !== 'string') throw new PhotoError('item has no bucket or key');
+  if (!item || typeof item.bucket !== 'string' || typeof item.key !== 'string') throw new PhotoError('key-refused', 'item has no bucket or key');
   let key: string;
   try {
     key = decodeInventoryKey(item.key);
   } catch {
-    throw new PhotoError(`key is not valid URL encoding: ${item.key}`);
+    throw new PhotoError('key-refused', `key is not valid URL encoding: ${item.key}`);
   }
   validateSourceKey(key, presetNames, prefixBytes);
   const size = item.size === undefined || item.size === '' ? undefined : Number(item.size);
@@ -46,20 +46,20 @@ export function sourceOf(item: InventoryItem, presetNames: readonly string[], pr
 export async function readOriginal(context: StepContext, source: SourceRef): Promise<Original> {
   const { maxInputBytes } = context.config.limits;
   if (source.size !== undefined && source.size > maxInputBytes) {
-    throw new PhotoError(`too large: ${source.size} bytes, limit is ${maxInputBytes}`);
+    throw new PhotoError('too-large', `too large: ${source.size} bytes, limit is ${maxInputBytes}`);
   }
   let object;
   try {
     object = await context.store.get({ bucket: source.bucket, key: source.key });
   } catch (error) {
-    if (error instanceof NotFoundError) throw new PhotoError(`source object is gone: s3://${source.bucket}/${source.key}`);
+    if (error instanceof NotFoundError) throw new PhotoError('gone', `source object is gone: s3://${source.bucket}/${source.key}`);
     throw error;
   }
-  if (object.body.byteLength === 0) throw new PhotoError('empty file (0 bytes)');
-  if (object.body.byteLength > maxInputBytes) throw new PhotoError(`too large: ${object.body.byteLength} bytes, limit is ${maxInputBytes}`);
+  if (object.body.byteLength === 0) throw new PhotoError('empty', 'empty file (0 bytes)');
+  if (object.body.byteLength > maxInputBytes) throw new PhotoError('too-large', `too large: ${object.body.byteLength} bytes, limit is ${maxInputBytes}`);
   const type = sniffImage(object.body);
-  if (!type && looksLikeSvg(object.body)) throw new PhotoError('refused: SVG (vector images can reference external files; only raster photos are migrated)');
-  if (!type) throw new PhotoError('not an image: unrecognised file format');
+  if (!type && looksLikeSvg(object.body)) throw new PhotoError('unsupported', 'refused: SVG (vector images can reference external files; only raster photos are migrated)');
+  if (!type) throw new PhotoError('not-an-image', 'not an image: unrecognised file format');
   return { body: object.body, etag: object.etag ?? source.etag ?? '', type };
 }
 
@@ -70,7 +70,7 @@ export interface InspectedOriginal {
   type: ImageType;
 }
 
-/** Bytes of the head kept to recognise the format (sniffImage reads 32, looksLikeSvg 1,024). */
+/** Bytes of the head kept to recognise the format (sniffImage reads up to 256, for an `ftyp` box's brands; looksLikeSvg 1,024). */
 const HEAD_BYTES = 1024;
 
 /**
@@ -81,34 +81,34 @@ const HEAD_BYTES = 1024;
  */
 export async function inspectOriginal(context: StepContext, source: SourceRef): Promise<InspectedOriginal> {
   const { maxInputBytes } = context.config.limits;
-  if (source.size !== undefined && source.size > maxInputBytes) throw new PhotoError(`too large: ${source.size} bytes, limit is ${maxInputBytes}`);
+  if (source.size !== undefined && source.size > maxInputBytes) throw new PhotoError('too-large', `too large: ${source.size} bytes, limit is ${maxInputBytes}`);
   let stream;
   try {
     stream = await context.store.openRead({ bucket: source.bucket, key: source.key });
   } catch (error) {
-    if (error instanceof NotFoundError) throw new PhotoError(`source object is gone: s3://${source.bucket}/${source.key}`);
+    if (error instanceof NotFoundError) throw new PhotoError('gone', `source object is gone: s3://${source.bucket}/${source.key}`);
     throw error;
   }
-  if (stream.size !== undefined && stream.size > maxInputBytes) throw new PhotoError(`too large: ${stream.size} bytes, limit is ${maxInputBytes}`);
+  if (stream.size !== undefined && stream.size > maxInputBytes) throw new PhotoError('too-large', `too large: ${stream.size} bytes, limit is ${maxInputBytes}`);
   const hash = createHash('sha256');
   let head: Uint8Array = new Uint8Array(0);
   let type: ImageType | undefined;
   let bytes = 0;
   const recognise = () => {
     type = sniffImage(head);
-    if (!type && looksLikeSvg(head)) throw new PhotoError('refused: SVG (vector images can reference external files; only raster photos are migrated)');
-    if (!type) throw new PhotoError('not an image: unrecognised file format');
+    if (!type && looksLikeSvg(head)) throw new PhotoError('unsupported', 'refused: SVG (vector images can reference external files; only raster photos are migrated)');
+    if (!type) throw new PhotoError('not-an-image', 'not an image: unrecognised file format');
   };
   for await (const chunk of stream.body) {
     bytes += chunk.byteLength;
-    if (bytes > maxInputBytes) throw new PhotoError(`too large: more than ${maxInputBytes} bytes, the limit`);
+    if (bytes > maxInputBytes) throw new PhotoError('too-large', `too large: more than ${maxInputBytes} bytes, the limit`);
     if (!type && head.byteLength < HEAD_BYTES) {
       head = concat(head, chunk.subarray(0, HEAD_BYTES - head.byteLength));
       if (head.byteLength >= HEAD_BYTES) recognise();
     }
     hash.update(chunk);
   }
-  if (bytes === 0) throw new PhotoError('empty file (0 bytes)');
+  if (bytes === 0) throw new PhotoError('empty', 'empty file (0 bytes)');
   if (!type) recognise();
   return { sha256: hash.digest('hex'), bytes, etag: stream.etag ?? source.etag ?? '', type: type! };
 }

@@ -5,7 +5,7 @@
  *
  *   PhotosProcessed  a photo reached its end state (resized, duplicate, unchanged or failed)
  *   DedupeHits       … as a duplicate of content already in the library
- *   PhotosFailed     … recorded FAILED; dimension `reason` (the error type)
+ *   PhotosFailed     … recorded FAILED; dimension `reason` (src/core/errors.ts FAILURE_REASONS)
  *   CropsWritten     crops rendered and stored by Resize
  *   BytesIn          bytes of originals read
  *   BytesOut         bytes of assets written
@@ -119,7 +119,7 @@ export class StepMetrics {
     if (outcome.status === 'failed') {
       // Its own metric set: the reason is a dimension of this count only.
       const failure = this.make();
-      failure.addDimension('reason', outcome.errorType ?? 'Error');
+      failure.addDimension('reason', outcome.reason ?? 'internal');
       failure.addMetric('PhotosFailed', MetricUnit.Count, 1);
       this.failures.push(failure);
     }

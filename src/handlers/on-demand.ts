@@ -49,7 +49,7 @@ export const makeOnDemandHandler =
     if (!current) return json(503, { error: SECRET_UNAVAILABLE });
     const result = await serveDynamic({ ...context, signingSecret: current.secret }, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
     logger.info(`onDemand: ${result.status}`, { status: result.status, key, ...(result.status === 301 ? { logicalKey: result.logicalKey } : { error: result.error }) });
-    if (result.status !== 301) return json(result.status, { error: result.error });
+    if (result.status !== 301) return json(result.status, { error: result.error, ...(result.reason ? { reason: result.reason } : {}) });
     const location = `${websiteUrl.replace(/\/+$/, '')}/${encodeKeyPath(result.logicalKey)}`;
     return { statusCode: 301, headers: { Location: location, 'Cache-Control': 'no-store' }, body: '' };
   };

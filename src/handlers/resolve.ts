@@ -44,7 +44,7 @@ export const makeResolveHandler = (environment: () => ResolveEnvironment, teleme
     );
     logger.info(`resolve: ${resolution.status}`, summary(resolution, Date.now() - started));
     if (resolution.status !== 200) {
-      return send(responseStream, resolution.status, { ...resolution.headers }, 'error' in resolution ? JSON.stringify({ error: resolution.error }) : undefined);
+      return send(responseStream, resolution.status, { ...resolution.headers }, 'error' in resolution ? JSON.stringify({ error: resolution.error, ...(resolution.reason ? { reason: resolution.reason } : {}) }) : undefined);
     }
     // Content-Length is the function URL's to set on a streamed body (chunked): never ours.
     const { 'Content-Length': _length, ...headers } = resolution.headers;

@@ -100,9 +100,14 @@ function throughput(data: ReportData): string {
 
 function failuresSection(data: ReportData): string {
   if (data.failures.length === 0) return '<p>No photo failed.</p>';
-  const groups = data.failureGroups.length > 0 ? `<p>By reason: ${data.failureGroups.map((group) => `${n(group.count)} × <code>${esc(group.reason)}</code>`).join('; ')}</p>` : '';
-  return `${groups}<table data-section="failures"><tr><th>key</th><th>error</th><th>reason</th></tr>
-${data.failures.map((failure) => `<tr data-failure="${esc(failure.key)}"><td>${esc(failure.key)}</td><td>${esc(failure.errorType)}</td><td>${esc(failure.error)}</td></tr>`).join('\n')}
+  const groups =
+    data.failureGroups.length > 0
+      ? `<table data-section="failure-groups"><tr><th>reason</th><th>photos</th><th>for example</th></tr>
+${data.failureGroups.map((group) => `<tr data-failure-reason="${esc(group.reason)}"><td><code>${esc(group.reason)}</code></td><td>${n(group.count)}</td><td>${esc(group.keys[0] ?? '')}: ${esc(group.example)}</td></tr>`).join('\n')}
+</table>`
+      : '';
+  return `${groups}<table data-section="failures"><tr><th>key</th><th>reason</th><th>error</th><th>message</th></tr>
+${data.failures.map((failure) => `<tr data-failure="${esc(failure.key)}"><td>${esc(failure.key)}</td><td><code>${esc(failure.reason)}</code></td><td>${esc(failure.errorType)}</td><td>${esc(failure.error)}</td></tr>`).join('\n')}
 </table>`;
 }
 

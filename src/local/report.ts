@@ -3,6 +3,7 @@
  * written, per-step timings) joined with what the catalog holds now for those photos (every crop
  * with its size, failure rows with their reasons). report-html.ts turns it into a page.
  */
+import type { FailureReason } from '../core/errors';
 import { decodeInventoryKey, readInventoryReport } from '../core/inventory';
 import type { ItemOutcome, ItemStatus } from '../core/item';
 import { isOriginalRow, ORIGINAL, rowKind } from '../core/layout';
@@ -45,7 +46,7 @@ export interface ReportData {
   photos: ReportPhoto[];
   /** Photos with identical content (same sha-256), two or more keys each. */
   duplicateGroups: Array<{ sha256: string; keys: string[] }>;
-  failures: Array<{ key: string; errorType: string; error: string }>;
+  failures: Array<{ key: string; errorType: string; error: string; reason: FailureReason }>;
   failureGroups: FailureGroup[];
   /** Files of the run's folder left out of it, with their reasons (local runs; see src/local/photos.ts). */
   skipped: Skipped[];
@@ -74,7 +75,7 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
     for (const row of rows) assets.add(row.assetKey);
     if (failure) {
       catalog.failures++;
-      failures.push({ key, errorType: failure.errorType, error: failure.error });
+      failures.push({ key, errorType: failure.errorType, error: failure.error, reason: failure.reason });
     }
     const images = rows
       .filter((row) => order.has(row.preset))

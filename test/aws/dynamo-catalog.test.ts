@@ -29,7 +29,7 @@ const row = (sourceKey: string, preset: string): CatalogRow => ({
   width: 1, height: 1, bytes: 1, contentType: 'image/jpeg', sourceBucket: 's', sourceEtag: 'e', spec: 'x', runId: 'r', updatedAt: 't',
 });
 const failure: FailureRow = {
-  sourceKey: 'k.jpg', preset: '#failure', sourceBucket: 's', sourceEtag: 'e', errorType: 'PhotoError', error: 'corrupt', runId: 'r', updatedAt: 't',
+  sourceKey: 'k.jpg', preset: '#failure', sourceBucket: 's', sourceEtag: 'e', errorType: 'PhotoError', error: 'cannot decode', reason: 'corrupt', runId: 'r', updatedAt: 't',
 };
 const batches = () => doc.commandCalls(BatchWriteCommand).map((call) => call.args[0].input.RequestItems!.catalog!);
 
@@ -203,6 +203,20 @@ describe('DynamoCatalog failures', () => {
     expect(await catalog.failureFor('k.jpg')).toEqual(failure);
     expect(await catalog.failureFor('k.jpg')).toBeUndefined();
     expect(doc.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: 'catalog', Key: { sourceKey: 'k.jpg', preset: '#failure' }, ConsistentRead: true });
+  });
+
+  it('stores the reason with the row, and reads a row written before reasons existed with one derived from its error name', async () => {
+    doc.on(PutCommand).resolves({});
+    await catalog.recordFailure(failure);
+    expect(doc.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ reason: 'corrupt' });
+    const { reason: _, ...old } = failure;
+    doc.on(GetCommand)
+      .resolvesOnce({ Item: old })
+      .resolvesOnce({ Item: { ...old, errorType: 'States.Timeout', error: 'the task dedupe did not finish within 25 s' } })
+      .resolvesOnce({ Item: { ...old, errorType: 'Lambda.Unknown', error: 'out of memory' } });
+    expect(await catalog.failureFor('k.jpg')).toEqual({ ...old, reason: 'unclassified' });
+    expect((await catalog.failureFor('k.jpg'))?.reason).toBe('timeout');
+    expect((await catalog.failureFor('k.jpg'))?.reason).toBe('internal');
   });
 
   it('turns 5xx and ThrottlingException into TransientError; a ValidationException passes unchanged', async () => {

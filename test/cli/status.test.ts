@@ -23,9 +23,9 @@ describe('status rendering', () => {
     const outcomes = [
       { key: 'a.jpg', status: 'resized' as const, written: { assets: 5, pointers: 5, catalogRows: 5 } },
       { key: 'b.jpg', status: 'duplicate' as const, written: { assets: 0, pointers: 5, catalogRows: 5 } },
-      { key: 'c.jpg', status: 'failed' as const, error: 'c.jpg: cannot decode: VipsJpeg: premature end of JPEG file', errorType: 'PhotoError' },
-      { key: 'd.jpg', status: 'failed' as const, error: 'd.jpg: cannot decode: VipsJpeg: premature end of JPEG file', errorType: 'PhotoError' },
-      { key: 'e.png', status: 'failed' as const, error: 'e.png is 40000x40000 pixels, more than 100000000', errorType: 'PhotoError' },
+      { key: 'c.jpg', status: 'failed' as const, error: 'cannot decode: VipsJpeg: premature end of JPEG file', errorType: 'PhotoError', reason: 'corrupt' as const },
+      { key: 'd.jpg', status: 'failed' as const, error: 'cannot decode: VipsJpeg: bogus marker length', errorType: 'PhotoError', reason: 'corrupt' as const },
+      { key: 'e.png', status: 'failed' as const, error: 'too large: 40000x40000 is 1600000000 pixels, limit is 100000000', errorType: 'PhotoError', reason: 'too-large' as const },
     ];
     const results = { summary: summarize(outcomes as never), failureGroups: failureGroups(outcomes) };
     const failed: RunStatus = {
@@ -40,8 +40,10 @@ describe('status rendering', () => {
     expect(text).toContain('  FAILED after 1 h 5 min (started 2026-11-24T01:00:00.000Z)');
     expect(text).toContain('  photos   2 done (resized 1, duplicates 1, unchanged 0), 3 recorded FAILED');
     expect(text).toContain('  wrote    5 assets, 10 pointers, 10 catalog rows');
-    expect(text).toContain('         2  <key>: cannot decode: VipsJpeg: premature end of JPEG file  (e.g. c.jpg, d.jpg)');
-    expect(text).toContain('         1  <key> is NxN pixels, more than N  (e.g. e.png)');
+    // One line per reason: its count, the first photo's error, and up to three keys.
+    expect(text).toContain('  failures by reason:\n'
+      + '         2  corrupt        cannot decode: VipsJpeg: premature end of JPEG file  (e.g. c.jpg, d.jpg)\n'
+      + '         1  too-large      too large: 40000x40000 is 1600000000 pixels, limit is 100000000  (e.g. e.png)\n');
     expect(text).toContain(`  redrive  npx photo-scaler redrive ${arn}`);
     expect(renderStatus({ ...failed, redrive: { status: 'NOT_REDRIVABLE', reason: 'Execution is older than 14 days' } })).toContain('  redrive  not possible: Execution is older than 14 days');
   });

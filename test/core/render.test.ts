@@ -70,8 +70,8 @@ describe('renderPresets', () => {
   it('refuses what it cannot decode, and pixel bombs, with PhotoError', async () => {
     const jpeg = await twoToneJpeg(800, 600);
     await expect(renderPresets(jpeg.subarray(0, jpeg.length / 2), presets, limits)).rejects.toThrow(PhotoError);
-    await expect(renderPresets(Buffer.from('not an image at all'), presets, limits)).rejects.toThrow(/cannot decode/);
-    await expect(renderPresets(jpeg, presets, { ...limits, maxInputPixels: 1000 })).rejects.toThrow(/too large: 800x600/);
+    await expect(renderPresets(Buffer.from('not an image at all'), presets, limits)).rejects.toMatchObject({ reason: 'corrupt', detail: expect.stringMatching(/^cannot decode/) });
+    await expect(renderPresets(jpeg, presets, { ...limits, maxInputPixels: 1000 })).rejects.toMatchObject({ reason: 'too-large', detail: expect.stringMatching(/^too large: 800x600/) });
   });
 });
 
@@ -104,7 +104,7 @@ describe('odd geometry', () => {
     const broken = { ...resolvePreset('broken', { width: 100, height: 100, fit: 'cover', quality: 80 }), quality: 0 };
     const error = await renderPresets(await twoToneJpeg(400, 300), [broken], limits).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PhotoError);
-    expect((error as Error).message).toMatch(/^cannot render preset broken \(100x100 cover\) of a 400x300 image: /);
+    expect(error).toMatchObject({ reason: 'render-failed', detail: expect.stringMatching(/^cannot render preset broken \(100x100 cover\) of a 400x300 image: /) });
   });
 });
 
@@ -119,13 +119,13 @@ describe('the reason of a failed decode', () => {
           try {
             await renderPresets(i % 2 ? truncated : good, presets, config.limits);
           } catch (error) {
-            reasons.push((error as Error).message);
+            reasons.push(`${(error as PhotoError).reason} ${(error as PhotoError).detail}`);
           }
         }),
       );
     }
     expect(reasons).toHaveLength(40);
-    expect([...new Set(reasons)]).toEqual(['cannot decode: VipsJpeg: premature end of JPEG image']);
+    expect([...new Set(reasons)]).toEqual(['corrupt cannot decode: VipsJpeg: premature end of JPEG image']);
   });
 });
 

@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { dedupe } from '../../src/core/dedupe';
 import { encodeInventoryKey } from '../../src/core/inventory';
-import { INTERMEDIATE_FACTOR, type OnDemandContext } from '../../src/core/on-demand';
+import { INTERMEDIATE_FACTOR, type OnDemandContext, STATUS_OF_REASON } from '../../src/core/on-demand';
 import type { ObjectRef } from '../../src/core/ports';
 import { validateConfig } from '../../src/core/presets';
 import { resize } from '../../src/core/resize';
@@ -88,6 +88,33 @@ describe('a new on-demand size', () => {
     await store.put({ bucket: 'source', key: 'new/b.jpg' }, await noiseJpeg(800, 600, 8), { contentType: 'image/jpeg' });
     await bytesOf(await resolveLogical(context, { path: '/dynamic/150x150/new/b.jpg' }));
     expect(reads).toEqual(['source/new/b.jpg']);
+  });
+
+  it('is refused with the status of the photo\'s reason (STATUS_OF_REASON), which the refusal names; a refused size has none', async () => {
+    const jpeg = await noiseJpeg(400, 300, 9);
+    await store.put({ bucket: 'source', key: 'new/corrupt.jpg' }, jpeg.subarray(0, jpeg.length / 2), { contentType: 'image/jpeg' });
+    await store.put({ bucket: 'source', key: 'new/notes.jpg' }, Buffer.from('my notes'), { contentType: 'image/jpeg' });
+    await store.put({ bucket: 'source', key: 'new/empty.jpg' }, new Uint8Array(0), { contentType: 'image/jpeg' });
+    const answers = [];
+    for (const path of ['/dynamic/150x150/new/corrupt.jpg', '/dynamic/150x150/new/notes.jpg', '/dynamic/150x150/new/empty.jpg', '/dynamic/150x150/no/such.jpg', '/dynamic/150x150/a%07b.jpg', '/dynamic/151x150/new/notes.jpg']) {
+      const resolution = await resolveLogical(context, { path });
+      answers.push([path.split('/').slice(3).join('/'), resolution.status, 'reason' in resolution ? resolution.reason : undefined]);
+    }
+    expect(answers).toEqual([
+      ['new/corrupt.jpg', STATUS_OF_REASON.corrupt, 'corrupt'],
+      ['new/notes.jpg', STATUS_OF_REASON['not-an-image'], 'not-an-image'],
+      ['new/empty.jpg', STATUS_OF_REASON['not-an-image'], 'not-an-image'],
+      ['no/such.jpg', 404, 'gone'],
+      ['a%07b.jpg', 400, 'key-refused'],
+      ['new/notes.jpg', 400, undefined],
+    ]);
+    expect(Object.entries(STATUS_OF_REASON)).toEqual([
+      ['not-an-image', 422], ['corrupt', 422], ['unsupported', 422], ['empty', 422], ['render-failed', 422], ['too-large', 413], ['gone', 404], ['key-refused', 400],
+    ]);
+    const tooLarge = await resolveLogical({ ...context, config: { ...config, limits: { ...config.limits, maxInputBytes: 1000 } } }, { path: '/dynamic/150x150/new/b.jpg' });
+    expect(tooLarge).toMatchObject({ status: 404, reason: 'gone' });
+    await store.put({ bucket: 'source', key: 'new/b.jpg' }, jpeg, { contentType: 'image/jpeg' });
+    expect(await resolveLogical({ ...context, config: { ...config, limits: { ...config.limits, maxInputBytes: 1000 } } }, { path: '/dynamic/150x150/new/b.jpg' })).toMatchObject({ status: 413, reason: 'too-large', error: expect.stringMatching(/^too large: /) });
   });
 
   it('once made, is read back through its pointer like any image', async () => {

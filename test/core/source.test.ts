@@ -81,7 +81,7 @@ describe('inspectOriginal (Dedupe reads the original as a stream)', () => {
 
   it('refuses an original over the limit as soon as the limit is passed, leaving the stream (no Size given)', async () => {
     const { store, stats } = generatedStore(LIMIT + 10 * CHUNK);
-    await expect(inspectOriginal(contextWith(store), { bucket: 'source', key: 'huger.jpg' })).rejects.toThrow(new PhotoError(`too large: more than ${LIMIT} bytes, the limit`));
+    await expect(inspectOriginal(contextWith(store), { bucket: 'source', key: 'huger.jpg' })).rejects.toThrow(new PhotoError('too-large', `too large: more than ${LIMIT} bytes, the limit`));
     expect(stats.chunksRead).toBe(LIMIT / CHUNK + 1);
     expect(stats.finished).toBe(true);
   });

@@ -172,6 +172,22 @@ describe('bad photos', () => {
     expect(await catalog.failureFor('bad.jpg')).toMatchObject({ error: 'cannot decode: VipsJpeg: premature end', runId: 'run-1' });
   });
 
+  it('RecordFailure reads the reason of a PhotoError that crossed Lambda and Step Functions, and keeps the message without its mark', async () => {
+    const event = await source('empty.jpg', new Uint8Array(0));
+    const thrown = (await dedupe(context, event).catch((error: unknown) => error)) as PhotoError;
+    expect(thrown).toMatchObject({ name: 'PhotoError', reason: 'empty', detail: 'empty file (0 bytes)' });
+    // What the Node.js runtime reports (name, message, stack: nothing else) becomes the Catch's Cause.
+    const cause = JSON.stringify({ errorType: thrown.name, errorMessage: thrown.message, trace: thrown.stack!.split('\n') });
+    expect(JSON.parse(cause)).not.toHaveProperty('reason');
+    const failed = { ...event, error: { Error: 'PhotoError', Cause: cause } };
+    expect(await recordFailure(context, failed)).toMatchObject({ status: 'failed', errorType: 'PhotoError', error: 'empty file (0 bytes)', reason: 'empty', written: { catalogRows: 1 } });
+    expect(await catalog.failureFor('empty.jpg')).toMatchObject({ errorType: 'PhotoError', error: 'empty file (0 bytes)', reason: 'empty' });
+    // A timeout of the same photo later is another failure: the row is rewritten with its reason.
+    const timedOut = { ...event, error: { Error: 'States.Timeout', Cause: 'the task dedupe did not finish within 25 s' } };
+    expect(await recordFailure(context, timedOut)).toMatchObject({ reason: 'timeout', written: { catalogRows: 1 } });
+    expect(await catalog.failureFor('empty.jpg')).toMatchObject({ errorType: 'States.Timeout', reason: 'timeout' });
+  });
+
   it('a photo that succeeds later is no longer listed as failed', async () => {
     const event = await source('later.jpg', await noiseJpeg(200, 200, 5));
     await recordFailure(context, { ...event, error: { Error: 'TransientError', Cause: 'SlowDown' } });
@@ -190,7 +206,7 @@ describe('keys whose derived keys S3 would refuse', () => {
     expect(Buffer.byteLength(over)).toBeLessThan(1024);
     const body = await noiseJpeg(400, 300, 3);
     const putsBefore = store.puts;
-    await expect(dedupe(context, await source(over, body))).rejects.toThrow(new PhotoError(`key of ${Buffer.byteLength(over)} bytes is too long for its derived keys: the longest, with its ${prefix}-byte prefix, would exceed S3's 1024 bytes (at most ${1024 - prefix} bytes)`));
+    await expect(dedupe(context, await source(over, body))).rejects.toThrow(new PhotoError('key-refused', `key of ${Buffer.byteLength(over)} bytes is too long for its derived keys: the longest, with its ${prefix}-byte prefix, would exceed S3's 1024 bytes (at most ${1024 - prefix} bytes)`));
     expect(store.puts - putsBefore).toBe(1); // the original's own upload by source(); nothing by the step
     const outcome = await process(await source(fits, body));
     expect(outcome.status).toBe('resized');

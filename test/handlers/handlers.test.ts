@@ -124,14 +124,14 @@ describe('resize handler', () => {
 });
 
 describe('recordFailure handler', () => {
-  it('stores a failure row with the Lambda error message from the Catch', async () => {
+  it('stores a failure row with the Lambda error message from the Catch, and the reason its mark carries', async () => {
     const { handler } = await import('../../src/handlers/record-failure');
-    const cause = JSON.stringify({ errorType: 'PhotoError', errorMessage: 'cannot decode: bad', trace: [] });
+    const cause = JSON.stringify({ errorType: 'PhotoError', errorMessage: '[corrupt] cannot decode: bad', trace: [] });
     const outcome = await handler({ ...event, error: { Error: 'PhotoError', Cause: cause } });
-    expect(outcome).toMatchObject({ key: 'trips/a b+c.jpg', status: 'failed', error: 'cannot decode: bad' });
+    expect(outcome).toMatchObject({ key: 'trips/a b+c.jpg', status: 'failed', error: 'cannot decode: bad', reason: 'corrupt' });
     expect(doc.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({
       TableName: 'catalog-table',
-      Item: { sourceKey: 'trips/a b+c.jpg', preset: '#failure', errorType: 'PhotoError', error: 'cannot decode: bad', runId: 'exec-1', sourceEtag: 'etag-1' },
+      Item: { sourceKey: 'trips/a b+c.jpg', preset: '#failure', errorType: 'PhotoError', error: 'cannot decode: bad', reason: 'corrupt', runId: 'exec-1', sourceEtag: 'etag-1' },
     });
   });
 });

@@ -27,7 +27,7 @@ const row = (sourceKey: string, preset: string, sha256: string): CatalogRow => (
   width: 1, height: 1, bytes: 1, contentType: 'image/jpeg', sourceBucket: 'source', sourceEtag: 'e', spec: 'x', runId: 'r', updatedAt: 't',
 });
 const failure = (sourceKey: string): FailureRow => ({
-  sourceKey, preset: '#failure', sourceBucket: 'source', sourceEtag: 'e', errorType: 'PhotoError', error: 'corrupt', runId: 'r', updatedAt: 't',
+  sourceKey, preset: '#failure', sourceBucket: 'source', sourceEtag: 'e', errorType: 'PhotoError', error: 'cannot decode', reason: 'corrupt', runId: 'r', updatedAt: 't',
 });
 /** 30 rows: 10 keys × (original, thumb, small); k0 and k1 share their bytes. */
 const rows = Array.from({ length: 10 }, (_, i) =>

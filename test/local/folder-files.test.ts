@@ -114,7 +114,7 @@ describe('every file of the folder is migrated or skipped with its reason', () =
     const originalAsset = async (key: string) => (await stack.context.catalog.rowsForKey(key)).find((row) => row.preset === 'original')?.assetKey;
     expect(await originalAsset('link-to-b.jpg')).toBe(await originalAsset('sub/b.jpg'));
     expect(await originalAsset('sub/b.jpg')).toMatch(/^assets\//);
-    expect(run.summary.failures).toEqual([{ key: 'broken.jpg', error: expect.any(String) }]);
+    expect(run.summary.failures).toEqual([{ key: 'broken.jpg', error: 'not an image: unrecognised file format', reason: 'not-an-image' }]);
   });
 
   it('lists everything else with its reason; nothing outside the folder is read through a link', async () => {
@@ -129,6 +129,8 @@ describe('every file of the folder is migrated or skipped with its reason', () =
     const keys = Object.keys(json);
     expect(keys.slice(0, 10)).toEqual(['items', 'succeeded', 'failed', 'duplicates', 'assets', 'pointers', 'catalogRows', 'failures', 'unchanged', 'resized']);
     expect(keys.at(-1)).toBe('skipped');
+    // Each failure: key and error, then its machine-readable reason.
+    expect(json.failures.map((failure) => Object.keys(failure))).toEqual([['key', 'error', 'reason']]);
     expect(JSON.parse(JSON.stringify(json)).skipped).toEqual(skipped);
   });
 
@@ -139,6 +141,15 @@ describe('every file of the folder is migrated or skipped with its reason', () =
     expect(html).toContain('<h2>Skipped files (');
     for (const entry of skipped) expect(html).toContain(`data-skipped="${entry.path.replace(/&/g, '&amp;')}"`);
     expect(html).toContain('data-reason="name-not-utf8"');
+  });
+
+  it('the report groups the failures by reason, with an example, and gives each failure row its reason', async () => {
+    const data = await buildReport(stack);
+    expect(data.failureGroups).toEqual([{ reason: 'not-an-image', count: 1, keys: ['broken.jpg'], example: 'not an image: unrecognised file format' }]);
+    expect(data.failures).toEqual([{ key: 'broken.jpg', errorType: 'PhotoError', error: 'not an image: unrecognised file format', reason: 'not-an-image' }]);
+    const html = renderReportHtml(data);
+    expect(html).toContain('<tr data-failure-reason="not-an-image"><td><code>not-an-image</code></td><td>1</td><td>broken.jpg: not an image: unrecognised file format</td></tr>');
+    expect(html).toMatch(/<tr data-failure="broken.jpg"><td>broken.jpg<\/td><td><code>not-an-image<\/code><\/td>/);
   });
 });
 

@@ -43,7 +43,9 @@ describe('logs and metrics of a local run', () => {
     const s = run.summary;
     expect(metricSum('PhotosProcessed')).toBe(s.items);
     expect(metricSum('DedupeHits')).toBe(s.duplicates);
-    expect(metricSum('PhotosFailed', (line) => line.reason === 'PhotoError')).toBe(s.failed);
+    // The dimension is the photo's reason (the truncated JPEG: corrupt), as in its failure row and run --json.
+    expect(s.failures.map((failure) => failure.reason)).toEqual(['corrupt']);
+    expect(metricSum('PhotosFailed', (line) => line.reason === 'corrupt')).toBe(s.failed);
     expect(metricSum('CropsWritten')).toBe(s.resized * 4);
     expect(metricSum('BytesIn')).toBeGreaterThan(0);
     expect(metricSum('BytesOut')).toBeGreaterThan(0);

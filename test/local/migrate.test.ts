@@ -48,7 +48,7 @@ describe('photo-scaler run on the sample library', () => {
   it('succeeds, with the corrupt photo recorded as failed and the duplicate processed once', () => {
     expect(first.status).toBe('SUCCEEDED');
     expect(first.summary).toMatchObject({ items: sampleKeys.length, failed: 1, succeeded: sampleKeys.length - 1, duplicates: 1, resized: sampleKeys.length - 2 });
-    expect(first.summary.failures).toEqual([{ key: 'broken/truncated.jpg', error: expect.stringMatching(/cannot decode/) }]);
+    expect(first.summary.failures).toEqual([{ key: 'broken/truncated.jpg', error: expect.stringMatching(/^cannot decode/), reason: 'corrupt' }]);
     // 8 distinct photos x (original + 4 crops) assets; 9 keys x 5 pointers and rows.
     expect(first.summary).toMatchObject({ assets: 8 * 5, pointers: 9 * 5, catalogRows: 9 * 5 + 1 });
   });
@@ -85,7 +85,7 @@ describe('photo-scaler run on the sample library', () => {
   });
 
   it('records the failure, queryable, with its reason', async () => {
-    expect(await stack.context.catalog.failureFor('broken/truncated.jpg')).toMatchObject({ errorType: 'PhotoError', error: expect.stringMatching(/cannot decode/), runId: first.execution });
+    expect(await stack.context.catalog.failureFor('broken/truncated.jpg')).toMatchObject({ errorType: 'PhotoError', error: expect.stringMatching(/^cannot decode/), reason: 'corrupt', runId: first.execution });
     expect(await stack.context.catalog.rowsForKey('broken/truncated.jpg')).toEqual([]);
   });
 

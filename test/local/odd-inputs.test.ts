@@ -100,6 +100,8 @@ describe('odd geometry and encodings', () => {
     const odd = Object.keys(await oddPhotos());
     expect(result.summary.failures.map((failure) => failure.key).sort()).toEqual(['text.jpg', 'truncated.jpg']);
     for (const failure of result.summary.failures) expect(failure.error).toMatch(/^(cannot decode|not an image)/);
+    expect(Object.fromEntries(result.summary.failures.map((failure) => [failure.key, failure.reason]))).toEqual({ 'text.jpg': 'not-an-image', 'truncated.jpg': 'corrupt' });
+    expect(await stack.context.catalog.failureFor('truncated.jpg')).toMatchObject({ errorType: 'PhotoError', reason: 'corrupt' });
     for (const name of odd) {
       const rows = await stack.context.catalog.rowsForKey(name);
       expect(rows.map((row) => row.preset).sort(), name).toEqual(['large', 'medium', 'original', 'small', 'thumb']);

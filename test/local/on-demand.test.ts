@@ -34,6 +34,7 @@ beforeAll(async () => {
   await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: 'new/huge.jpg' }, await noiseJpeg(3000, 2000, 5), { contentType: 'image/jpeg' });
   const good = await noiseJpeg(900, 700, 6);
   await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: 'new/corrupt.jpg' }, good.subarray(0, good.length / 2), { contentType: 'image/jpeg' });
+  await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: 'new/notes.jpg' }, Buffer.from('these are my notes, not a photo\n'), { contentType: 'image/jpeg' });
   server = await startLocalServer(stack, { signingSecret: '' });
 }, 120_000);
 
@@ -107,17 +108,21 @@ describe('GET /dynamic/<size>/<key> on the local website (website mode)', () => 
   });
 
   it.each([
-    ['a size not allowed', path('301x200', 'trips/beach day+1 100%.jpg'), 400, /not allowed/],
-    ['a malformed size', path('big', 'trips/beach day+1 100%.jpg'), 400, /malformed size/],
-    ['a key with a control character', '/dynamic/300x200/a%07b.jpg', 400, /control characters/],
-    ['an unknown original', path('300x200', 'no/such.jpg'), 404, /no original/],
-    ['too many pixels', path('300x200', 'new/huge.jpg'), 413, /too large/],
-    ['an undecodable original', path('300x200', 'new/corrupt.jpg'), 422, /cannot decode/],
-  ])('refuses %s with a clear status, writing nothing', async (_, requestPath, status, message) => {
+    // The status comes from the photo's reason (src/core/on-demand.ts STATUS_OF_REASON), which the body names; a refused size has none.
+    ['a size not allowed', path('301x200', 'trips/beach day+1 100%.jpg'), 400, /not allowed/, undefined],
+    ['a malformed size', path('big', 'trips/beach day+1 100%.jpg'), 400, /malformed size/, undefined],
+    ['a key with a control character', '/dynamic/300x200/a%07b.jpg', 400, /^bad key: key contains control characters/, 'key-refused'],
+    ['an unknown original', path('300x200', 'no/such.jpg'), 404, /^no original/, 'gone'],
+    ['too many pixels', path('300x200', 'new/huge.jpg'), 413, /^too large/, 'too-large'],
+    ['an undecodable original', path('300x200', 'new/corrupt.jpg'), 422, /^cannot decode/, 'corrupt'],
+    ['an original that is not an image', path('300x200', 'new/notes.jpg'), 422, /not an image/, 'not-an-image'],
+  ])('refuses %s with a clear status, writing nothing', async (_, requestPath, status, message, reason) => {
     const before = await libraryContent();
     const response = await fetch(`${server.website.url}${requestPath}`);
     expect(response.status).toBe(status);
-    expect(((await response.json()) as { error: string }).error).toMatch(message);
+    const body = (await response.json()) as { error: string; reason?: string };
+    expect(body.error).toMatch(message);
+    expect(body.reason).toBe(reason);
     expect(await libraryContent()).toEqual(before);
   });
 });

@@ -64,6 +64,17 @@ describe('hostile and odd inputs', () => {
     expect(run.summary.succeeded).toBe(Object.keys(files).length - 5);
   });
 
+  it('gives each failure its machine-readable reason, the same in the run\'s results and in its failure row', async () => {
+    const expected = { 'odd/truncated.jpg': 'corrupt', 'odd/empty.jpg': 'empty', 'odd/notes.jpg': 'not-an-image', 'odd/bomb.png': 'too-large', 'odd/external.svg': 'unsupported' };
+    expect(Object.fromEntries(run.summary.failures.map((f) => [f.key, f.reason]))).toEqual(expected);
+    for (const [key, reason] of Object.entries(expected)) {
+      // The row keeps the message without the reason's mark, as run --json shows it.
+      const row = await stack.context.catalog.failureFor(key);
+      expect(row).toMatchObject({ errorType: 'PhotoError', reason, error: run.summary.failures.find((f) => f.key === key)!.error });
+      expect(row!.error).not.toMatch(/^\[/);
+    }
+  });
+
   it('renders the odd-but-valid ones upright, in sRGB, 8-bit, first frame', async () => {
     for (const key of ['odd/sixteen-bit.png', 'odd/cmyk-with-icc.jpg', 'odd/cmyk-no-icc.jpg', 'odd/animated.gif', 'odd/grey.jpg', 'odd/alpha.png']) {
       const small = (await stack.context.catalog.rowsForKey(key)).find((row) => row.preset === 'small')!;
@@ -110,7 +121,7 @@ describe('injected faults, crashes, reruns, parallel runs, redrive', () => {
     expect(run.sdkRetries).toBeGreaterThan(0);
     expect(run.sdkRetries).toBeLessThanOrEqual(run.injected!.slowDown + run.injected!.internalError + run.injected!.throttle);
     expect(run.summary).toMatchObject({ items: 18, failed: 1 });
-    expect(run.summary.failures).toEqual([{ key: 'set/broken.jpg', error: expect.stringMatching(/cannot decode/) }]);
+    expect(run.summary.failures).toEqual([{ key: 'set/broken.jpg', error: expect.stringMatching(/cannot decode/), reason: 'corrupt' }]);
     const report = await audit(stack, run);
     expect(report).toMatchObject({ items: 18, done: 17, failed: 1, incomplete: 0, discrepancies: [] });
   });

@@ -116,7 +116,7 @@ describe('migrate.asl.yaml, run locally', () => {
 
   it('retries a TransientError with backoff, and sends a PhotoError through RecordFailure while the batch goes on', async () => {
     const { result, events, store, keys, calls } = await execute((step, key, call) => {
-      if (step === 'resize' && key === 'photo 8+ü.jpg') throw new PhotoError('cannot decode');
+      if (step === 'resize' && key === 'photo 8+ü.jpg') throw new PhotoError('corrupt', 'cannot decode');
       if (step === 'dedupe' && key === 'photo 9+ü.jpg' && call <= 2) throw new TransientError('SlowDown');
     });
     expect(result.status).toBe('SUCCEEDED');
@@ -130,7 +130,10 @@ describe('migrate.asl.yaml, run locally', () => {
     expect(keys('recordFailure')).toEqual(['photo 8+ü.jpg']);
     const recorded = calls.recordFailure[0]!;
     expect(recorded.error!.Error).toBe('PhotoError');
-    expect(JSON.parse(recorded.error!.Cause!)).toMatchObject({ errorType: 'PhotoError', errorMessage: 'cannot decode', trace: expect.any(Array) });
+    // Built as Lambda's Node.js runtime builds it: name, message and stack only, the reason in the message's mark.
+    const cause = JSON.parse(recorded.error!.Cause!);
+    expect(Object.keys(cause)).toEqual(['errorType', 'errorMessage', 'trace']);
+    expect(cause).toMatchObject({ errorType: 'PhotoError', errorMessage: '[corrupt] cannot decode', trace: expect.any(Array) });
     expect(recorded.outcome).toMatchObject({ status: 'needs-resize' }); // Dedupe's outcome, kept beside the error
     expect(keys('resize')).toHaveLength(22);
 
@@ -152,7 +155,7 @@ describe('migrate.asl.yaml, run locally', () => {
 
   it('fails with States.ExceedToleratedFailureThreshold when a child fails (8 of 23 items > 5%), writing FAILED_0.json', async () => {
     const { result, events, store, keys } = await execute((step, key) => {
-      if (step === 'resize' && key === 'photo 12+ü.jpg') throw new PhotoError('bad');
+      if (step === 'resize' && key === 'photo 12+ü.jpg') throw new PhotoError('corrupt', 'bad');
       if (step === 'recordFailure') throw new Error('catalog is down');
     });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold', cause: expect.stringMatching(/8 of 23 items failed/) });
