@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError } from '../core/errors';
-import type { ManifestRef } from '../core/inventory';
+import type { ManifestRef } from '../core/inventory/manifest';
 import { bucketRegion } from './region';
 import { type RetryOptions, withRetries } from './retry';
 

@@ -5,7 +5,7 @@
  */
 import { normalizeEtag } from './catalog-rows';
 import { type StepContext, nowIso } from './context';
-import { decodeInventoryKey } from './inventory';
+import { decodeInventoryKey } from './inventory/keys';
 import type { CaughtError, ItemEvent, ItemOutcome } from './item';
 import { FAILURE, type FailureRow } from './ports';
 

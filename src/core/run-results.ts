@@ -5,7 +5,7 @@
 import type { ItemOutcome, ItemStatus, Written } from './item';
 import { addWritten, NOTHING_WRITTEN } from './item';
 import type { ObjectStore } from './ports';
-import { decodeInventoryKey } from './inventory';
+import { decodeInventoryKey } from './inventory/keys';
 
 /** `photo-scaler run --json` prints exactly these fields first (users' scripts depend on them). */
 export interface RunSummary {

@@ -5,7 +5,8 @@
  * emulators locally, S3 + DynamoDB on AWS.
  */
 import { isComplete, normalizeEtag, originalRow } from './catalog-rows';
-import { decodeInventoryKey, type InventoryRow } from './inventory';
+import type { InventoryRow } from './inventory/data-files';
+import { decodeInventoryKey } from './inventory/keys';
 import { pointerTarget } from './keys';
 import { sha256Hex } from './library';
 import { madeFrom } from './stale-sizes';

@@ -16,7 +16,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { decodeInventoryKey } from '../core/inventory';
+import { decodeInventoryKey } from '../core/inventory/keys';
 import type { ItemEvent, ItemOutcome } from '../core/item';
 
 export const SERVICE = 'photo-scaler';

@@ -3,7 +3,8 @@
  * written, per-step timings) joined with what the catalog holds now for those photos (every crop
  * with its size, failure rows with their reasons). report-html.ts turns it into a page.
  */
-import { decodeInventoryKey, readInventoryReport } from '../core/inventory';
+import { decodeInventoryKey } from '../core/inventory/keys';
+import { readInventoryReport } from '../core/inventory/read';
 import type { ItemOutcome, ItemStatus } from '../core/item';
 import { type CatalogRow, ORIGINAL } from '../core/ports';
 import { readRunOutcomes, type RunSummary, summarize } from '../core/run-results';

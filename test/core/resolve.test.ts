@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { dedupe } from '../../src/core/dedupe';
-import { encodeInventoryKey } from '../../src/core/inventory';
+import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import { INTERMEDIATE_FACTOR, type OnDemandContext } from '../../src/core/on-demand';
 import type { ObjectRef } from '../../src/core/ports';
 import { validateConfig } from '../../src/core/presets';
