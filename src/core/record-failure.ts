@@ -5,14 +5,14 @@
  */
 import { normalizeEtag } from './catalog-rows';
 import { type StepContext, nowIso } from './context';
-import { decodeInventoryKey } from './inventory/keys';
+import { decodeInventoryKeyOrRaw } from './inventory/keys';
 import type { CaughtError, ItemEvent, ItemOutcome } from './item';
 import { FAILURE, type FailureRow } from './ports';
 
 const MAX_REASON = 1000;
 
 export async function recordFailure(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
-  const key = decodedOrRaw(event.item?.key ?? '');
+  const key = decodeInventoryKeyOrRaw(event.item?.key ?? '');
   const { errorType, error } = describeCaught(event.error);
   const row: FailureRow = {
     sourceKey: key,
@@ -41,12 +41,4 @@ export function describeCaught(caught: CaughtError | undefined): { errorType: st
     // plain-text cause
   }
   return { errorType, error: (error || errorType).slice(0, MAX_REASON) };
-}
-
-function decodedOrRaw(key: string): string {
-  try {
-    return decodeInventoryKey(key);
-  } catch {
-    return key;
-  }
 }

@@ -5,7 +5,7 @@
 import type { ItemOutcome, ItemStatus, Written } from './item';
 import { addWritten, NOTHING_WRITTEN } from './item';
 import type { ObjectStore } from './ports';
-import { decodeInventoryKey } from './inventory/keys';
+import { decodeInventoryKeyOrRaw } from './inventory/keys';
 
 /** `photo-scaler run --json` prints exactly these fields first (users' scripts depend on them). */
 export interface RunSummary {
@@ -108,13 +108,7 @@ class SummaryBuilder {
 function batchItems(child: ChildResult): string[] {
   try {
     const input = JSON.parse(child.Input ?? '{}') as { Items?: Array<{ key?: string }> };
-    return (input.Items ?? []).map((item) => {
-      try {
-        return decodeInventoryKey(item.key ?? '');
-      } catch {
-        return item.key ?? '';
-      }
-    });
+    return (input.Items ?? []).map((item) => decodeInventoryKeyOrRaw(item.key ?? ''));
   } catch {
     return [];
   }

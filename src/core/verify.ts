@@ -6,7 +6,7 @@
  */
 import { isComplete, normalizeEtag, originalRow } from './catalog-rows';
 import type { InventoryRow } from './inventory/data-files';
-import { decodeInventoryKey } from './inventory/keys';
+import { decodeInventoryKeyOrRaw } from './inventory/keys';
 import { pointerTarget } from './keys';
 import { sha256Hex } from './library';
 import { madeFrom } from './stale-sizes';
@@ -73,11 +73,7 @@ export async function verifyRun(context: VerifyContext, items: readonly Inventor
 }
 
 function keyOf(item: InventoryRow): string {
-  try {
-    return decodeInventoryKey(item.Key ?? '');
-  } catch {
-    return item.Key ?? '';
-  }
+  return decodeInventoryKeyOrRaw(item.Key ?? '');
 }
 
 async function verifyItem(context: VerifyContext, item: InventoryRow, options: VerifyOptions, report: VerifyReport): Promise<void> {

@@ -4,7 +4,7 @@
  * limited to 6 MB), or a short JSON error.
  */
 import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
-import { encodeKeyPath } from '../core/cdn';
+import { decodeUrlPath, encodeKeyPath } from '../core/cdn';
 import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
 import { makeLogger, type Telemetry } from './observe';
@@ -37,12 +37,7 @@ export const makeOnDemandHandler =
   async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const logger = makeLogger('onDemand', telemetry, { path: event.rawPath });
     const match = PATH.exec(event.rawPath ?? '');
-    let key: string | undefined;
-    try {
-      key = match ? decodeURIComponent(match[2]!) : undefined;
-    } catch {
-      key = undefined;
-    }
+    const key = match ? decodeUrlPath(match[2]!) : undefined;
     if (!match || key === undefined) {
       logger.info('onDemand: refused', { status: 400 });
       return json(400, { error: 'expected /dynamic/<WxH>/<key>' });

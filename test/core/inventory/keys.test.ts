@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInventoryKey, encodeInventoryKey } from '../../../src/core/inventory/keys';
+import { decodeInventoryKey, decodeInventoryKeyOrRaw, encodeInventoryKey } from '../../../src/core/inventory/keys';
 import { KEYS } from '../../helpers/inventory';
 
 describe('inventory keys', () => {
@@ -37,5 +37,10 @@ describe('inventory keys', () => {
       expect(decodeInventoryKey(encodeInventoryKey(key))).toBe(key);
       expect(Buffer.from(decodeInventoryKey(encodeInventoryKey(key)), 'utf8').equals(Buffer.from(key, 'utf8'))).toBe(true);
     }
+  });
+
+  it('decodeInventoryKeyOrRaw: the decoded key, or the key as it came when its escapes are malformed', () => {
+    expect(decodeInventoryKeyOrRaw('a+b%2Bc%25d%C3%BC/e')).toBe('a b+c%dü/e');
+    for (const bad of ['bad%zz', 'half%C3', 'trailing%', 'a+b%']) expect(decodeInventoryKeyOrRaw(bad)).toBe(bad);
   });
 });
