@@ -1,6 +1,7 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors';
+import { unquoteEtag } from '../core/etag';
 import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
 import { guard } from './transient';
 
@@ -17,7 +18,7 @@ export class S3ObjectStore implements ObjectStore {
       const response = await guard(`GetObject ${url(ref)}`, () => this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
       // The body streams after the headers: a connection reset mid-body is transient too.
       const body = await guard(`GetObject ${url(ref)} (body)`, async () => (await response.Body?.transformToByteArray()) ?? new Uint8Array(0));
-      return { body, etag: unquote(response.ETag), contentType: response.ContentType };
+      return { body, etag: unquoteEtag(response.ETag), contentType: response.ContentType };
     } catch (error) {
       if (isNotFound(error)) throw new NotFoundError(`no such object: ${url(ref)}`, { cause: error });
       throw error;
@@ -52,7 +53,7 @@ export class S3ObjectStore implements ObjectStore {
         await iterator.return?.();
       }
     }
-    return { body: chunks(), size: response.ContentLength, etag: unquote(response.ETag), contentType: response.ContentType };
+    return { body: chunks(), size: response.ContentLength, etag: unquoteEtag(response.ETag), contentType: response.ContentType };
   }
 
   async head(ref: ObjectRef): Promise<ObjectHead | undefined> {
@@ -60,7 +61,7 @@ export class S3ObjectStore implements ObjectStore {
       const response = await guard(`HeadObject ${url(ref)}`, () => this.s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
       return {
         size: response.ContentLength ?? 0,
-        etag: unquote(response.ETag),
+        etag: unquoteEtag(response.ETag),
         contentType: response.ContentType,
         cacheControl: response.CacheControl,
         redirectLocation: response.WebsiteRedirectLocation,
@@ -113,7 +114,7 @@ export class S3ObjectStore implements ObjectStore {
         this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), etag: unquote(object.ETag) };
+        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), etag: unquoteEtag(object.ETag) };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -137,8 +138,4 @@ function isNotFound(error: unknown): boolean {
 function isPreconditionFailed(error: unknown): boolean {
   const e = error as SdkError | undefined;
   return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
-}
-
-function unquote(etag: string | undefined): string | undefined {
-  return etag?.replace(/"/g, '');
 }

@@ -15,6 +15,7 @@ import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CdnCache, canonicalUri, invalidationMatches, invalidationPaths, keyOfUrlPath } from '../core/cdn';
+import { quoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
 import type { FunctionUrlEvent } from '../handlers/resolve';
 import type { StreamingHandler } from '../handlers/streaming';
@@ -291,7 +292,7 @@ async function fetchAsset(options: CdnViewOptions, path: string, headOnly: boole
     'Content-Type': head.contentType ?? 'application/octet-stream',
     'Content-Length': String(head.size),
     ...(head.cacheControl ? { 'Cache-Control': head.cacheControl } : {}),
-    ...(head.etag ? { ETag: `"${head.etag.replace(/"/g, '')}"` } : {}),
+    ...(head.etag ? { ETag: quoteEtag(head.etag) } : {}),
   };
   sink.head(200, headers);
   if (!headOnly) {

@@ -33,6 +33,7 @@ import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { ConfigError, errorMessage, TransientError } from '../core/errors';
+import { unquoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
 import { sniffImage } from '../core/sniff';
 
@@ -244,7 +245,7 @@ async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, e
     // As an upload tool does: a photo the bucket keeps refusing is tried a few more times.
     await persist(stopped, async () => {
       const there = existing ? existing.get(photo.key) : await store.head(ref);
-      if (there?.etag?.replace(/"/g, '') !== etag || there.size !== file.body.byteLength) {
+      if (!there || unquoteEtag(there.etag) !== etag || there.size !== file.body.byteLength) {
         await store.put(ref, file.body, { contentType });
       }
     });

@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { keyOfUrlPath } from '../core/cdn';
+import { quoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
 import { MAX_KEY_BYTES } from './emulators';
 
@@ -95,7 +96,7 @@ async function serveObject(options: WebsiteOptions, request: IncomingMessage, re
       ...(head.cacheControl ? { 'Cache-Control': head.cacheControl } : {}),
     });
   }
-  const etag = head.etag ? `"${head.etag.replace(/"/g, '')}"` : undefined;
+  const etag = head.etag ? quoteEtag(head.etag) : undefined;
   const headers: Record<string, string> = {
     'Content-Type': head.contentType ?? 'application/octet-stream',
     'Content-Length': String(head.size),
