@@ -31,20 +31,13 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
-import { extname, join, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { ConfigError, errorMessage, TransientError } from '../core/errors';
 import { unquoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
+import { contentTypeOfName } from '../core/media-types';
 import { sniffImage } from '../core/sniff';
 
-/** Names that claim an image: uploaded even when their content is not one (then recorded FAILED). */
-const CONTENT_TYPES: Record<string, string> = {
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.jpe': 'image/jpeg', '.jfif': 'image/jpeg', '.jfi': 'image/jpeg',
-  '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
-  '.tif': 'image/tiff', '.tiff': 'image/tiff', '.avif': 'image/avif', '.heic': 'image/heic', '.heif': 'image/heif',
-  // Migrated so that it is recorded (as refused) rather than silently skipped.
-  '.svg': 'image/svg+xml',
-};
 
 export interface PhotoFile {
   /** What is read: the file, or for a symbolic link the file it resolves to (checked to be inside the folder). */
@@ -237,7 +230,9 @@ async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, e
     if (isDiskFull(error)) throw error;
     return { path: photo.key, reason: (error as { reason?: SkipReason }).reason ?? 'unreadable' };
   }
-  const contentType = sniffImage(file.body)?.contentType ?? CONTENT_TYPES[extname(photo.key).toLowerCase()];
+  // A name that claims an image (an SVG too) is uploaded even when its content is not one: the run
+  // records it FAILED (an SVG: refused) rather than skipping it silently.
+  const contentType = sniffImage(file.body)?.contentType ?? contentTypeOfName(photo.key);
   if (!contentType) return { path: photo.key, reason: 'not-an-image' };
   const etag = createHash('md5').update(file.body).digest('hex');
   const ref = { bucket, key: photo.key };
