@@ -33,6 +33,7 @@ import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ConfigError, errorMessage, TransientError } from '../core/errors';
+import { mapLimit } from '../core/map-limit';
 import { unquoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
 import { contentTypeOfName } from '../core/media-types';
@@ -192,17 +193,17 @@ export async function uploadPhotos(
   stopped: () => boolean = () => false,
 ): Promise<{ uploaded: UploadedObject[]; notUploaded: NotUploaded[]; skipped: Skipped[] }> {
   const existing = await listBucket(store, bucket);
-  const results: Array<UploadedObject | NotUploaded | Skipped> = new Array(photos.length);
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    for (let index = next++; index < photos.length && !stopped(); index = next++) {
-      const photo = photos[index]!;
-      results[index] = await uploadOne(store, bucket, photo, existing, stopped);
+  const results = await mapLimit(
+    photos,
+    parallel,
+    async (photo) => {
+      const result = await uploadOne(store, bucket, photo, existing, stopped);
       onUploaded(++done);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, photos.length) }, worker));
+      return result;
+    },
+    { stopped },
+  );
   return {
     uploaded: results.filter((r): r is UploadedObject => r !== undefined && 'etag' in r),
     notUploaded: results.filter((r): r is NotUploaded => r !== undefined && 'error' in r),
