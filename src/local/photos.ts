@@ -38,6 +38,7 @@ import { unquoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
 import { contentTypeOfName } from '../core/media-types';
 import { sniffImage } from '../core/sniff';
+import type { InventoryObject } from './inventory-writer';
 
 
 export interface PhotoFile {
@@ -63,12 +64,8 @@ export interface FolderScan {
   skipped: Skipped[];
 }
 
-export interface UploadedObject {
-  key: string;
-  size: number;
-  etag: string;
-  lastModified: Date;
-}
+/** An uploaded photo is what the inventory report of the run lists. */
+export type UploadedObject = InventoryObject;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
