@@ -27,6 +27,7 @@ import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { config } from '../src/config';
+import { mapLimit } from '../src/core/map-limit';
 import { validateConfig, type ResolvedPreset } from '../src/core/presets';
 import { renderPresets } from '../src/core/render';
 import { runLocalMigration } from '../src/local/migrate';
@@ -165,12 +166,7 @@ async function generatedPhotos(dir: string): Promise<string> {
 /** Photos per second, CONCURRENCY at a time (as the local Resize runs them). */
 async function throughput(photos: Photo[], work: (photo: Photo) => Promise<unknown>): Promise<number> {
   const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < photos.length; i = next++) await work(photos[i]!);
-    }),
-  );
+  await mapLimit(photos, CONCURRENCY, work);
   return photos.length / ((performance.now() - started) / 1000);
 }
 
@@ -425,24 +421,18 @@ async function mixedLoad(cdn: string, concurrency: number, total: number) {
   });
   const times: number[] = [];
   let errors = 0;
-  let next = 0;
   const started = performance.now();
-  await Promise.all(
-    [...Array(concurrency).keys()].map(async () => {
-      while (next < urls.length) {
-        const url = urls[next++]!;
-        const at = performance.now();
-        try {
-          const response = await fetch(url, { redirect: 'manual' });
-          await response.arrayBuffer();
-          if (response.status !== 200) errors++;
-        } catch {
-          errors++;
-        }
-        times.push(performance.now() - at);
-      }
-    }),
-  );
+  await mapLimit(urls, concurrency, async (url) => {
+    const at = performance.now();
+    try {
+      const response = await fetch(url, { redirect: 'manual' });
+      await response.arrayBuffer();
+      if (response.status !== 200) errors++;
+    } catch {
+      errors++;
+    }
+    times.push(performance.now() - at);
+  });
   return { requests: total, concurrency, errors, msP50: percentile(times, 50), msP95: percentile(times, 95), requestsPerSecond: round(total / ((performance.now() - started) / 1000)) };
 }
 

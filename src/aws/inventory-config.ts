@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError } from '../core/errors';
-import type { ManifestRef } from '../core/inventory';
+import type { ManifestRef } from '../core/inventory/manifest';
 import { bucketRegion } from './region';
 import { isUnmodeledS3Error } from './sdk-errors';
 import { withContext } from './transient';

@@ -1,6 +1,7 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors';
+import { unquoteEtag } from '../core/etag';
 import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
 import { isUnmodeledS3Error } from './sdk-errors';
 import { guard } from './transient';
@@ -13,7 +14,7 @@ export class S3ObjectStore implements ObjectStore {
       const response = await guard(`GetObject ${url(ref)}`, () => this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
       // The body streams after the headers: a connection reset mid-body is transient too.
       const body = await guard(`GetObject ${url(ref)} (body)`, async () => (await response.Body?.transformToByteArray()) ?? new Uint8Array(0));
-      return { body, etag: unquote(response.ETag), contentType: response.ContentType };
+      return { body, etag: unquoteEtag(response.ETag), contentType: response.ContentType };
     } catch (error) {
       if (isNotFound(error)) throw new NotFoundError(`no such object: ${url(ref)}`, { cause: error });
       throw error;
@@ -48,7 +49,7 @@ export class S3ObjectStore implements ObjectStore {
         await iterator.return?.();
       }
     }
-    return { body: chunks(), size: response.ContentLength, etag: unquote(response.ETag), contentType: response.ContentType };
+    return { body: chunks(), size: response.ContentLength, etag: unquoteEtag(response.ETag), contentType: response.ContentType };
   }
 
   async head(ref: ObjectRef): Promise<ObjectHead | undefined> {
@@ -56,7 +57,7 @@ export class S3ObjectStore implements ObjectStore {
       const response = await guard(`HeadObject ${url(ref)}`, () => this.s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
       return {
         size: response.ContentLength ?? 0,
-        etag: unquote(response.ETag),
+        etag: unquoteEtag(response.ETag),
         contentType: response.ContentType,
         cacheControl: response.CacheControl,
         redirectLocation: response.WebsiteRedirectLocation,
@@ -110,7 +111,7 @@ export class S3ObjectStore implements ObjectStore {
       const page = await guard(`ListObjectsV2 s3://${bucket}/${prefix}`, () => pages.next());
       if (page.done) return;
       for (const object of page.value.Contents ?? []) {
-        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), etag: unquote(object.ETag) };
+        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), etag: unquoteEtag(object.ETag) };
       }
     }
   }
@@ -126,8 +127,4 @@ function url(ref: ObjectRef): string {
  */
 function isNotFound(error: unknown): boolean {
   return error instanceof NoSuchKey || error instanceof NotFound;
-}
-
-function unquote(etag: string | undefined): string | undefined {
-  return etag?.replace(/"/g, '');
 }

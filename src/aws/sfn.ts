@@ -15,7 +15,7 @@ import {
   StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import type { ManifestRef } from '../core/inventory';
+import type { ManifestRef } from '../core/inventory/manifest';
 import type { ResultWriterDetails } from '../core/run-results';
 import type { RunInput, RunStarter, StartedExecution } from '../core/run-start';
 import type { ExecutionStatus, ItemCounts, RunStatus } from '../core/run-status';

@@ -1,3 +1,9 @@
+/** `[#########---------------------]`: `done` of `total` as `width` cells (empty when the total is 0). */
+export function bar(done: number, total: number, width = 30): string {
+  const filled = total > 0 ? Math.min(width, Math.max(0, Math.round((done / total) * width))) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
 /** A one-line progress bar on stderr (only when stderr is a terminal; stdout stays clean for --json). */
 export interface ProgressBar {
   update(done: number, total: number, note?: string): void;
@@ -15,10 +21,8 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       if (done < total && now - last < 100) return;
       last = now;
       shown = true;
-      const width = 30;
-      const filled = total > 0 ? Math.round((done / total) * width) : 0;
       const rate = done / Math.max((now - started) / 1000, 0.001);
-      stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${rate.toFixed(1)}/s ${note}\x1b[K`);
+      stream.write(`\r${label} ${bar(done, total)} ${done}/${total} ${rate.toFixed(1)}/s ${note}\x1b[K`);
     },
     done() {
       if (shown) stream.write('\n');

@@ -3,7 +3,7 @@ import { DynamoCatalog } from '../aws/dynamo-catalog';
 import { S3ObjectStore } from '../aws/s3-store';
 import { config } from '../config';
 import type { StepContext } from '../core/context';
-import { readInventoryReport } from '../core/inventory';
+import { readInventoryReport } from '../core/inventory/read';
 import { validateConfig } from '../core/presets';
 import { type RepairReport, repairRun } from '../core/repair';
 import { readLastRun } from '../local/migrate';

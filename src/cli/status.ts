@@ -7,6 +7,7 @@ import type { ObjectStore } from '../core/ports';
 import { readRunOutcomes, summarize } from '../core/run-results';
 import { failureGroups, isFinished, itemsDone, type RunResults, type RunStatus } from '../core/run-status';
 import { awsClients, regionOf } from './aws';
+import { bar } from './progress';
 import { quote } from './run';
 
 interface StatusFlags {
@@ -56,7 +57,6 @@ export async function runResults(status: RunStatus, store: ObjectStore): Promise
   return { summary: summarize(outcomes), failureGroups: failureGroups(outcomes) };
 }
 
-const BAR = 30;
 /** The longest reason's length (`access-denied`, `not-processed`, `render-failed`): the examples line up. */
 const REASON_WIDTH = Math.max(...FAILURE_REASONS.map((reason) => reason.length));
 const n = (value: number) => value.toLocaleString('en-US');
@@ -66,9 +66,8 @@ export function progressLine(status: RunStatus): string {
   const items = status.mapRun?.items;
   if (!items) return `${status.name}: ${status.status}, reading the inventory report…`;
   const done = itemsDone(items);
-  const filled = items.total > 0 ? Math.round((done / items.total) * BAR) : 0;
   const parts = [`pending ${n(items.pending)}`, `running ${n(items.running)}`, `succeeded ${n(items.succeeded)}`, `failed ${n(items.failed + items.timedOut + items.aborted)}`];
-  return `${status.name} [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${n(done)}/${n(items.total)} items · ${parts.join(' · ')}`;
+  return `${status.name} ${bar(done, items.total)} ${n(done)}/${n(items.total)} items · ${parts.join(' · ')}`;
 }
 
 export function renderStatus(status: RunStatus, results?: RunResults): string {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DynamoCatalog } from '../aws/dynamo-catalog';
 import { S3ObjectStore } from '../aws/s3-store';
 import { config } from '../config';
-import { readInventoryReport } from '../core/inventory';
+import { readInventoryReport } from '../core/inventory/read';
 import { validateConfig } from '../core/presets';
 import { type VerifyContext, type VerifyReport, verifyRun } from '../core/verify';
 import { localFileReads } from '../local/file-reads';

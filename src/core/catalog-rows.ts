@@ -1,13 +1,12 @@
 /** Building and comparing catalog rows: which crops a source key has, and whether they are complete. */
+import { normalizeEtag } from './etag';
 import { failureOf, isFailureReason } from './errors';
 import { isOriginalRow } from './layout';
 import type { CatalogRow, FailureRow } from './ports';
 import type { ResolvedPreset } from './presets';
 
-/** S3 returns ETags quoted; S3 Inventory lists them bare. Compare them bare. */
-export function normalizeEtag(etag: string | undefined): string {
-  return (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
-}
+/** Rows are compared by their bare ETags (the rule lives in etag.ts; exported here for the rows' readers). */
+export { normalizeEtag };
 
 export function originalRow(rows: readonly CatalogRow[]): CatalogRow | undefined {
   return rows.find(isOriginalRow);

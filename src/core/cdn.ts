@@ -46,6 +46,23 @@ export function encodeKeyPath(key: string): string {
   return canonicalUri('/' + encodeURIComponent(key))!.slice(1);
 }
 
+/**
+ * A URL path's percent-escapes undone, as RFC 3986 reads them: `+` stays a plus (unlike S3 Inventory's
+ * form encoding, decodeInventoryKey). Undefined when the escapes are malformed.
+ */
+export function decodeUrlPath(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `/small/trips/a%20b.jpg?x=1` → `small/trips/a b.jpg`: the key a request names; undefined when the escapes are malformed. */
+export function keyOfUrlPath(url: string): string | undefined {
+  return decodeUrlPath(url.split('?', 1)[0]!.replace(/^\/+/, ''));
+}
+
 /** The invalidation paths of these logical keys: `/<encoded key>` each. */
 export function invalidationPaths(logicalKeys: readonly string[]): string[] {
   return [...new Set(logicalKeys.map((key) => `/${encodeKeyPath(key)}`))].sort();

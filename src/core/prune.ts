@@ -13,6 +13,7 @@
 import type { StepContext } from './context';
 import { assetSha256 } from './keys';
 import { ASSETS_PREFIX } from './layout';
+import { mapLimit } from './map-limit';
 import type { ListedObject } from './ports';
 
 export interface PruneOptions {
@@ -75,23 +76,20 @@ export async function pruneLibrary(context: StepContext, options: PruneOptions):
     report.deleted++;
     deleted.push(asset.key);
   };
-  const inFlight = new Set<Promise<void>>();
-  for await (const asset of context.store.list(context.libraryBucket, ASSETS_PREFIX)) {
+  // The listing is read as slots free up: a large library is never held in memory at once.
+  await mapLimit(context.store.list(context.libraryBucket, ASSETS_PREFIX), options.concurrency ?? 8, async (asset) => {
     report.assets++;
     const sha256 = assetSha256(asset.key);
     if (!sha256) {
       report.unrecognised++;
-      continue;
+      return;
     }
     if (now.getTime() - asset.lastModified.getTime() < options.graceMs) {
       report.tooNew++;
-      continue;
+      return;
     }
-    const task: Promise<void> = judge(asset, sha256).finally(() => inFlight.delete(task));
-    inFlight.add(task);
-    if (inFlight.size >= (options.concurrency ?? 8)) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
+    await judge(asset, sha256);
+  });
   report.orphanKeys.sort();
   // A deleted asset may still be in the CDN's cache (assets are cached for a year): it goes there too.
   if (deleted.length > 0 && context.cdn) await context.cdn.invalidate(deleted);

@@ -6,14 +6,14 @@
 import { normalizeEtag } from './catalog-rows';
 import { type StepContext, nowIso } from './context';
 import { causeMessage, type FailureReason, failureOf } from './errors';
-import { decodeInventoryKey } from './inventory';
+import { decodeInventoryKeyOrRaw } from './inventory/keys';
 import type { CaughtError, ItemEvent, ItemOutcome } from './item';
 import { FAILURE, type FailureRow } from './ports';
 
 const MAX_REASON = 1000;
 
 export async function recordFailure(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
-  const key = decodedOrRaw(event.item?.key ?? '');
+  const key = decodeInventoryKeyOrRaw(event.item?.key ?? '');
   const { errorType, error, reason } = describeCaught(event.error);
   const row: FailureRow = {
     sourceKey: key,
@@ -40,12 +40,4 @@ export function describeCaught(caught: CaughtError | undefined): { errorType: st
   const errorType = caught?.Error ?? 'Unknown';
   const { reason, error } = failureOf(errorType, causeMessage(caught?.Cause));
   return { errorType, error: (error || errorType).slice(0, MAX_REASON), reason };
-}
-
-function decodedOrRaw(key: string): string {
-  try {
-    return decodeInventoryKey(key);
-  } catch {
-    return key;
-  }
 }

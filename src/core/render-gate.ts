@@ -15,6 +15,7 @@
  * many containers (bounded by `onDemandConcurrency`), all writing the same content-addressed asset.
  */
 import { availableParallelism } from 'node:os';
+import { Slots } from './slots';
 
 /** Environment variable that sets the bound (default: the number of CPUs). */
 export const RENDER_CONCURRENCY_ENV = 'PHOTO_SCALER_RENDER_CONCURRENCY';
@@ -31,11 +32,12 @@ export interface RenderGateStats {
 
 export class RenderGate {
   private readonly inFlight = new Map<string, Promise<unknown>>();
-  private readonly waiting: Array<() => void> = [];
+  private readonly slots: Slots;
   private readonly counts: RenderGateStats = { started: 0, joined: 0, running: 0, maxRunning: 0 };
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`render concurrency must be a positive integer, got ${limit}`);
+    this.slots = new Slots(limit);
   }
 
   /** `work` for `key`, once at a time per key (joiners get the same settled promise), within the bound. */
@@ -56,16 +58,15 @@ export class RenderGate {
   }
 
   private async bounded<T>(work: () => Promise<T>): Promise<T> {
-    if (this.counts.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.counts.running++;
+    // A finishing render hands its slot straight to the next in line.
+    const release = await this.slots.take();
+    this.counts.running++;
     this.counts.maxRunning = Math.max(this.counts.maxRunning, this.counts.running);
     try {
       return await work();
     } finally {
-      // A finishing render hands its slot straight to the next in line (running stays the same).
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.counts.running--;
+      this.counts.running--;
+      release();
     }
   }
 }

@@ -14,6 +14,7 @@
  * whole or not at all: presets are never stored for a photo that fails (a DONE photo has them all).
  */
 import sharp, { type Metadata } from 'sharp';
+import { IMAGE_TYPES } from './media-types';
 import { PhotoError } from './errors';
 import type { Limits, ResolvedPreset } from './presets';
 
@@ -42,12 +43,6 @@ export interface RenderResult {
   source: SourceInfo;
   renditions: Rendition[];
 }
-
-const ENCODINGS: Record<EncodedFormat, { ext: string; contentType: string }> = {
-  jpeg: { ext: 'jpg', contentType: 'image/jpeg' },
-  png: { ext: 'png', contentType: 'image/png' },
-  webp: { ext: 'webp', contentType: 'image/webp' },
-};
 
 export async function renderPresets(input: Uint8Array, presets: readonly ResolvedPreset[], limits: Limits): Promise<RenderResult> {
   const source = await inspect(input, limits);
@@ -193,7 +188,7 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean):
     pipeline = pipeline.webp({ quality: preset.quality });
   }
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-  return { preset, body: data, width: info.width, height: info.height, format, ...ENCODINGS[format] };
+  return { preset, body: data, width: info.width, height: info.height, format, ext: IMAGE_TYPES[format].ext, contentType: IMAGE_TYPES[format].contentType };
 }
 
 /**

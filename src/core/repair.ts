@@ -9,7 +9,8 @@
  */
 import type { StepContext } from './context';
 import { errorMessage } from './errors';
-import { decodeInventoryKey, type InventoryRow } from './inventory';
+import type { InventoryRow } from './inventory/data-files';
+import { decodeInventoryKey } from './inventory/keys';
 import { sha256Hex } from './library';
 import { resize } from './resize';
 import { type VerifyReport, verifyRun } from './verify';

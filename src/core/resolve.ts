@@ -3,7 +3,7 @@
  * `/dynamic/<size>/<key>`), so the visitor gets 200 with the image's bytes at that URL and never a
  * redirect. In small named steps:
  *
- *   logicalKeyOf   the URL path → the logical key (percent-decoded), or 400
+ *   keyOfUrlPath   the URL path → the logical key (percent-decoded), or 400
  *   classify       original / crop / dynamic size, or not a logical URL (404: `assets/`, `runs/` …)
  *   readPointer    the pointer's WebsiteRedirectLocation → the asset key
  *   renderMissing  a dynamic size with no pointer yet: made now by the on-demand core (size allowlist,
@@ -14,7 +14,7 @@
  * `serve`'s CDN view (src/local/cdn.ts) through the same handler.
  */
 import type { OnDemandContext } from './on-demand';
-import { canonicalUri } from './cdn';
+import { canonicalUri, keyOfUrlPath } from './cdn';
 import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic } from './on-demand';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { validateSourceKey } from './keys';
@@ -75,7 +75,7 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   // A refused signature is not cached: the signed request that follows must reach the resolver.
   const refuseUncached = (error: string): Resolution => ({ status: 403, error, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } });
 
-  const logicalKey = logicalKeyOf(request.path);
+  const logicalKey = keyOfUrlPath(request.path);
   if (logicalKey === undefined) return refuse(400, 'the path is not valid percent-encoding');
   // One spelling per logical URL (the distribution's viewer-request function makes every request
   // canonical): another spelling would be a cache entry that no invalidation reaches.
@@ -110,16 +110,6 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   }
   if (!assetKey) return refuse(404, `no such image: /${logicalKey}`);
   return answer(context, ttls, request, kind.logicalKey, assetKey, false, refuse);
-}
-
-/** `/small/trips/a%20b.jpg` → `small/trips/a b.jpg`; undefined when the escapes are malformed. */
-export function logicalKeyOf(path: string): string | undefined {
-  const raw = path.split('?', 1)[0]!.replace(/^\/+/, '');
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { causeMessage, type FailureReason, failureOf } from './errors';
 import type { ItemOutcome, ItemStatus, Written } from './item';
 import { addWritten, NOTHING_WRITTEN } from './item';
 import type { ObjectStore } from './ports';
-import { decodeInventoryKey } from './inventory';
+import { decodeInventoryKeyOrRaw } from './inventory/keys';
 
 /** `photo-scaler run --json` prints exactly these fields first (users' scripts depend on them). */
 export interface RunSummary {
@@ -116,13 +116,7 @@ export function failureReasonOf(outcome: Pick<ItemOutcome, 'reason' | 'errorType
 function batchItems(child: ChildResult): string[] {
   try {
     const input = JSON.parse(child.Input ?? '{}') as { Items?: Array<{ key?: string }> };
-    return (input.Items ?? []).map((item) => {
-      try {
-        return decodeInventoryKey(item.key ?? '');
-      } catch {
-        return item.key ?? '';
-      }
-    });
+    return (input.Items ?? []).map((item) => decodeInventoryKeyOrRaw(item.key ?? ''));
   } catch {
     return [];
   }

@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError } from './errors';
-import { checksumKeyOf, type InventoryManifest, type ManifestRef, type ReadManifestOptions, readManifest } from './inventory';
+import type { InventoryManifest, ManifestRef } from './inventory/manifest';
+import { checksumKeyOf, type ReadManifestOptions, readManifest } from './inventory/read';
 import type { ObjectStore } from './ports';
 
 /** The execution input statemachines/migrate.asl.yaml expects. */

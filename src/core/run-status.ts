@@ -3,7 +3,7 @@
  * the per-photo results its ResultWriter wrote. Built from Step Functions on AWS (src/aws/sfn.ts);
  * shown by `photo-scaler status`.
  */
-import type { ManifestRef } from './inventory';
+import type { ManifestRef } from './inventory/manifest';
 import type { ItemOutcome } from './item';
 import type { FailureReason } from './errors';
 import { failureReasonOf, type ResultWriterDetails, type RunSummary } from './run-results';

@@ -3,7 +3,7 @@
  * photo-scaler acts on. Keys in events are URL-encoded the way S3 Inventory writes them (form style:
  * '+' is a space), so they decode with the same function.
  */
-import { decodeInventoryKey } from './inventory';
+import { decodeInventoryKey } from './inventory/keys';
 
 export interface S3EventRecord {
   eventName?: string;

@@ -1,20 +1,7 @@
 /** Recognises an image by its first bytes (no decoder, so Dedupe needs no sharp). */
+import { IMAGE_TYPES as TYPES, type ImageType } from './media-types';
 
-export interface ImageType {
-  format: 'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'avif' | 'heif';
-  ext: string;
-  contentType: string;
-}
-
-const TYPES: Record<ImageType['format'], ImageType> = {
-  jpeg: { format: 'jpeg', ext: 'jpg', contentType: 'image/jpeg' },
-  png: { format: 'png', ext: 'png', contentType: 'image/png' },
-  gif: { format: 'gif', ext: 'gif', contentType: 'image/gif' },
-  webp: { format: 'webp', ext: 'webp', contentType: 'image/webp' },
-  tiff: { format: 'tiff', ext: 'tif', contentType: 'image/tiff' },
-  avif: { format: 'avif', ext: 'avif', contentType: 'image/avif' },
-  heif: { format: 'heif', ext: 'heic', contentType: 'image/heic' },
-};
+export type { ImageType };
 
 export function typeOfFormat(format: ImageType['format']): ImageType {
   return TYPES[format];

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { StepContext } from './context';
 import { NotFoundError, PhotoError } from './errors';
-import { decodeInventoryKey } from './inventory';
+import { decodeInventoryKey } from './inventory/keys';
 import type { InventoryItem } from './item';
 import { derivedPrefixBytes, validateSourceKey } from './keys';
 import { parseSize } from './presets';

@@ -12,7 +12,7 @@
 import { type StepContext } from './context';
 import { CONTENT_BUSY_PATIENCE, dedupe } from './dedupe';
 import { ContentBusy, TransientError } from './errors';
-import { encodeInventoryKey } from './inventory';
+import { encodeInventoryKey } from './inventory/keys';
 import type { InventoryItem, ItemOutcome } from './item';
 import { type CatalogRow, FAILURE } from './ports';
 import { recordFailure } from './record-failure';

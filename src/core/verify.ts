@@ -5,9 +5,11 @@
  * emulators locally, S3 + DynamoDB on AWS.
  */
 import { currentRows, isComplete, normalizeEtag, originalRow } from './catalog-rows';
-import { decodeInventoryKey, type InventoryRow } from './inventory';
+import type { InventoryRow } from './inventory/data-files';
+import { decodeInventoryKeyOrRaw } from './inventory/keys';
 import { pointerTarget } from './keys';
 import { sha256Hex } from './library';
+import { mapLimit } from './map-limit';
 import { madeFrom } from './stale-sizes';
 import { isOriginalRow } from './layout';
 import type { Catalog, CatalogRow, ObjectStore } from './ports';
@@ -50,22 +52,17 @@ export interface VerifyOptions {
 
 export async function verifyRun(context: VerifyContext, items: readonly InventoryRow[], options: VerifyOptions = {}): Promise<VerifyReport> {
   const report: VerifyReport = { items: items.length, done: 0, failed: 0, incomplete: 0, assetsChecked: 0, pointersChecked: 0, discrepancies: [], failedKeys: [], unfinishedKeys: [], damagedKeys: [] };
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) {
-      const item = items[index]!;
-      try {
-        await verifyItem(context, item, options, report);
-      } catch (error) {
-        // One item that cannot be checked is one discrepancy, never the end of the audit.
-        const key = keyOf(item);
-        report.incomplete++;
-        report.unfinishedKeys.push(key);
-        report.discrepancies.push({ key, problem: `could not be checked: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` });
-      }
+  await mapLimit(items, options.concurrency ?? 8, async (item) => {
+    try {
+      await verifyItem(context, item, options, report);
+    } catch (error) {
+      // One item that cannot be checked is one discrepancy, never the end of the audit.
+      const key = keyOf(item);
+      report.incomplete++;
+      report.unfinishedKeys.push(key);
+      report.discrepancies.push({ key, problem: `could not be checked: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` });
     }
-  };
-  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  });
   const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   report.discrepancies.sort((a, b) => byKey(a.key, b.key));
   for (const keys of [report.failedKeys, report.unfinishedKeys, report.damagedKeys]) keys.sort(byKey);
@@ -73,11 +70,7 @@ export async function verifyRun(context: VerifyContext, items: readonly Inventor
 }
 
 function keyOf(item: InventoryRow): string {
-  try {
-    return decodeInventoryKey(item.Key ?? '');
-  } catch {
-    return item.Key ?? '';
-  }
+  return decodeInventoryKeyOrRaw(item.Key ?? '');
 }
 
 async function verifyItem(context: VerifyContext, item: InventoryRow, options: VerifyOptions, report: VerifyReport): Promise<void> {

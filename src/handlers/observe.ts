@@ -17,7 +17,7 @@
 import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { decodeInventoryKey } from '../core/inventory';
+import { decodeInventoryKeyOrRaw } from '../core/inventory/keys';
 import type { ItemEvent, ItemOutcome } from '../core/item';
 
 export const SERVICE = 'photo-scaler';
@@ -140,12 +140,7 @@ export class StepMetrics {
 
 /** Log keys of one photo: decoded key, source bucket and ETag, and the execution (runId). */
 function photoKeys(event: ItemEvent): Record<string, unknown> {
-  let key: string | undefined = event.item?.key;
-  try {
-    if (key !== undefined) key = decodeInventoryKey(key);
-  } catch {
-    // A key that does not decode is logged as it came.
-  }
+  const key = event.item?.key === undefined ? undefined : decodeInventoryKeyOrRaw(event.item.key);
   return { key, sourceBucket: event.item?.bucket, sourceEtag: event.item?.etag, execution: event.runId, retryCount: event.retryCount };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
-import { encodeKeyPath } from '../core/cdn';
+import { decodeUrlPath, encodeKeyPath } from '../core/cdn';
 import { DYNAMIC } from '../core/layout';
 import { type OnDemandContext, serveDynamic } from '../core/on-demand';
 import { contextFromEnv } from './context';
@@ -33,12 +33,7 @@ export const makeOnDemandHandler =
   async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const logger = makeLogger('onDemand', telemetry, { path: event.rawPath });
     const match = PATH.exec(event.rawPath ?? '');
-    let key: string | undefined;
-    try {
-      key = match ? decodeURIComponent(match[2]!) : undefined;
-    } catch {
-      key = undefined;
-    }
+    const key = match ? decodeUrlPath(match[2]!) : undefined;
     if (!match || key === undefined) {
       logger.info('onDemand: refused', { status: 400 });
       return json(400, { error: 'expected /dynamic/<WxH>/<key>' });

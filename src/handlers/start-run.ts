@@ -8,7 +8,7 @@ import { makeSfnClient, sharedS3Client } from '../aws/clients';
 import { S3ObjectStore } from '../aws/s3-store';
 import { SfnRunStarter } from '../aws/sfn';
 import { ConfigError } from '../core/errors';
-import type { ManifestRef } from '../core/inventory';
+import type { ManifestRef } from '../core/inventory/manifest';
 import type { ObjectStore } from '../core/ports';
 import { type RunStarter, type StartRunResult, startRun } from '../core/run-start';
 import { objectEvents, type S3Event } from '../core/s3-events';

@@ -14,7 +14,8 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CdnCache, canonicalUri, invalidationMatches, invalidationPaths } from '../core/cdn';
+import { type CdnCache, canonicalUri, invalidationMatches, invalidationPaths, keyOfUrlPath } from '../core/cdn';
+import { quoteEtag } from '../core/etag';
 import { assetSha256 } from '../core/keys';
 import { ASSETS_PREFIX } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
@@ -275,12 +276,7 @@ function responseSink(response: ServerResponse, cacheState: 'Miss'): ResponseSin
 
 /** The S3 origin: a private bucket read through origin access control, which may GetObject under assets/ only. */
 async function fetchAsset(options: CdnViewOptions, path: string, headOnly: boolean, sink: ResponseSink): Promise<void> {
-  let key: string;
-  try {
-    key = decodeURIComponent(path.slice(1));
-  } catch {
-    key = '';
-  }
+  const key = keyOfUrlPath(path) ?? '';
   const ref = { bucket: options.bucket, key };
   // Only content-addressed assets live under assets/: S3 would find nothing else there, and the
   // emulator must not be asked for `..` paths that its file store could resolve elsewhere.
@@ -296,7 +292,7 @@ async function fetchAsset(options: CdnViewOptions, path: string, headOnly: boole
     'Content-Type': head.contentType ?? 'application/octet-stream',
     'Content-Length': String(head.size),
     ...(head.cacheControl ? { 'Cache-Control': head.cacheControl } : {}),
-    ...(head.etag ? { ETag: `"${head.etag.replace(/"/g, '')}"` } : {}),
+    ...(head.etag ? { ETag: quoteEtag(head.etag) } : {}),
   };
   sink.head(200, headers);
   if (!headOnly) {

@@ -16,6 +16,7 @@ import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import { catalogTableSchema } from '../aws/catalog-schema';
 import { makeDynamoClient, makeS3Client } from '../aws/clients';
+import { decodeUrlPath } from '../core/cdn';
 import { type FaultInjector, gateServer } from './faults';
 import { ListObjectsV2Answer } from './list-objects';
 import { type DiskFullListener, ObjectFileStore } from './object-files';
@@ -271,12 +272,8 @@ export const MAX_KEY_BYTES = 1024;
 function refuseLongKey(request: IncomingMessage, response: ServerResponse): boolean {
   const url = new URL(request.url ?? '/', 'http://local');
   const [, ...rest] = url.pathname.slice(1).split('/');
-  let key: string;
-  try {
-    key = decodeURIComponent(rest.join('/'));
-  } catch {
-    return false;
-  }
+  const key = decodeUrlPath(rest.join('/'));
+  if (key === undefined) return false;
   if (Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return false;
   request.resume();
   request.once('end', () => {

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../core/errors';
+import { unquoteEtag } from '../core/etag';
 import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
 import { ObjectFileStore, type Trailer } from './object-files';
 import type { LocalStack } from './stack';
@@ -61,7 +62,7 @@ export class LocalFileReads implements ObjectStore {
     return {
       body: content ?? (async function* () {})(),
       size: Number(object.metadata['content-length']),
-      etag: unquote(object.metadata.etag),
+      etag: unquoteEtag(object.metadata.etag),
       contentType: object.metadata['content-type'] ?? DEFAULT_CONTENT_TYPE,
     };
   }
@@ -83,8 +84,4 @@ function headOf(trailer: Trailer): ObjectHead {
     redirectLocation: trailer.metadata['x-amz-website-redirect-location'],
     metadata,
   };
-}
-
-function unquote(etag: string | undefined): string | undefined {
-  return etag?.replace(/"/g, '');
 }

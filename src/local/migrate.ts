@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
 import { INVENTORY } from '../core/layout';
-import { buildInventoryReport, type InventoryObject, type ManifestRef } from '../core/inventory';
+import type { ManifestRef } from '../core/inventory/manifest';
+import { buildInventoryReport, type InventoryObject } from './inventory-writer';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { checkReport } from '../core/run-start';
 import { type ResultWriterDetails, type RunSummary, summarize, summarizeRun } from '../core/run-results';
@@ -25,7 +26,7 @@ export const INVENTORY_PREFIX = INVENTORY;
 /** Written under the data dir after each run: what verify and redrive look at. */
 export const LAST_RUN_FILE = 'last-run.json';
 
-export type { ManifestRef } from '../core/inventory';
+export type { ManifestRef } from '../core/inventory/manifest';
 
 export type Progress =
   | { phase: 'upload'; done: number; total: number }

@@ -31,19 +31,15 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
-import { extname, join, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { ConfigError, errorMessage, TransientError } from '../core/errors';
+import { mapLimit } from '../core/map-limit';
+import { unquoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
+import { contentTypeOfName } from '../core/media-types';
 import { sniffImage } from '../core/sniff';
+import type { InventoryObject } from './inventory-writer';
 
-/** Names that claim an image: uploaded even when their content is not one (then recorded FAILED). */
-const CONTENT_TYPES: Record<string, string> = {
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.jpe': 'image/jpeg', '.jfif': 'image/jpeg', '.jfi': 'image/jpeg',
-  '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
-  '.tif': 'image/tiff', '.tiff': 'image/tiff', '.avif': 'image/avif', '.heic': 'image/heic', '.heif': 'image/heif',
-  // Migrated so that it is recorded (as refused) rather than silently skipped.
-  '.svg': 'image/svg+xml',
-};
 
 export interface PhotoFile {
   /** What is read: the file, or for a symbolic link the file it resolves to (checked to be inside the folder). */
@@ -68,12 +64,8 @@ export interface FolderScan {
   skipped: Skipped[];
 }
 
-export interface UploadedObject {
-  key: string;
-  size: number;
-  etag: string;
-  lastModified: Date;
-}
+/** An uploaded photo is what the inventory report of the run lists. */
+export type UploadedObject = InventoryObject;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -198,17 +190,17 @@ export async function uploadPhotos(
   stopped: () => boolean = () => false,
 ): Promise<{ uploaded: UploadedObject[]; notUploaded: NotUploaded[]; skipped: Skipped[] }> {
   const existing = await listBucket(store, bucket);
-  const results: Array<UploadedObject | NotUploaded | Skipped> = new Array(photos.length);
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    for (let index = next++; index < photos.length && !stopped(); index = next++) {
-      const photo = photos[index]!;
-      results[index] = await uploadOne(store, bucket, photo, existing, stopped);
+  const results = await mapLimit(
+    photos,
+    parallel,
+    async (photo) => {
+      const result = await uploadOne(store, bucket, photo, existing, stopped);
       onUploaded(++done);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, photos.length) }, worker));
+      return result;
+    },
+    { stopped },
+  );
   return {
     uploaded: results.filter((r): r is UploadedObject => r !== undefined && 'etag' in r),
     notUploaded: results.filter((r): r is NotUploaded => r !== undefined && 'error' in r),
@@ -236,7 +228,9 @@ async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, e
     if (isDiskFull(error)) throw error;
     return { path: photo.key, reason: (error as { reason?: SkipReason }).reason ?? 'unreadable' };
   }
-  const contentType = sniffImage(file.body)?.contentType ?? CONTENT_TYPES[extname(photo.key).toLowerCase()];
+  // A name that claims an image (an SVG too) is uploaded even when its content is not one: the run
+  // records it FAILED (an SVG: refused) rather than skipping it silently.
+  const contentType = sniffImage(file.body)?.contentType ?? contentTypeOfName(photo.key);
   if (!contentType) return { path: photo.key, reason: 'not-an-image' };
   const etag = createHash('md5').update(file.body).digest('hex');
   const ref = { bucket, key: photo.key };
@@ -244,7 +238,7 @@ async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, e
     // As an upload tool does: a photo the bucket keeps refusing is tried a few more times.
     await persist(stopped, async () => {
       const there = existing ? existing.get(photo.key) : await store.head(ref);
-      if (there?.etag?.replace(/"/g, '') !== etag || there.size !== file.body.byteLength) {
+      if (!there || unquoteEtag(there.etag) !== etag || there.size !== file.body.byteLength) {
         await store.put(ref, file.body, { contentType });
       }
     });

@@ -6,7 +6,8 @@
  * whole run again.
  */
 import { validateConfig } from '../core/presets';
-import { decodeInventoryKey, readInventoryReport } from '../core/inventory';
+import { decodeInventoryKey } from '../core/inventory/keys';
+import { readInventoryReport } from '../core/inventory/read';
 import { type VerifyReport, verifyRun } from '../core/verify';
 import { executeMigration, type LastRun, type LocalRunOptions, type LocalRunResult, readLastRun, writeInventoryReport } from './migrate';
 import { LOCAL_NAMES, type LocalStack } from './stack';

@@ -4,7 +4,8 @@
  * with its size, failure rows with their reasons). report-html.ts turns it into a page.
  */
 import type { FailureReason } from '../core/errors';
-import { decodeInventoryKey, readInventoryReport } from '../core/inventory';
+import { decodeInventoryKey } from '../core/inventory/keys';
+import { readInventoryReport } from '../core/inventory/read';
 import type { ItemOutcome, ItemStatus } from '../core/item';
 import { isOriginalRow, ORIGINAL, rowKind } from '../core/layout';
 import type { CatalogRow } from '../core/ports';

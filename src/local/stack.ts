@@ -19,7 +19,7 @@ import { InvalidationLog } from './cdn';
 import { startEmulators } from './emulators';
 import { FaultInjector, type FaultRates, NO_FAULTS } from './faults';
 import { ExecutionAborted, type TaskInvocation } from './asl';
-import { Slots } from './limit';
+import { Slots } from '../core/slots';
 import { LOG_FILE, openLogFile } from './logs';
 import type { Telemetry } from '../handlers/observe';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';

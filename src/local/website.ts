@@ -13,6 +13,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keyOfUrlPath } from '../core/cdn';
+import { quoteEtag } from '../core/etag';
 import type { ObjectStore } from '../core/ports';
 import { MAX_KEY_BYTES } from './emulators';
 
@@ -70,7 +72,7 @@ async function serveObject(options: WebsiteOptions, request: IncomingMessage, re
     response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(html.byteLength), 'Cache-Control': 'no-store' }).end(request.method === 'HEAD' ? undefined : html);
     return;
   }
-  const key = keyOfPath(request.url ?? '/');
+  const key = keyOfUrlPath(request.url ?? '/');
   if (key === undefined) return send(response, 400, '400 Bad Request: the path is not valid URL encoding');
   if (key === '') return send(response, 200, 'photo-scaler library website: GET /<key>, /<preset>/<key> or /assets/...');
   // S3 refuses a key over 1,024 bytes (S3 User Guide, "Naming Amazon S3 objects") with 400
@@ -94,7 +96,7 @@ async function serveObject(options: WebsiteOptions, request: IncomingMessage, re
       ...(head.cacheControl ? { 'Cache-Control': head.cacheControl } : {}),
     });
   }
-  const etag = head.etag ? `"${head.etag.replace(/"/g, '')}"` : undefined;
+  const etag = head.etag ? quoteEtag(head.etag) : undefined;
   const headers: Record<string, string> = {
     'Content-Type': head.contentType ?? 'application/octet-stream',
     'Content-Length': String(head.size),
@@ -122,16 +124,6 @@ function redirectLocation(rule: RoutingRule, key: string, request: IncomingMessa
   // `.` and `..` segments escaped too: the key stays literal, no client resolves them away.
   const path = `/${newKey.split('/').map((segment) => encodeURIComponent(segment).replace(/^\.{1,2}$/, (dots) => '%2E'.repeat(dots.length))).join('/')}${query}`;
   return HostName ? `${Protocol}://${HostName}${path}` : path;
-}
-
-/** `/thumb/a%20b.jpg?x=1` → `thumb/a b.jpg`; undefined when the escapes are malformed. */
-export function keyOfPath(url: string): string | undefined {
-  const path = url.split('?', 1)[0] ?? '';
-  try {
-    return decodeURIComponent(path.replace(/^\/+/, ''));
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether the library can hold this key at all: no `.` or `..` segment, no control character. */

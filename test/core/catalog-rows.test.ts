@@ -9,7 +9,7 @@ import { config } from '../../src/config';
 import { changedRows, currentRows, isComplete, originalRow, sameRow } from '../../src/core/catalog-rows';
 import type { StepContext } from '../../src/core/context';
 import { dedupe } from '../../src/core/dedupe';
-import { encodeInventoryKey } from '../../src/core/inventory';
+import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import { dynamicName, ORIGINAL } from '../../src/core/layout';
 import type { CatalogRow } from '../../src/core/ports';
 import { resolvePreset, validateConfig } from '../../src/core/presets';

@@ -7,12 +7,12 @@ import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { dedupe } from '../../src/core/dedupe';
-import { encodeInventoryKey } from '../../src/core/inventory';
+import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import { INTERMEDIATE_FACTOR, type OnDemandContext, STATUS_OF_REASON } from '../../src/core/on-demand';
 import type { ObjectRef } from '../../src/core/ports';
 import { validateConfig } from '../../src/core/presets';
 import { resize } from '../../src/core/resize';
-import { classify, logicalKeyOf, resolveLogical } from '../../src/core/resolve';
+import { classify, resolveLogical } from '../../src/core/resolve';
 import { noiseJpeg } from '../helpers/images';
 import { MemoryCatalog } from '../helpers/memory-catalog';
 import { MemoryStore } from '../helpers/memory-store';
@@ -51,15 +51,17 @@ async function bytesOf(resolution: Awaited<ReturnType<typeof resolveLogical>>): 
 }
 
 describe('logical URLs', () => {
-  it('decodes the path and tells an original, a crop and a dynamic size apart; the library\'s own prefixes are no logical URL', () => {
-    expect(logicalKeyOf('/small/trips/a%20b%2B1%25.jpg?x=1')).toBe('small/trips/a b+1%.jpg');
-    expect(logicalKeyOf('/bad%E0%A4%A.jpg')).toBeUndefined();
+  it('tells an original, a crop and a dynamic size apart; the library\'s own prefixes are no logical URL', () => {
     expect(classify('trips/a.jpg', names)).toEqual({ kind: 'original', logicalKey: 'trips/a.jpg' });
     expect(classify('small/trips/a.jpg', names)).toEqual({ kind: 'crop', logicalKey: 'small/trips/a.jpg' });
     expect(classify('dynamic/300x200/trips/a.jpg', names)).toEqual({ kind: 'dynamic', logicalKey: 'dynamic/300x200/trips/a.jpg', size: '300x200', key: 'trips/a.jpg' });
     for (const key of ['assets/aa/bb/cc/x.jpg', 'runs/exec/manifest.json', 'inventory/x', 'dynamic/300x200', '']) expect(classify(key, names), key).toBeUndefined();
     // A key without a slash is an original, whatever its name.
     expect(classify('small', names)).toEqual({ kind: 'original', logicalKey: 'small' });
+  });
+
+  it('answers 400 to a path whose escapes are malformed (keyOfUrlPath)', async () => {
+    expect(await resolveLogical(context, { path: '/small/bad%E0%A4%A.jpg' })).toMatchObject({ status: 400 });
   });
 });
 

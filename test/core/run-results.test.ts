@@ -1,7 +1,7 @@
 /** What a run's ResultWriter wrote, read back and summed up: the same files on AWS and locally. */
 import { describe, expect, it } from 'vitest';
 import { PhotoError } from '../../src/core/errors';
-import { encodeInventoryKey } from '../../src/core/inventory';
+import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import type { ItemOutcome } from '../../src/core/item';
 import { describeCaught } from '../../src/core/record-failure';
 import { failureReasonOf, readRunOutcomes, summarize, summarizeRun } from '../../src/core/run-results';

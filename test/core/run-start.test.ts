@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors';
-import { buildInventoryReport, checksumKeyOf } from '../../src/core/inventory';
+import { checksumKeyOf } from '../../src/core/inventory/read';
+import { buildInventoryReport } from '../../src/local/inventory-writer';
 import { checkReport, executionNameFor, type RunInput, type RunStarter, startRun } from '../../src/core/run-start';
 import { MemoryStore } from '../helpers/memory-store';
 

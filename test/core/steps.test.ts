@@ -6,7 +6,7 @@ import { config } from '../../src/config';
 import type { StepContext } from '../../src/core/context';
 import { CONTENT_BUSY_PATIENCE, dedupe } from '../../src/core/dedupe';
 import { ContentBusy, PhotoError } from '../../src/core/errors';
-import { encodeInventoryKey } from '../../src/core/inventory';
+import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import type { ItemEvent } from '../../src/core/item';
 import { assetKey } from '../../src/core/keys';
 import { ASSET_CACHE_CONTROL } from '../../src/core/library';

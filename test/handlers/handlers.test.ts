@@ -283,7 +283,7 @@ describe('sync handler', () => {
 
 describe('start-run handler', () => {
   it('starts the state machine on a complete report under the name of the report', async () => {
-    const { buildInventoryReport } = await import('../../src/core/inventory');
+    const { buildInventoryReport } = await import('../../src/local/inventory-writer');
     const { SFNClient, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
     const sfn = mockClient(SFNClient);
     process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:photo-scaler-migrate-dev';

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { encodeKeyPath } from '../../src/core/cdn';
-import { readInventoryReport } from '../../src/core/inventory';
+import { readInventoryReport } from '../../src/core/inventory/read';
 import { sha256Hex } from '../../src/core/library';
 import { pruneLibrary } from '../../src/core/prune';
 import { repairRun } from '../../src/core/repair';

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInventoryReport } from '../../src/core/inventory';
+import { readInventoryReport } from '../../src/core/inventory/read';
 import { verifyRun } from '../../src/core/verify';
 import { type KillPoint, NO_FAULTS } from '../../src/local/faults';
 import { LAST_RUN_FILE, readLastRun, runLocalMigration } from '../../src/local/migrate';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInventoryReport } from '../../src/core/inventory';
+import { readInventoryReport } from '../../src/core/inventory/read';
 import { repairRun } from '../../src/core/repair';
 import { verifyRun } from '../../src/core/verify';
 import { parseFaults } from '../../src/local/faults';

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
-import { readInventoryReport } from '../../src/core/inventory';
+import { readInventoryReport } from '../../src/core/inventory/read';
 import { validateConfig } from '../../src/core/presets';
 import { verifyRun, type VerifyContext } from '../../src/core/verify';
 import { executeMigration, type LocalRunResult, runLocalMigration } from '../../src/local/migrate';

@@ -1,6 +1,6 @@
 /** statemachines/migrate.asl.yaml: valid ASL once deployed, and the Distributed Map shape it needs. */
 import validator from 'asl-validator';
-import { REQUIRED_COLUMNS } from '../../src/core/inventory';
+import { REQUIRED_COLUMNS } from '../../src/core/inventory/manifest';
 import { describe, expect, it } from 'vitest';
 import { allStates, loadAslFile } from '../helpers/definition';
 

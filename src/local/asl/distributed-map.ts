@@ -14,7 +14,7 @@ import { ExecutionAborted, fromTaskError, States, StatesError } from './errors';
 import { itemsAt, maxConcurrencyOf, selectItem } from './inline-map';
 import { batchItems } from './item-batcher';
 import { readItems } from './item-reader';
-import { runPool } from './pool';
+import { mapLimit } from '../../core/map-limit';
 import { type ChildRecord, type PendingRecord, ResultSink } from './result-writer';
 import { describeTolerance, exceedsTolerance, toleranceOf } from './tolerance';
 import type { ContextObject, MapState, RunMachine, Runtime, StateMachineDefinition } from './types';
@@ -92,7 +92,7 @@ export async function runDistributedMap(name: string, state: MapState, effective
       runtime.onEvent({ type: 'childFailed', items: batch.items, error: error.error, execution: executionArn });
     }
   });
-  await runPool(jobs, maxConcurrency, false);
+  await mapLimit(jobs, maxConcurrency, (job) => job(), { settle: true });
 
   const counted = (status: 'SUCCEEDED' | 'FAILED' | 'PENDING') =>
     sink ? sink.count(status) : outcomes.filter((outcome) => outcome !== undefined && ('record' in outcome ? outcome.record.Status : outcome.Status) === status).length;

@@ -8,7 +8,7 @@ import { executionContext } from './context';
 import { States, StatesError } from './errors';
 import { readPath } from './jsonpath';
 import { applyTemplate } from './payload';
-import { runPool } from './pool';
+import { mapLimit } from '../../core/map-limit';
 import type { ContextObject, MapState, RunMachine, Runtime, StateMachineDefinition } from './types';
 
 /** The Map's items: the array at ItemsPath of its effective input. */
@@ -47,6 +47,5 @@ export async function runInlineMap(state: MapState, effective: unknown, context:
       throw error;
     }
   });
-  const settled = await runPool(jobs, maxConcurrencyOf(state, effective, context), true);
-  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value);
+  return mapLimit(jobs, maxConcurrencyOf(state, effective, context) || Infinity, (job) => job());
 }

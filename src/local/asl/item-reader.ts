@@ -7,7 +7,8 @@
  * - InputType CSV: one item per row, keyed by the header (FIRST_ROW, or GIVEN CSVHeaders).
  * ReaderConfig.MaxItems / MaxItemsPath cap the items. Any failure is States.ItemReaderFailed.
  */
-import { parseCsv, readInventoryReport } from '../../core/inventory';
+import { parseCsv } from '../../core/inventory/data-files';
+import { readInventoryReport } from '../../core/inventory/read';
 import type { ObjectStore } from '../../core/ports';
 import { States, StatesError } from './errors';
 import { readPath } from './jsonpath';

@@ -1,12 +1,11 @@
 /** The Parallel state: every branch on the same input at once; the first failure fails the state; results in branch order. */
 import { executionContext } from './context';
 import { applyTemplate } from './payload';
-import { runPool } from './pool';
+import { mapLimit } from '../../core/map-limit';
 import type { ContextObject, ParallelState, RunMachine, Runtime } from './types';
 
 export async function runParallel(state: ParallelState, effective: unknown, context: ContextObject, runtime: Runtime, run: RunMachine): Promise<unknown[]> {
   const input = state.Parameters !== undefined ? applyTemplate(state.Parameters, effective, context) : effective;
   const base = executionContext(context);
-  const settled = await runPool(state.Branches.map((branch) => () => run(branch, input, base, runtime)), 0, true);
-  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value);
+  return mapLimit(state.Branches, Infinity, (branch) => run(branch, input, base, runtime));
 }

@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ContentBusy, PhotoError, TransientError } from '../../../src/core/errors';
-import { buildInventoryReport, decodeInventoryKey, encodeInventoryKey } from '../../../src/core/inventory';
+import { decodeInventoryKey, encodeInventoryKey } from '../../../src/core/inventory/keys';
+import { buildInventoryReport } from '../../../src/local/inventory-writer';
 import type { ItemEvent, ItemOutcome } from '../../../src/core/item';
 import { type ExecutionEvent, loadDefinition, startExecution, type StateMachineDefinition } from '../../../src/local/asl';
 import { MemoryStore } from '../../helpers/memory-store';
