@@ -169,7 +169,7 @@ export function observeStep(step: string, run: StepFunction, telemetry: Telemetr
         ...(outcome.duplicateOf ? { duplicateOf: outcome.duplicateOf } : {}),
         ...(outcome.bytesIn !== undefined ? { bytesIn: outcome.bytesIn } : {}),
         ...(outcome.bytesOut !== undefined ? { bytesOut: outcome.bytesOut } : {}),
-        ...(outcome.status === 'failed' ? { errorType: outcome.errorType, error: outcome.error } : {}),
+        ...(outcome.status === 'failed' ? { errorType: outcome.errorType, error: outcome.error, reason: outcome.reason } : {}),
       });
       return timed;
     } catch (error) {

@@ -34,7 +34,8 @@ export const makeOnDemandHandler =
     const logger = makeLogger('onDemand', telemetry, { path: event.rawPath });
     const match = PATH.exec(event.rawPath ?? '');
     const key = match ? decodeUrlPath(match[2]!) : undefined;
-    if (!match || key === undefined) {
+    const size = match ? decodeUrlPath(match[1]!) : undefined;
+    if (!match || key === undefined || size === undefined) {
       logger.info('onDemand: refused', { status: 400 });
       return json(400, { error: 'expected /dynamic/<WxH>/<key>' });
     }
@@ -42,7 +43,7 @@ export const makeOnDemandHandler =
     // Fails closed: without its secret no size is made, signed or not.
     const current = await currentSecret(context.signingSecret, signingSecret, (reason) => logger.error('onDemand: signing secret unavailable', { status: 503, reason }));
     if (!current) return json(503, { error: SECRET_UNAVAILABLE });
-    const result = await serveDynamic({ ...context, signingSecret: current.secret }, { size: decodeURIComponent(match[1]!), key, signature: event.queryStringParameters?.sig });
+    const result = await serveDynamic({ ...context, signingSecret: current.secret }, { size, key, signature: event.queryStringParameters?.sig });
     logger.info(`onDemand: ${result.status}`, { status: result.status, key, ...(result.status === 301 ? { logicalKey: result.logicalKey } : { error: result.error }) });
     if (result.status !== 301) return json(result.status, { error: result.error, ...(result.reason ? { reason: result.reason } : {}) });
     const location = `${websiteUrl.replace(/\/+$/, '')}/${encodeKeyPath(result.logicalKey)}`;

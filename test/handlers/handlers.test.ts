@@ -164,6 +164,13 @@ describe('onDemand handler (HTTP API payload v2)', () => {
     expect(JSON.parse(response.body).error).toMatch(/not allowed/);
     expect(s3.calls()).toHaveLength(0);
   });
+
+  it('answers 400, not a 500, to a size whose percent-escapes are malformed (one URL-path decoding rule)', async () => {
+    const { handler } = await import('../../src/handlers/on-demand');
+    const response = await handler({ rawPath: '/dynamic/300x%E0%A4%A/trips/a.jpg' });
+    expect(response.statusCode).toBe(400);
+    expect(s3.calls()).toHaveLength(0);
+  });
 });
 
 describe('onDemand handler with its signing secret in SSM Parameter Store', () => {
