@@ -64,8 +64,9 @@ describe('errors in the logs', () => {
     const thrown = lines.filter((line) => line.level === 'WARN' && line.key === 'broken/truncated.jpg' && line.error);
     expect(thrown.length).toBeGreaterThan(0);
     for (const line of thrown) {
-      expect(line.error).toMatchObject({ name: 'PhotoError', message: expect.stringMatching(/^cannot decode/) });
-      expect(line.error.stack).toMatch(/^PhotoError: cannot decode[^]*\n\s+at /);
+      // The message carries the reason's mark (what reaches RecordFailure through Lambda's error JSON).
+      expect(line.error).toMatchObject({ name: 'PhotoError', message: expect.stringMatching(/^\[corrupt\] cannot decode/) });
+      expect(line.error.stack).toMatch(/^PhotoError: \[corrupt\] cannot decode[^]*\n\s+at /);
     }
   });
 
