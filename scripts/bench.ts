@@ -17,6 +17,9 @@
  *   memory          RSS of `serve` as the CLI launches it, under on-demand misses: after 2,000 sequential
  *                   misses vs after the first 200 (a ratio: ~1 when memory plateaus), and its peak during 50
  *                   concurrent identical and 50 concurrent distinct misses (`--only memory`, `--misses <n>`)
+ *   heic            a 12 MP iPhone-sized HEIC (made by heif-enc) vs the same photo as JPEG: render of every
+ *                   preset (ms, median of 3), the WebAssembly decode alone, and peak RSS of a fresh process
+ *                   rendering each (`--only heic`; needs Debian's libheif-examples)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -52,6 +55,15 @@ interface Photo {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
+  if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'heic') {
+    const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-heic-'));
+    try {
+      process.stdout.write(`${JSON.stringify({ heic: await heicBench(work) })}\n`);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    return;
+  }
   const photosArg = args.includes('--photos') ? args[args.indexOf('--photos') + 1] : undefined;
   const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-'));
   try {
@@ -638,3 +650,72 @@ function table(result: Record<string, unknown>): string {
 }
 
 await main();
+
+/**
+ * A 4032x3024 photo (an iPhone's 12 MP) as HEIC (heif-enc, quality 80) and as JPEG (quality 90):
+ * milliseconds to render every preset (median of 3, in this process, after one warm-up), the libheif
+ * (WebAssembly) decode alone, and the peak RSS of a fresh process rendering each once.
+ */
+async function heicBench(work: string) {
+  const width = 4032;
+  const height = 3024;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><linearGradient id="g"><stop offset="0" stop-color="#123"/><stop offset="1" stop-color="#fc8"/></linearGradient></defs><rect width="${width}" height="${height}" fill="url(#g)"/><circle cx="2000" cy="1500" r="1000" fill="#3a6"/></svg>`;
+  // Grain, so the encoders have real detail to code.
+  const noise = Buffer.alloc(width * height);
+  let x = 7;
+  for (let i = 0; i < noise.length; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    noise[i] = 118 + (x & 15);
+  }
+  const grain = await sharp(noise, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  const jpeg = await sharp(Buffer.from(svg)).composite([{ input: grain, blend: 'overlay' }]).jpeg({ quality: 90 }).toBuffer();
+  const jpegFile = join(work, 'twelve-megapixels.jpg');
+  const heicFile = join(work, 'twelve-megapixels.heic');
+  await writeFile(jpegFile, jpeg);
+  try {
+    await run('heif-enc', ['-q', '80', '-o', heicFile, jpegFile]);
+  } catch (error) {
+    throw new Error(`heif-enc failed or is missing (Debian: apt-get install libheif-examples): ${(error as Error).message}`);
+  }
+  const heic = await readFile(heicFile);
+  const median = async (input: Buffer) => {
+    await renderPresets(input, presets, config.limits);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      await renderPresets(input, presets, config.limits);
+      times.push(performance.now() - started);
+    }
+    return Math.round(times.sort((a, b) => a - b)[1]!);
+  };
+  const heicRenderMs = await median(heic);
+  const jpegRenderMs = await median(jpeg);
+  const { all } = await import('heic-decode');
+  const decodeStarted = performance.now();
+  const images = await all({ buffer: heic });
+  await images[0]!.decode();
+  images.dispose();
+  const wasmDecodeMs = Math.round(performance.now() - decodeStarted);
+  const rssOf = (file: string, name: string) => childPeakRss(
+    work,
+    name,
+    `import { readFileSync } from 'node:fs';
+import { renderPresets } from ${JSON.stringify(join(import.meta.dirname, '../src/core/render.ts'))};
+import { validateConfig } from ${JSON.stringify(join(import.meta.dirname, '../src/core/presets.ts'))};
+import { config } from ${JSON.stringify(join(import.meta.dirname, '../src/config.ts'))};
+await renderPresets(readFileSync(${JSON.stringify(file)}), validateConfig(config), config.limits);`,
+  );
+  const heicPeakRssMB = await rssOf(heicFile, 'rss-heic');
+  const jpegPeakRssMB = await rssOf(jpegFile, 'rss-jpeg-12mp');
+  return {
+    megapixels: round((width * height) / 1e6),
+    heicBytes: heic.length,
+    jpegBytes: jpeg.length,
+    heicRenderMs,
+    jpegRenderMs,
+    heicOverJpeg: round(heicRenderMs / jpegRenderMs),
+    wasmDecodeMs,
+    heicPeakRssMB,
+    jpegPeakRssMB,
+  };
+}

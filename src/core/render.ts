@@ -2,7 +2,9 @@
  * Rendering with sharp, as a list of small named steps:
  *   inspect   read the header only: format, size, orientation, alpha; refuse pixel bombs
  *   plan      the smallest intermediate every preset can be cut from (never larger than the original)
- *   decode    ONE decode (JPEG shrink-on-load where it helps), EXIF orientation applied, sRGB, 8-bit raw
+ *   decode    ONE decode (JPEG shrink-on-load where it helps), EXIF orientation applied, sRGB, 8-bit raw;
+ *             an HEVC-coded HEIF's pixels come from heic.ts (libheif in WebAssembly, its own transforms
+ *             applied), since sharp's prebuilt libvips has no HEVC decoder
  *   opacity   an alpha channel that is fully opaque is dropped (such "RGBA" PNGs become JPEG crops)
  *   cut       every preset from the raw intermediate, in parallel; encoded without metadata. A
  *             `cover` preset first takes the centred region of its aspect ratio, then scales it: any
@@ -13,9 +15,10 @@
  * the batch records it as the photo's failure, the on-demand path answers 4xx. A photo is rendered
  * whole or not at all: presets are never stored for a photo that fails (a DONE photo has them all).
  */
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { IMAGE_TYPES } from './media-types';
 import { PhotoError } from './errors';
+import { decodeHeic, type HeicHeader } from './heic';
 import type { Limits, ResolvedPreset } from './presets';
 
 export type EncodedFormat = 'jpeg' | 'png' | 'webp';
@@ -45,9 +48,9 @@ export interface RenderResult {
 }
 
 export async function renderPresets(input: Uint8Array, presets: readonly ResolvedPreset[], limits: Limits): Promise<RenderResult> {
-  const source = await inspect(input, limits);
+  const { source, heic } = await readHeader(input, limits);
   const plan = planIntermediate(source, presets);
-  const raw = await decode(input, source, plan, limits);
+  const raw = await decode(input, source, plan, limits, heic);
   const transparent = source.hasAlpha && hasTransparency(raw);
   const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent).catch((error: unknown) => {
     throw new PhotoError('render-failed', `cannot render preset ${preset.name} (${preset.width}x${preset.height} ${preset.fit}) of a ${source.width}x${source.height} image: ${firstLine(error)}`);
@@ -56,6 +59,11 @@ export async function renderPresets(input: Uint8Array, presets: readonly Resolve
 }
 
 export async function inspect(input: Uint8Array, limits: Limits): Promise<SourceInfo> {
+  return (await readHeader(input, limits)).source;
+}
+
+/** The header read, and for an HEVC-coded HEIF what heic.ts needs (sharp reads its container, not its pixels). */
+async function readHeader(input: Uint8Array, limits: Limits): Promise<{ source: SourceInfo; heic?: HeicHeader }> {
   let meta: Metadata;
   try {
     meta = await withSpecificError(() => sharp(input, { limitInputPixels: false }).metadata());
@@ -67,13 +75,18 @@ export async function inspect(input: Uint8Array, limits: Limits): Promise<Source
   if (width * height > limits.maxInputPixels) {
     throw new PhotoError('too-large', `too large: ${width}x${height} is ${width * height} pixels, limit is ${limits.maxInputPixels}`);
   }
+  // libvips reports no orientation for a HEIF (its Exif Orientation is informational: heic.ts), and
+  // the size of the image after the file's own transforms.
   const swapped = (meta.orientation ?? 1) >= 5;
-  return {
+  const source: SourceInfo = {
     format: meta.format ?? 'unknown',
     width: swapped ? height : width,
     height: swapped ? width : height,
     hasAlpha: meta.hasAlpha === true,
   };
+  // `compression` is "the encoder used to compress an HEIF file, av1 (AVIF) or hevc (HEIC)" (sharp's metadata()).
+  const hevc = meta.format === 'heif' && meta.compression === 'hevc';
+  return hevc ? { source, heic: { width: source.width, height: source.height, icc: meta.icc } } : { source };
 }
 
 export interface IntermediatePlan {
@@ -104,8 +117,15 @@ export interface RawImage {
   channels: 1 | 2 | 3 | 4;
 }
 
-async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediatePlan, limits: Limits): Promise<RawImage> {
-  let pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediatePlan, limits: Limits, heic?: HeicHeader): Promise<RawImage> {
+  let pipeline: Sharp;
+  if (heic) {
+    // Already oriented by libheif: no .rotate(), the raw pixels carry no Exif to apply twice.
+    const pixels = await decodeHeic(input, heic, limits);
+    pipeline = sharp(pixels.input, pixels.options);
+  } else {
+    pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+  }
   if (plan.width < source.width || plan.height < source.height) {
     pipeline = pipeline.resize({ width: plan.width, height: plan.height, fit: 'fill' });
   }

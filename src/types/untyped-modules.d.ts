@@ -25,3 +25,17 @@ declare module 'asl-validator' {
     options?: { checkPaths: boolean; checkArn: boolean },
   ): { isValid: boolean; errors: Array<{ 'Error code': string; Message: string }>; errorsText(separator?: string): string };
 }
+
+declare module 'heic-decode' {
+  /** One top-level image of the file: its size (after the file's irot/imir/clap transforms) is known before `decode()`. */
+  export interface HeicImage {
+    width: number;
+    height: number;
+    /** Decodes to 8-bit interleaved RGBA (alpha 255 where the file has none), transforms applied. */
+    decode(): Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+  }
+  /** Parses the container (no pixels yet); `dispose()` frees the WebAssembly side. */
+  export function all(input: { buffer: Uint8Array }): Promise<HeicImage[] & { dispose(): void }>;
+  /** The first image, decoded. */
+  export default function decode(input: { buffer: Uint8Array }): Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+}

@@ -254,7 +254,7 @@ describe('serverless package (offline)', () => {
     const imgPackages = new Set(layer.flatMap((name) => /^nodejs\/node_modules\/@img\/([^/]+)\//.exec(name)?.[1] ?? []));
     expect([...imgPackages].filter((name) => name.startsWith('sharp-') && !name.endsWith('-linux-arm64'))).toEqual([]);
 
-    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure', onDemand: 'on-demand', sync: 'sync', startRun: 'start-run' };
+    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure', onDemand: 'on-demand', sync: 'sync', startRun: 'start-run', resolve: 'resolve' };
     for (const [fn, file] of Object.entries(files)) {
       const entries = zipEntries(join(out, `${fn}.zip`));
       const names = [...entries.keys()];
@@ -268,6 +268,10 @@ describe('serverless package (offline)', () => {
       // sharp stays external: a require() that Lambda resolves through /opt/nodejs/node_modules (the layer).
       if (fn === 'resize' || fn === 'sync') expect(bundle.includes('require("sharp")'), `${fn} requires sharp at run time`).toBe(true);
       expect(/node_modules\/sharp\/lib\/(sharp|constructor)\.js/.test(bundle), `${fn}: sharp's own code is not bundled`).toBe(false);
+      // Every function that renders carries the HEIC decoder (src/core/heic.ts): libheif-js's glue and its
+      // WebAssembly binary, which libheif-js/wasm-bundle embeds as a base64 data URL (no .wasm file to ship).
+      const renders = ['resize', 'onDemand', 'sync', 'resolve'].includes(fn);
+      expect(bundle.includes('heif_js_decode_image2') && bundle.includes('data:application/octet-stream;base64,'), `${fn}: the HEIC decoder is ${renders ? '' : 'not '}bundled`).toBe(renders);
     }
   });
 
