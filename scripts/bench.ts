@@ -40,6 +40,7 @@ import { startLocalServer } from '../src/local/serve';
 import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../src/local/stack';
 import { TIMINGS_FILE } from '../src/cli/estimate';
 import type { Timings } from '../src/core/prices';
+import { animationBench } from './bench-animation';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const run = promisify(execFile);
@@ -79,6 +80,10 @@ async function main(): Promise<void> {
     if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'cdn') {
       // The CDN view alone, for iterating on it; report the figures of a full run.
       process.stdout.write(`${JSON.stringify({ cdn: await cdnLatency(largest, join(work, 'cdn')) })}\n`);
+      return;
+    }
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'animation') {
+      process.stdout.write(`${JSON.stringify({ animation: await animationBench(largest.bytes) })}\n`);
       return;
     }
     const misses = args.includes('--misses') ? Number(args[args.indexOf('--misses') + 1]) : 2000;

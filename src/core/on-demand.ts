@@ -5,6 +5,7 @@
  * Every limit is checked before any decode or write; image bytes never travel through the API.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { keepsAnimationOf } from './animation';
 import { type StepContext, nowIso } from './context';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { pointerTarget, validateSourceKey } from './keys';
@@ -146,7 +147,8 @@ export const INTERMEDIATE_FACTOR = 2;
 
 /**
  * What to render a new size from: the smallest stored `inside` preset (the whole frame, oriented,
- * sRGB) that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's
+ * sRGB; for a GIF or WebP original, only one of the original's own type, which keeps its frames)
+ * that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's
  * copy, or the source bucket's when the batch has not stored it yet. Throws PhotoError (gone, too-large).
  */
 async function findSource(context: OnDemandContext, key: string, size: Size): Promise<SourceBytes> {
@@ -157,6 +159,8 @@ async function findSource(context: OnDemandContext, key: string, size: Size): Pr
     const whole = new Set(context.presets.filter((preset) => preset.fit === 'inside').map((preset) => preset.name));
     const intermediate = rows
       .filter((r) => whole.has(r.preset) && r.sourceSha256 === original.sha256)
+      // An animated original's size is made from its frames: never from a rendition that is one frame (animation.ts).
+      .filter((r) => keepsAnimationOf(original.contentType, r.contentType))
       .filter((r) => r.width >= wanted.width * INTERMEDIATE_FACTOR && r.height >= wanted.height * INTERMEDIATE_FACTOR)
       .sort((a, b) => a.bytes - b.bytes)[0];
     if (intermediate) {

@@ -9,6 +9,8 @@
  *   cut       every preset from the raw intermediate, in parallel; encoded without metadata. A
  *             `cover` preset first takes the centred region of its aspect ratio, then scales it: any
  *             geometry works (a 100000x1 strip), since nothing is ever scaled past the preset itself
+ *   animation an animated GIF/WebP keeps its frames in the presets whose format carries them (GIF,
+ *             WebP), the others get the first frame of the same single decode (src/core/animation.ts)
  *
  * Every failure inside rendering is a PhotoError (reason corrupt, too-large or render-failed) whose
  * message names the step (and the preset):
@@ -16,12 +18,13 @@
  * whole or not at all: presets are never stored for a photo that fails (a DONE photo has them all).
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { type Animation, animatedFormat, animationOf, framesToDecode, rawFramesInput } from './animation';
 import { IMAGE_TYPES } from './media-types';
 import { PhotoError } from './errors';
 import { decodeHeic, type HeicHeader } from './heic';
 import type { Limits, ResolvedPreset } from './presets';
 
-export type EncodedFormat = 'jpeg' | 'png' | 'webp';
+export type EncodedFormat = 'jpeg' | 'png' | 'webp' | 'gif';
 
 export interface SourceInfo {
   format: string;
@@ -30,6 +33,8 @@ export interface SourceInfo {
   height: number;
   /** Has an alpha channel (after rendering: one with at least one pixel not fully opaque). */
   hasAlpha: boolean;
+  /** An animated GIF/WebP original's frames (width and height above are one frame's). */
+  animation?: Animation;
 }
 
 export interface Rendition {
@@ -50,9 +55,11 @@ export interface RenderResult {
 export async function renderPresets(input: Uint8Array, presets: readonly ResolvedPreset[], limits: Limits): Promise<RenderResult> {
   const { source, heic } = await readHeader(input, limits);
   const plan = planIntermediate(source, presets);
-  const raw = await decode(input, source, plan, limits, heic);
+  // A HEIC is decoded by libheif (one frame); an animated GIF/WebP may keep every frame.
+  const frames = heic ? undefined : framesToDecode(source, presets, limits);
+  const raw = await decode(input, source, plan, limits, heic, frames);
   const transparent = source.hasAlpha && hasTransparency(raw);
-  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent).catch((error: unknown) => {
+  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent, source.format).catch((error: unknown) => {
     throw new PhotoError('render-failed', `cannot render preset ${preset.name} (${preset.width}x${preset.height} ${preset.fit}) of a ${source.width}x${source.height} image: ${firstLine(error)}`);
   })));
   return { source: { ...source, hasAlpha: transparent }, renditions };
@@ -78,11 +85,13 @@ async function readHeader(input: Uint8Array, limits: Limits): Promise<{ source: 
   // libvips reports no orientation for a HEIF (its Exif Orientation is informational: heic.ts), and
   // the size of the image after the file's own transforms.
   const swapped = (meta.orientation ?? 1) >= 5;
+  const animation = animationOf(meta);
   const source: SourceInfo = {
     format: meta.format ?? 'unknown',
     width: swapped ? height : width,
     height: swapped ? width : height,
     hasAlpha: meta.hasAlpha === true,
+    ...(animation ? { animation } : {}),
   };
   // `compression` is "the encoder used to compress an HEIF file, av1 (AVIF) or hevc (HEIC)" (sharp's metadata()).
   const hevc = meta.format === 'heif' && meta.compression === 'hevc';
@@ -115,14 +124,19 @@ export interface RawImage {
   width: number;
   height: number;
   channels: 1 | 2 | 3 | 4;
+  /** Animated: `data` holds `frames.pages` frames of width x height, one under another. */
+  frames?: Animation;
 }
 
-async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediatePlan, limits: Limits, heic?: HeicHeader): Promise<RawImage> {
+async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediatePlan, limits: Limits, heic?: HeicHeader, frames?: Animation): Promise<RawImage> {
   let pipeline: Sharp;
   if (heic) {
     // Already oriented by libheif: no .rotate(), the raw pixels carry no Exif to apply twice.
     const pixels = await decodeHeic(input, heic, limits);
     pipeline = sharp(pixels.input, pixels.options);
+  } else if (frames) {
+    // Every frame, resized frame by frame (an animated original has no orientation: animation.ts).
+    pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error', animated: true });
   } else {
     pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
   }
@@ -133,6 +147,10 @@ async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediateP
   if (!source.hasAlpha) pipeline = pipeline.removeAlpha();
   try {
     const { data, info } = await withSpecificError(() => pipeline.clone().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
+    if (frames) {
+      const pages = info.pages ?? frames.pages;
+      return { data, width: info.width, height: info.pageHeight ?? info.height / pages, channels: info.channels, frames: { ...frames, pages } };
+    }
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (error) {
     throw decodeError(error);
@@ -186,9 +204,14 @@ export function hasTransparency(raw: RawImage): boolean {
   return false;
 }
 
-async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean): Promise<Rendition> {
-  const format: EncodedFormat = preset.format === 'auto' ? (transparent ? 'png' : 'jpeg') : preset.format;
-  let pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+/** libimagequant's effort for GIF renditions (see cut). */
+const GIF_EFFORT = 1;
+
+async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean, sourceFormat: string): Promise<Rendition> {
+  const animated = raw.frames ? animatedFormat(preset, sourceFormat) : undefined;
+  const format: EncodedFormat = animated ?? (preset.format === 'auto' ? (transparent ? 'png' : 'jpeg') : preset.format);
+  const { input, options, encoderOptions } = rawFramesInput(raw, animated !== undefined);
+  let pipeline = sharp(input, options);
   if (!transparent && (raw.channels === 2 || raw.channels === 4)) pipeline = pipeline.removeAlpha();
   if (preset.fit === 'cover' && !(preset.withoutEnlargement && presetScale(raw, preset) > 1)) {
     // Crop, then scale: libvips' own cover scales the whole frame first, and a 100000x1 strip cut to
@@ -204,11 +227,18 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean):
     pipeline = pipeline.jpeg({ quality: preset.quality, mozjpeg: preset.mozjpeg });
   } else if (format === 'png') {
     pipeline = pipeline.png({ compressionLevel: 6 });
+  } else if (format === 'gif') {
+    // A palette per frame (libimagequant), https://sharp.pixelplumbing.com/api-output#gif: `effort`
+    // 1 (of 1..10, default 7) quantises about 3-4x faster for 7-19 % more bytes on photo-like pans
+    // (`npm run bench -- --only animation`: 826 vs 3361 ms per megapixel, 1.78 vs 1.67 MB); GIF is
+    // the slow encoder of the animated path (WebP: about 240 ms per megapixel in the same run).
+    pipeline = pipeline.gif({ effort: GIF_EFFORT, ...encoderOptions });
   } else {
-    pipeline = pipeline.webp({ quality: preset.quality });
+    pipeline = pipeline.webp({ quality: preset.quality, ...encoderOptions });
   }
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-  return { preset, body: data, width: info.width, height: info.height, format, ext: IMAGE_TYPES[format].ext, contentType: IMAGE_TYPES[format].contentType };
+  // An animated output's info: `height` is every frame's, `pageHeight` one frame's.
+  return { preset, body: data, width: info.width, height: info.pageHeight ?? info.height, format, ext: IMAGE_TYPES[format].ext, contentType: IMAGE_TYPES[format].contentType };
 }
 
 /**
