@@ -30,6 +30,7 @@ import { config } from '../src/config';
 import { mapLimit } from '../src/core/map-limit';
 import { validateConfig, type ResolvedPreset } from '../src/core/presets';
 import { renderPresets } from '../src/core/render';
+import { cutPipeline, decodeOnce, encode, formatCandidates, lumaSsim } from './bench-formats';
 import { runLocalMigration } from '../src/local/migrate';
 import { listPhotos } from '../src/local/photos';
 import { writeSamplePhotos } from '../src/local/samples';
@@ -72,6 +73,14 @@ async function main(): Promise<void> {
     const misses = args.includes('--misses') ? Number(args[args.indexOf('--misses') + 1]) : 2000;
     if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'memory') {
       process.stdout.write(`${JSON.stringify({ memory: await serveMemory(largest, join(work, 'memory'), misses) })}\n`);
+      return;
+    }
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'formats') {
+      process.stdout.write(`${JSON.stringify({ formats: await formatCosts(decodable) })}\n`);
+      return;
+    }
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'peak-rss') {
+      process.stdout.write(`${JSON.stringify({ peakRssFormats: await formatsPeakRss(work) })}\n`);
       return;
     }
     const localRunPhotos = args.includes('--local-run-photos') ? Number(args[args.indexOf('--local-run-photos') + 1]) : 5000;
@@ -269,7 +278,8 @@ process.stdout.write(String(hwm ? Number(hwm[1]) : process.resourceUsage().maxRS
   const child = spawn(process.execPath, ['--import', 'tsx', scriptFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => child.on('exit', resolve));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  if (code !== 0 || !/^\d+$/.test(out)) throw new Error(`${name}: the measuring child exited ${code} (${out.slice(0, 200)})`);
   return Math.round(Number(out) / 1024);
 }
 
@@ -307,6 +317,133 @@ await store.get({ bucket: ${JSON.stringify(LOCAL_NAMES.sourceBucket)}, key: 'ben
   } finally {
     await stack.close();
   }
+}
+
+/**
+ * Per candidate output format and setting (scripts/bench-formats.ts), on every photo: ONE decode as
+ * render.ts decodes, each preset cut once to raw pixels, then each candidate's encoder timed alone on
+ * those pixels, one encode at a time (sharp.concurrency() threads each). Per candidate: ms per
+ * megapixel of output, bytes per photo (the presets together) and per preset, mean luma SSIM
+ * against the cut pixels, and ratios to JPEG (mozjpeg and not, at the config's quality) measured in
+ * this run. `renderTimeAdded`: an added format's encodes over today's whole render of a photo
+ * (decode + cuts + JPEG encodes), i.e. the Lambda time it adds. `perAddedFormat`: the writes each
+ * format beside the primary one adds per photo (an asset and a pointer per preset; a catalog row
+ * per preset). `--only formats`.
+ */
+async function formatCosts(photos: Photo[]) {
+  const candidates = formatCandidates(config.jpegQuality);
+  const names = presets.map((p) => p.name);
+  const per = new Map(candidates.map((c) => [c.name, { ms: 0, bytes: 0, ssim: 0, outputs: 0, byPreset: Object.fromEntries(names.map((n) => [n, 0])) as Record<string, number> }]));
+  let decodeMs = 0;
+  let cutMs = 0;
+  let outputMegapixels = 0;
+  // Warm-up: the first encode of each kind loads its codec.
+  const warm = await decodeOnce(photos[0]!.bytes, presets, config.limits);
+  for (const candidate of candidates) await encode(cutPipeline(warm, presets[1]!), candidate);
+  for (const photo of photos) {
+    let at = performance.now();
+    const raw = await decodeOnce(photo.bytes, presets, config.limits);
+    decodeMs += performance.now() - at;
+    for (const preset of presets) {
+      at = performance.now();
+      const { data, info } = await cutPipeline(raw, preset).raw().toBuffer({ resolveWithObject: true });
+      cutMs += performance.now() - at;
+      const cut = { data, width: info.width, height: info.height, channels: info.channels as 3 };
+      outputMegapixels += (info.width * info.height) / 1e6;
+      for (const candidate of candidates) {
+        const pixels = sharp(cut.data, { raw: { width: cut.width, height: cut.height, channels: cut.channels } });
+        at = performance.now();
+        const body = await encode(pixels, candidate);
+        const entry = per.get(candidate.name)!;
+        entry.ms += performance.now() - at;
+        entry.bytes += body.byteLength;
+        entry.byPreset[preset.name]! += body.byteLength;
+        entry.ssim += await lumaSsim(cut, body);
+        entry.outputs++;
+      }
+    }
+  }
+  const n = photos.length;
+  const jpeg = per.get('jpeg')!;
+  const moz = per.get('mozjpeg')!;
+  const todayMsPerPhoto = (decodeMs + cutMs + jpeg.ms) / n;
+  const result = Object.fromEntries(
+    candidates.map((c) => {
+      const e = per.get(c.name)!;
+      return [
+        c.name,
+        {
+          format: c.format,
+          options: c.options,
+          msPerMegapixel: round(e.ms / outputMegapixels),
+          encodeMsPerPhoto: round(e.ms / n),
+          bytesPerPhoto: Math.round(e.bytes / n),
+          bytesPerPreset: Object.fromEntries(names.map((name) => [name, Math.round(e.byPreset[name]! / n)])),
+          ssim: Math.round((e.ssim / e.outputs) * 10000) / 10000,
+          renderTimeAdded: round(e.ms / n / todayMsPerPhoto),
+          ratios: { bytesOverMozjpeg: round(e.bytes / moz.bytes), timeOverMozjpeg: round(e.ms / moz.ms), bytesOverJpeg: round(e.bytes / jpeg.bytes), timeOverJpeg: round(e.ms / jpeg.ms) },
+        },
+      ];
+    }),
+  );
+  return {
+    photos: n,
+    presets: names,
+    sharpConcurrency: sharp.concurrency(),
+    outputMegapixelsPerPhoto: round(outputMegapixels / n),
+    decodeMsPerPhoto: round(decodeMs / n),
+    cutMsPerPhoto: round(cutMs / n),
+    todayRenderMsPerPhoto: round(todayMsPerPhoto),
+    candidates: result,
+    perAddedFormat: { assetPuts: presets.length, pointerPuts: presets.length, puts: 2 * presets.length, catalogRows: presets.length },
+  };
+}
+
+/**
+ * Peak RSS (VmHWM, MB) of a fresh process rendering a 50 MP JPEG (8660x5773, noise over a gradient:
+ * a photo's entropy, not a flat test card) with every preset, as render.ts does (one decode, all
+ * cuts at once): through renderPresets itself (JPEG), and with scripts/bench-formats.ts's replica of
+ * it for JPEG only and for JPEG + WebP + AVIF (the candidates named in `formatsForRss`). Target ≤ 300 MB.
+ * `--only peak-rss`.
+ */
+async function formatsPeakRss(work: string) {
+  const file = join(work, 'fifty-megapixels-noise.jpg');
+  const width = 8660;
+  const height = 5773;
+  const gradient = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#1a3050"/><stop offset="0.5" stop-color="#c08040"/><stop offset="1" stop-color="#f0e0a0"/></linearGradient></defs><rect width="${width}" height="${height}" fill="url(#g)"/></svg>`;
+  const noise = await sharp({ create: { width, height, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 24 } } }).raw().toBuffer();
+  const pixels = await sharp(Buffer.from(gradient), { limitInputPixels: false }).composite([{ input: noise, raw: { width, height, channels: 3 }, blend: 'soft-light' }]).raw().toBuffer();
+  const image = () => sharp(pixels, { raw: { width, height, channels: 3 }, limitInputPixels: false });
+  await writeFile(file, await image().jpeg({ quality: 90 }).toBuffer());
+  // Progressive JPEGs (10 of the 18 JPEGs of ../shared/photos): libjpeg keeps every DCT coefficient of the image until the last scan.
+  const progressiveFile = join(work, 'fifty-megapixels-noise-progressive.jpg');
+  await writeFile(progressiveFile, await image().jpeg({ quality: 90, progressive: true }).toBuffer());
+  const bytes = (await readFile(file)).byteLength;
+  const src = (path: string) => JSON.stringify(join(import.meta.dirname, path));
+  const head = `import { readFileSync } from 'node:fs';
+import { renderPresets } from ${src('../src/core/render.ts')};
+import { validateConfig } from ${src('../src/core/presets.ts')};
+import { config } from ${src('../src/config.ts')};
+import { formatCandidates, renderAllFormats } from ${src('bench-formats.ts')};
+const presets = validateConfig(config);
+const input = readFileSync(${JSON.stringify(file)});
+const pick = (names) => formatCandidates(config.jpegQuality).filter((c) => names.includes(c.name));`;
+  const measure = (name: string, body: string) => childPeakRss(work, name, `${head}\n${body}`);
+  const baselineMB = await measure('rss-baseline', 'void input.length;');
+  const renderPresetsMB = await measure('rss-render-presets', 'await renderPresets(input, presets, config.limits);');
+  const jpegOnlyMB = await measure('rss-jpeg', `await renderAllFormats(input, presets, config.limits, pick(['jpeg']));`);
+  const allFormats = ['jpeg', 'webp-q80-e4', 'avif-q50-e4'];
+  const allFormatsMB = await measure('rss-all', `await renderAllFormats(input, presets, config.limits, pick(${JSON.stringify(allFormats)}));`);
+  const progressive = (body: string) => body.replace('readFileSync(' + JSON.stringify(file) + ')', 'readFileSync(' + JSON.stringify(progressiveFile) + ')');
+  const progressiveRenderPresetsMB = await childPeakRss(work, 'rss-progressive', progressive(`${head}\nawait renderPresets(input, presets, config.limits);`));
+  const progressiveAllFormatsMB = await childPeakRss(work, 'rss-progressive-all', progressive(`${head}\nawait renderAllFormats(input, presets, config.limits, pick(${JSON.stringify(allFormats)}));`));
+  const worst = Math.max(renderPresetsMB, jpegOnlyMB, allFormatsMB, progressiveRenderPresetsMB, progressiveAllFormatsMB);
+  return {
+    width, height, megapixels: round((width * height) / 1e6), fileMB: round(bytes / 1e6), formats: allFormats,
+    baselineMB, renderPresetsMB, jpegOnlyMB, allFormatsMB,
+    progressive: { renderPresetsMB: progressiveRenderPresetsMB, allFormatsMB: progressiveAllFormatsMB },
+    targetMB: 300, withinTarget: worst <= 300,
+  };
 }
 
 /** Miss (first request: the whole 307 → render → 301 → 301 → 200 dance) and hit, on `serve`. */
