@@ -115,14 +115,19 @@ export interface RawImage {
 }
 
 async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediatePlan, limits: Limits): Promise<RawImage> {
-  let pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
-  if (plan.width < source.width || plan.height < source.height) {
-    pipeline = pipeline.resize({ width: plan.width, height: plan.height, fit: 'fill' });
-  }
-  pipeline = pipeline.toColourspace('srgb');
-  if (!source.hasAlpha) pipeline = pipeline.removeAlpha();
+  // A new pipeline for each attempt, not clone(): sharp's clone() structuredClone()s its options, the
+  // whole input Buffer with them (node_modules/sharp/dist/constructor.mjs) — a copy of the original
+  // per decode (npm run bench -- --only on-demand-speed: 14 ms of CPU on a 20 MP JPEG).
+  const pipeline = () => {
+    let decoding = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+    if (plan.width < source.width || plan.height < source.height) {
+      decoding = decoding.resize({ width: plan.width, height: plan.height, fit: 'fill' });
+    }
+    decoding = decoding.toColourspace('srgb');
+    return source.hasAlpha ? decoding : decoding.removeAlpha();
+  };
   try {
-    const { data, info } = await withSpecificError(() => pipeline.clone().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
+    const { data, info } = await withSpecificError(() => pipeline().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (error) {
     throw decodeError(error);
