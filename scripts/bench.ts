@@ -14,6 +14,12 @@
  *   localRun        `photo-scaler run` of 5,000 tiny photos: first run, no-op rerun and verify (seconds,
  *                   peak RSS, their ratios), and the RSS growth per photo (`--only local-run`,
  *                   `--local-run-photos <n>`)
+ *   formats         per output format and setting: encode ms per output megapixel, bytes per preset, SSIM,
+ *                   ratios to JPEG and mozjpeg (`--only formats`)
+ *   peakRssFormats  peak RSS for a 50 MP JPEG (baseline and progressive) with every preset, in JPEG and in
+ *                   JPEG + WebP + AVIF, each in a fresh child process (`--only peak-rss`)
+ *   onDemandSpeed   a new on-demand size (serveDynamic on the local stack) vs a bare sharp resize of the same
+ *                   ~20 MP JPEG, and where its time goes, step by step (`--only on-demand-speed`, `--samples <n>`)
  *   memory          RSS of `serve` as the CLI launches it, under on-demand misses: after 2,000 sequential
  *                   misses vs after the first 200 (a ratio: ~1 when memory plateaus), and its peak during 50
  *                   concurrent identical and 50 concurrent distinct misses (`--only memory`, `--misses <n>`)
@@ -32,7 +38,13 @@ import sharp from 'sharp';
 import { config } from '../src/config';
 import { mapLimit } from '../src/core/map-limit';
 import { validateConfig, type ResolvedPreset } from '../src/core/presets';
-import { renderPresets } from '../src/core/render';
+import { inspect, renderPresets } from '../src/core/render';
+import { cutPipeline, decodeOnce, encode, formatCandidates, lumaSsim } from './bench-formats';
+import { type OnDemandContext, serveDynamic } from '../src/core/on-demand';
+import { sha256Hex } from '../src/core/library';
+import { resolvePreset } from '../src/core/presets';
+import { RenderGate } from '../src/core/render-gate';
+import { sniffImage } from '../src/core/sniff';
 import { runLocalMigration } from '../src/local/migrate';
 import { listPhotos } from '../src/local/photos';
 import { writeSamplePhotos } from '../src/local/samples';
@@ -91,6 +103,19 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ memory: await serveMemory(largest, join(work, 'memory'), misses) })}\n`);
       return;
     }
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'formats') {
+      process.stdout.write(`${JSON.stringify({ formats: await formatCosts(decodable) })}\n`);
+      return;
+    }
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'peak-rss') {
+      process.stdout.write(`${JSON.stringify({ peakRssFormats: await formatsPeakRss(work) })}\n`);
+      return;
+    }
+    const speedSamples = args.includes('--samples') ? Number(args[args.indexOf('--samples') + 1]) : 9;
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'on-demand-speed') {
+      process.stdout.write(`${JSON.stringify({ onDemandSpeed: await onDemandSpeed(decodable, join(work, 'on-demand-speed'), speedSamples) })}\n`);
+      return;
+    }
     const localRunPhotos = args.includes('--local-run-photos') ? Number(args[args.indexOf('--local-run-photos') + 1]) : 5000;
     if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'local-run') {
       process.stdout.write(`${JSON.stringify({ localRun: await localRunScale(join(work, 'local-run'), localRunPhotos) })}\n`);
@@ -133,6 +158,13 @@ async function main(): Promise<void> {
     log(`serve RSS: ${memory.sequential.first200MB} MB over misses 101-200, ${memory.sequential.last200MB} MB over the last 200 of ${memory.sequential.misses} (${memory.sequential.lastOverFirst200}x); peak ${memory.identicalCrowd.peakRssMB} MB under 50 identical misses, ${memory.distinctCrowd.peakRssMB} MB under 50 distinct`);
     log(`CDN view: warm hit p50 ${cdn.warmHitMsP50} ms (${cdn.ratios.warmHitOverStatic}x static), pointer resolution p50 ${cdn.firstHitMsP50} ms (${cdn.ratios.firstHitOverStatic}x), new size p50 ${cdn.newSizeMsP50} ms (${cdn.ratios.newSizeOverSharpResize}x sharp); load: ${cdn.load.requests} requests, ${cdn.load.errors} errors, p95 ${cdn.load.msP95} ms`);
 
+    const formats = await formatCosts(decodable);
+    log(`formats: ${Object.entries(formats.candidates).map(([name, c]) => `${name} ${c.msPerMegapixel} ms/MP ${c.bytesPerPhoto} B (${c.ratios.bytesOverMozjpeg}x mozjpeg bytes)`).join(', ')}`);
+    const peakRssFormats = await formatsPeakRss(work);
+    log(`peak RSS for a 50 MP JPEG: ${peakRssFormats.jpegOnlyMB} MB in JPEG, ${peakRssFormats.allFormatsMB} MB in JPEG+WebP+AVIF (progressive: ${peakRssFormats.progressive.allFormatsMB} MB)`);
+    const onDemandSpeedResult = await onDemandSpeed(decodable, join(work, 'on-demand-speed'), speedSamples);
+    log(`new on-demand size ${onDemandSpeedResult.onDemandMsP50} ms vs bare sharp ${onDemandSpeedResult.sharpResizeMsP50} ms (${onDemandSpeedResult.ratios.onDemandOverSharpResize}x)`);
+
     const localRun = await localRunScale(join(work, 'local-run'), localRunPhotos);
     log(`local run of ${localRun.photos} tiny photos: ${localRun.firstRun.seconds} s (${localRun.firstRun.itemsPerSecond}/s, peak RSS ${localRun.firstRun.peakRssMB} MB, ${localRun.rssKBPerPhoto} KB a photo), no-op rerun ${localRun.noopRerun.seconds} s, verify ${localRun.verify.seconds} s`);
 
@@ -149,6 +181,9 @@ async function main(): Promise<void> {
       dedupe,
       mozjpeg: { coreWithMozjpeg: round(mozCore), cropBytes, cropBytesWithMozjpeg: mozBytes, bytesSaved: round(1 - mozBytes / cropBytes), timeCost: round(core / mozCore) },
       onDemand,
+      onDemandSpeed: onDemandSpeedResult,
+      formats,
+      peakRssFormats,
       cdn,
       memory,
       localRun,
@@ -286,7 +321,8 @@ process.stdout.write(String(hwm ? Number(hwm[1]) : process.resourceUsage().maxRS
   const child = spawn(process.execPath, ['--import', 'tsx', scriptFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => child.on('exit', resolve));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  if (code !== 0 || !/^\d+$/.test(out)) throw new Error(`${name}: the measuring child exited ${code} (${out.slice(0, 200)})`);
   return Math.round(Number(out) / 1024);
 }
 
@@ -321,6 +357,250 @@ await inspectOriginal({ store, config } as never, { bucket: ${JSON.stringify(LOC
     const wholeRssMB = await childPeakRss(dataDir, 'dedupe-whole', `${setup}
 await store.get({ bucket: ${JSON.stringify(LOCAL_NAMES.sourceBucket)}, key: 'bench/huge.jpg' });`);
     return { originalMB, peakRssMB, baselineRssMB, wholeRssMB, streamedExtraOverWholeExtra: round((peakRssMB - baselineRssMB) / Math.max(1, wholeRssMB - baselineRssMB)) };
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
+ * Per candidate output format and setting (scripts/bench-formats.ts), on every photo: ONE decode as
+ * render.ts decodes, each preset cut once to raw pixels, then each candidate's encoder timed alone on
+ * those pixels, one encode at a time (sharp.concurrency() threads each). Per candidate: ms per
+ * megapixel of output, bytes per photo (the presets together) and per preset, mean luma SSIM
+ * against the cut pixels, and ratios to JPEG (mozjpeg and not, at the config's quality) measured in
+ * this run. `renderTimeAdded`: an added format's encodes over today's whole render of a photo
+ * (decode + cuts + JPEG encodes), i.e. the Lambda time it adds. `perAddedFormat`: the writes each
+ * format beside the primary one adds per photo (an asset and a pointer per preset; a catalog row
+ * per preset). `--only formats`.
+ */
+async function formatCosts(photos: Photo[]) {
+  const candidates = formatCandidates(config.jpegQuality);
+  const names = presets.map((p) => p.name);
+  const per = new Map(candidates.map((c) => [c.name, { ms: 0, bytes: 0, ssim: 0, outputs: 0, byPreset: Object.fromEntries(names.map((n) => [n, 0])) as Record<string, number> }]));
+  let decodeMs = 0;
+  let cutMs = 0;
+  let outputMegapixels = 0;
+  // Warm-up: the first encode of each kind loads its codec.
+  const warm = await decodeOnce(photos[0]!.bytes, presets, config.limits);
+  for (const candidate of candidates) await encode(cutPipeline(warm, presets[1]!), candidate);
+  for (const photo of photos) {
+    let at = performance.now();
+    const raw = await decodeOnce(photo.bytes, presets, config.limits);
+    decodeMs += performance.now() - at;
+    for (const preset of presets) {
+      at = performance.now();
+      const { data, info } = await cutPipeline(raw, preset).raw().toBuffer({ resolveWithObject: true });
+      cutMs += performance.now() - at;
+      const cut = { data, width: info.width, height: info.height, channels: info.channels as 3 };
+      outputMegapixels += (info.width * info.height) / 1e6;
+      for (const candidate of candidates) {
+        const pixels = sharp(cut.data, { raw: { width: cut.width, height: cut.height, channels: cut.channels } });
+        at = performance.now();
+        const body = await encode(pixels, candidate);
+        const entry = per.get(candidate.name)!;
+        entry.ms += performance.now() - at;
+        entry.bytes += body.byteLength;
+        entry.byPreset[preset.name]! += body.byteLength;
+        entry.ssim += await lumaSsim(cut, body);
+        entry.outputs++;
+      }
+    }
+  }
+  const n = photos.length;
+  const jpeg = per.get('jpeg')!;
+  const moz = per.get('mozjpeg')!;
+  const todayMsPerPhoto = (decodeMs + cutMs + jpeg.ms) / n;
+  const result = Object.fromEntries(
+    candidates.map((c) => {
+      const e = per.get(c.name)!;
+      return [
+        c.name,
+        {
+          format: c.format,
+          options: c.options,
+          msPerMegapixel: round(e.ms / outputMegapixels),
+          encodeMsPerPhoto: round(e.ms / n),
+          bytesPerPhoto: Math.round(e.bytes / n),
+          bytesPerPreset: Object.fromEntries(names.map((name) => [name, Math.round(e.byPreset[name]! / n)])),
+          ssim: Math.round((e.ssim / e.outputs) * 10000) / 10000,
+          renderTimeAdded: round(e.ms / n / todayMsPerPhoto),
+          ratios: { bytesOverMozjpeg: round(e.bytes / moz.bytes), timeOverMozjpeg: round(e.ms / moz.ms), bytesOverJpeg: round(e.bytes / jpeg.bytes), timeOverJpeg: round(e.ms / jpeg.ms) },
+        },
+      ];
+    }),
+  );
+  return {
+    photos: n,
+    presets: names,
+    sharpConcurrency: sharp.concurrency(),
+    outputMegapixelsPerPhoto: round(outputMegapixels / n),
+    decodeMsPerPhoto: round(decodeMs / n),
+    cutMsPerPhoto: round(cutMs / n),
+    todayRenderMsPerPhoto: round(todayMsPerPhoto),
+    candidates: result,
+    perAddedFormat: { assetPuts: presets.length, pointerPuts: presets.length, puts: 2 * presets.length, catalogRows: presets.length },
+  };
+}
+
+/**
+ * Peak RSS (VmHWM, MB) of a fresh process rendering a 50 MP JPEG (8660x5773, noise over a gradient:
+ * a photo's entropy, not a flat test card) with every preset, as render.ts does (one decode, all
+ * cuts at once): through renderPresets itself (JPEG), and with scripts/bench-formats.ts's replica of
+ * it for JPEG only and for JPEG + WebP + AVIF (the candidates named in `formatsForRss`). Target ≤ 300 MB.
+ * `--only peak-rss`.
+ */
+async function formatsPeakRss(work: string) {
+  const file = join(work, 'fifty-megapixels-noise.jpg');
+  const width = 8660;
+  const height = 5773;
+  const gradient = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#1a3050"/><stop offset="0.5" stop-color="#c08040"/><stop offset="1" stop-color="#f0e0a0"/></linearGradient></defs><rect width="${width}" height="${height}" fill="url(#g)"/></svg>`;
+  const noise = await sharp({ create: { width, height, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 24 } } }).raw().toBuffer();
+  const pixels = await sharp(Buffer.from(gradient), { limitInputPixels: false }).composite([{ input: noise, raw: { width, height, channels: 3 }, blend: 'soft-light' }]).raw().toBuffer();
+  const image = () => sharp(pixels, { raw: { width, height, channels: 3 }, limitInputPixels: false });
+  await writeFile(file, await image().jpeg({ quality: 90 }).toBuffer());
+  // Progressive JPEGs (10 of the 18 JPEGs of ../shared/photos): libjpeg keeps every DCT coefficient of the image until the last scan.
+  const progressiveFile = join(work, 'fifty-megapixels-noise-progressive.jpg');
+  await writeFile(progressiveFile, await image().jpeg({ quality: 90, progressive: true }).toBuffer());
+  const bytes = (await readFile(file)).byteLength;
+  const src = (path: string) => JSON.stringify(join(import.meta.dirname, path));
+  const head = `import { readFileSync } from 'node:fs';
+import { renderPresets } from ${src('../src/core/render.ts')};
+import { validateConfig } from ${src('../src/core/presets.ts')};
+import { config } from ${src('../src/config.ts')};
+import { formatCandidates, renderAllFormats } from ${src('bench-formats.ts')};
+const presets = validateConfig(config);
+const input = readFileSync(${JSON.stringify(file)});
+const pick = (names) => formatCandidates(config.jpegQuality).filter((c) => names.includes(c.name));`;
+  const measure = (name: string, body: string) => childPeakRss(work, name, `${head}\n${body}`);
+  const baselineMB = await measure('rss-baseline', 'void input.length;');
+  const renderPresetsMB = await measure('rss-render-presets', 'await renderPresets(input, presets, config.limits);');
+  const jpegOnlyMB = await measure('rss-jpeg', `await renderAllFormats(input, presets, config.limits, pick(['jpeg']));`);
+  const allFormats = ['jpeg', 'webp-q80-e4', 'avif-q50-e4'];
+  const allFormatsMB = await measure('rss-all', `await renderAllFormats(input, presets, config.limits, pick(${JSON.stringify(allFormats)}));`);
+  const progressive = (body: string) => body.replace('readFileSync(' + JSON.stringify(file) + ')', 'readFileSync(' + JSON.stringify(progressiveFile) + ')');
+  const progressiveRenderPresetsMB = await childPeakRss(work, 'rss-progressive', progressive(`${head}\nawait renderPresets(input, presets, config.limits);`));
+  const progressiveAllFormatsMB = await childPeakRss(work, 'rss-progressive-all', progressive(`${head}\nawait renderAllFormats(input, presets, config.limits, pick(${JSON.stringify(allFormats)}));`));
+  const worst = Math.max(renderPresetsMB, jpegOnlyMB, allFormatsMB, progressiveRenderPresetsMB, progressiveAllFormatsMB);
+  return {
+    width, height, megapixels: round((width * height) / 1e6), fileMB: round(bytes / 1e6), formats: allFormats,
+    baselineMB, renderPresetsMB, jpegOnlyMB, allFormatsMB,
+    progressive: { renderPresetsMB: progressiveRenderPresetsMB, allFormatsMB: progressiveAllFormatsMB },
+    targetMB: 300, withinTarget: worst <= 300,
+  };
+}
+
+/**
+ * A new on-demand size against a bare sharp resize of the same photo, in this process, alternating
+ * one of each so both see the same machine: (a) sharp(bytes).rotate().resize(300, 200, cover).jpeg()
+ * from a Buffer; (b) serveDynamic (src/core/on-demand.ts) on the local stack, asked for 300x200 of a
+ * photo the batch has not stored (the source bucket's copy: the longest path), each sample a new key
+ * holding a new photo (the same ~20 MP JPEG with one distinct pixel block: new hash, new asset). The
+ * photo: the largest JPEG of the set, enlarged to 5472x3648 when it has under 15 MP. `steps`: where
+ * (b)'s time goes — each emulator call timed inside the real requests (through timing wrappers of
+ * the context's store and catalog), the CPU steps (sniff, hash, render: inspect, decode, cut+encode)
+ * timed alone on the same bytes; medians in ms. Target: `ratios.onDemandOverSharpResize` ≤ 1.3.
+ * `--only on-demand-speed`, `--samples <n>` (default 9).
+ */
+async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) {
+  const jpegs = photos.filter((p) => /\.jpe?g$/i.test(p.key));
+  const largest = [...(jpegs.length ? jpegs : photos)].sort((a, b) => b.bytes.length - a.bytes.length)[0]!;
+  const meta = await sharp(largest.bytes).metadata();
+  const base = (meta.width ?? 0) * (meta.height ?? 0) >= 15e6 ? sharp(largest.bytes).rotate() : sharp(largest.bytes).rotate().resize(5472, 3648, { fit: 'fill' });
+  const pixels = await base.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { width, height } = pixels.info;
+  const variants: Buffer[] = [];
+  for (let i = 0; i <= samples; i++) {
+    const block = Buffer.alloc(16 * 16 * 3, (i * 37) % 256);
+    variants.push(await sharp(pixels.data, { raw: { width, height, channels: 3 } }).composite([{ input: block, raw: { width: 16, height: 16, channels: 3 }, left: 16 * i, top: 0 }]).jpeg({ quality: 90 }).toBuffer());
+  }
+  const stack = await openLocalStack(dataDir);
+  try {
+    const calls = new Map<string, number[]>();
+    const note = (name: string, ms: number) => calls.set(name, [...(calls.get(name) ?? []), ms]);
+    const timed = <T extends object>(target: T, prefix: string): T =>
+      new Proxy(target, {
+        get(object, property, receiver) {
+          const value = Reflect.get(object, property, receiver);
+          if (typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            const at = performance.now();
+            const result = await value.apply(object, args);
+            if (property === 'openRead') {
+              // The read ends when its body is consumed.
+              const body = (result as { body: AsyncIterable<Uint8Array> }).body;
+              return { ...result, body: (async function* () { for await (const chunk of body) yield chunk; note(`${prefix}.openRead+body`, performance.now() - at); })() };
+            }
+            const what = property === 'put' && (args[1] as Uint8Array).byteLength === 0 ? 'put(pointer)' : String(property);
+            note(`${prefix}.${what}`, performance.now() - at);
+            return result;
+          };
+        },
+      });
+    const context: OnDemandContext = { ...stack.context, store: timed(stack.context.store, 'store'), catalog: timed(stack.context.catalog, 'catalog'), sourceBucket: LOCAL_NAMES.sourceBucket, signingSecret: undefined, renderGate: new RenderGate(1) };
+    for (let i = 0; i <= samples; i++) await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: `speed/${i}.jpg` }, variants[i]!, { contentType: 'image/jpeg' });
+    const bareOnce = (bytes: Buffer) => sharp(bytes).rotate().resize(300, 200, { fit: 'cover' }).jpeg({ quality: config.jpegQuality }).toBuffer();
+    const onDemandOnce = async (i: number) => {
+      const answer = await serveDynamic(context, { size: '300x200', key: `speed/${i}.jpg` });
+      if (answer.status !== 301 || !answer.rendered) throw new Error(`on-demand speed/${i}.jpg answered ${JSON.stringify(answer).slice(0, 300)}`);
+    };
+    await bareOnce(variants[0]!);
+    await onDemandOnce(0); // warm-up: the first request opens the emulators' connections
+    calls.clear();
+    const bare: number[] = [];
+    const onDemand: number[] = [];
+    // CPU time beside wall time (the emulators run in this process: theirs is counted): on a shared machine it is the steadier figure.
+    const bareCpu: number[] = [];
+    const onDemandCpu: number[] = [];
+    const cpuMs = (from: NodeJS.CpuUsage) => {
+      const used = process.cpuUsage(from);
+      return (used.user + used.system) / 1000;
+    };
+    for (let i = 1; i <= samples; i++) {
+      let at = performance.now();
+      let cpuAt = process.cpuUsage();
+      await bareOnce(variants[i]!);
+      bare.push(performance.now() - at);
+      bareCpu.push(cpuMs(cpuAt));
+      at = performance.now();
+      cpuAt = process.cpuUsage();
+      await onDemandOnce(i);
+      onDemand.push(performance.now() - at);
+      onDemandCpu.push(cpuMs(cpuAt));
+    }
+    // The CPU steps alone, on the same bytes.
+    const preset = resolvePreset('dynamic-300x200', { width: 300, height: 200, fit: 'cover', quality: config.jpegQuality, mozjpeg: config.mozjpeg });
+    const cpu = new Map<string, number[]>();
+    const time = async (name: string, work: () => unknown) => {
+      const at = performance.now();
+      await work();
+      cpu.set(name, [...(cpu.get(name) ?? []), performance.now() - at]);
+    };
+    for (let i = 1; i <= samples; i++) {
+      const bytes = variants[i]!;
+      await time('sniff', () => sniffImage(bytes));
+      await time('sha256', () => sha256Hex(bytes));
+      await time('render.inspect', () => inspect(bytes, config.limits));
+      let raw: Awaited<ReturnType<typeof decodeOnce>> | undefined;
+      await time('render.decode', async () => (raw = await decodeOnce(bytes, [preset], config.limits)));
+      await time('render.cut+encode', () => encode(cutPipeline(raw!, preset), { name: 'jpeg', format: 'jpeg', options: { quality: config.jpegQuality } }));
+      await time('renderPresets', () => renderPresets(bytes, [preset], config.limits));
+    }
+    const medians = (map: Map<string, number[]>) => Object.fromEntries([...map].map(([name, values]) => [name, percentile(values, 50)]));
+    return {
+      photo: largest.key,
+      width,
+      height,
+      megapixels: round((width * height) / 1e6),
+      photoMB: round(variants[1]!.byteLength / 1e6),
+      samples,
+      sharpResizeMsP50: percentile(bare, 50),
+      onDemandMsP50: percentile(onDemand, 50),
+      onDemandMsP95: percentile(onDemand, 95),
+      sharpResizeCpuMsP50: percentile(bareCpu, 50),
+      onDemandCpuMsP50: percentile(onDemandCpu, 50),
+      steps: { emulatorCalls: medians(calls), callsPerRequest: Object.fromEntries([...calls].map(([name, values]) => [name, round(values.length / samples)])), cpu: medians(cpu) },
+      ratios: { onDemandOverSharpResize: round(percentile(onDemand, 50) / percentile(bare, 50)), onDemandCpuOverSharpResizeCpu: round(percentile(onDemandCpu, 50) / percentile(bareCpu, 50)) },
+    };
   } finally {
     await stack.close();
   }

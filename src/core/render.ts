@@ -26,6 +26,16 @@ import type { Limits, ResolvedPreset } from './presets';
 
 export type EncodedFormat = 'jpeg' | 'png' | 'webp' | 'gif';
 
+/**
+ * No libvips operation cache (https://sharp.pixelplumbing.com/api-utility, `cache`: "false removes
+ * all caching"): every photo is decoded once, from its own Buffer, so a cached operation is never
+ * reused — but it keeps the decode alive, and with it libjpeg's buffers (a progressive JPEG keeps every
+ * DCT coefficient: 150 MB for 50 MP) while the presets are encoded. `npm run bench -- --only peak-rss`:
+ * a 50 MP progressive JPEG in JPEG + WebP + AVIF peaked at 324 MB with the cache, 266 MB without;
+ * render CPU time unchanged.
+ */
+sharp.cache(false);
+
 export interface SourceInfo {
   format: string;
   /** After EXIF orientation. */
@@ -129,24 +139,30 @@ export interface RawImage {
 }
 
 async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediatePlan, limits: Limits, heic?: HeicHeader, frames?: Animation): Promise<RawImage> {
-  let pipeline: Sharp;
-  if (heic) {
-    // Already oriented by libheif: no .rotate(), the raw pixels carry no Exif to apply twice.
-    const pixels = await decodeHeic(input, heic, limits);
-    pipeline = sharp(pixels.input, pixels.options);
-  } else if (frames) {
-    // Every frame, resized frame by frame (an animated original has no orientation: animation.ts).
-    pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error', animated: true });
-  } else {
-    pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
-  }
-  if (plan.width < source.width || plan.height < source.height) {
-    pipeline = pipeline.resize({ width: plan.width, height: plan.height, fit: 'fill' });
-  }
-  pipeline = pipeline.toColourspace('srgb');
-  if (!source.hasAlpha) pipeline = pipeline.removeAlpha();
+  // A HEIC's pixels come from libheif once, whatever the attempts below.
+  const pixels = heic ? await decodeHeic(input, heic, limits) : undefined;
+  // A new pipeline for each attempt, not clone(): sharp's clone() structuredClone()s its options, the
+  // whole input Buffer with them (node_modules/sharp/dist/constructor.mjs) — a copy of the original
+  // per decode (npm run bench -- --only on-demand-speed: 14 ms of CPU on a 20 MP JPEG).
+  const pipeline = () => {
+    let decoding: Sharp;
+    if (pixels) {
+      // Already oriented by libheif: no .rotate(), the raw pixels carry no Exif to apply twice.
+      decoding = sharp(pixels.input, pixels.options);
+    } else if (frames) {
+      // Every frame, resized frame by frame (an animated original has no orientation: animation.ts).
+      decoding = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error', animated: true });
+    } else {
+      decoding = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+    }
+    if (plan.width < source.width || plan.height < source.height) {
+      decoding = decoding.resize({ width: plan.width, height: plan.height, fit: 'fill' });
+    }
+    decoding = decoding.toColourspace('srgb');
+    return source.hasAlpha ? decoding : decoding.removeAlpha();
+  };
   try {
-    const { data, info } = await withSpecificError(() => pipeline.clone().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
+    const { data, info } = await withSpecificError(() => pipeline().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
     if (frames) {
       const pages = info.pages ?? frames.pages;
       return { data, width: info.width, height: info.pageHeight ?? info.height / pages, channels: info.channels, frames: { ...frames, pages } };

@@ -149,3 +149,11 @@ describe('alpha', () => {
     }
   });
 });
+
+describe('libvips operation cache', () => {
+  it('is off once render.ts is loaded: a rendered photo leaves no cached operation (nor its decode buffers) behind', async () => {
+    await renderPresets(await noiseJpeg(1200, 800), presets, limits);
+    const stats = sharp.cache();
+    expect([stats.items.max, stats.items.current, stats.memory.max]).toEqual([0, 0, 0]);
+  });
+});
