@@ -14,21 +14,8 @@ import { pixelAt } from '../helpers/images';
 /** Every pixel decode heic-decode is asked for, counted (the container read is not one). */
 const decodes = vi.hoisted(() => ({ count: 0 }));
 vi.mock('heic-decode', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('heic-decode')>();
-  return {
-    ...actual,
-    all: async (input: { buffer: Uint8Array }) => {
-      const images = await actual.all(input);
-      for (const image of images) {
-        const decode = image.decode;
-        image.decode = () => {
-          decodes.count++;
-          return decode();
-        };
-      }
-      return images;
-    },
-  };
+  const { countingDecoder } = await import('../helpers/heic');
+  return countingDecoder(await importOriginal<typeof import('heic-decode')>(), () => decodes.count++);
 });
 
 const presets = validateConfig(config);

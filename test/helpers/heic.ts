@@ -188,3 +188,27 @@ export function exifOrientation(exif: Buffer | undefined): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * heic-decode with every pixel decode reported to `onDecode` before it runs (the container read is not
+ * one): for `vi.mock('heic-decode', …)`, so a test can assert that a photo was refused before decoding.
+ */
+export function countingDecoder<M extends { all: (input: { buffer: Uint8Array }) => Promise<Array<{ width: number; height: number; decode: () => Promise<unknown> }>> }>(
+  actual: M,
+  onDecode: (image: { width: number; height: number }) => void,
+): M {
+  return {
+    ...actual,
+    all: async (input: { buffer: Uint8Array }) => {
+      const images = await actual.all(input);
+      for (const image of images) {
+        const decode = image.decode;
+        image.decode = () => {
+          onDecode(image);
+          return decode();
+        };
+      }
+      return images;
+    },
+  };
+}

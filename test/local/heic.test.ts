@@ -21,21 +21,8 @@ import { pixelAt } from '../helpers/images';
 /** Pixel decodes heic-decode is asked for, by image size (the container read is not one). */
 const decodes = vi.hoisted(() => ({ sizes: [] as string[] }));
 vi.mock('heic-decode', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('heic-decode')>();
-  return {
-    ...actual,
-    all: async (input: { buffer: Uint8Array }) => {
-      const images = await actual.all(input);
-      for (const image of images) {
-        const decode = image.decode;
-        image.decode = () => {
-          decodes.sizes.push(`${image.width}x${image.height}`);
-          return decode();
-        };
-      }
-      return images;
-    },
-  };
+  const { countingDecoder } = await import('../helpers/heic');
+  return countingDecoder(await importOriginal<typeof import('heic-decode')>(), (image) => decodes.sizes.push(`${image.width}x${image.height}`));
 });
 
 /** Below the large HEIC's 1600x1200, above the others'. */
