@@ -43,6 +43,18 @@ export const CLAIM = '#claim';
  */
 export const RESERVED_NAMES: readonly string[] = [...LIBRARY_PREFIXES, ORIGINAL];
 
+/**
+ * Another encoding of a preset's crop (issue 18): its own asset, pointer (`<preset>.<format>/<key>`) and
+ * row (sort key `<preset>.<format>`). A preset name has no dot, so a variant name never is one.
+ */
+export const VARIANT_FORMATS = ['webp', 'avif'] as const;
+export type VariantFormat = (typeof VARIANT_FORMATS)[number];
+
+/** `thumb` + `webp` → `thumb.webp`: the variant's sort key and the first folder of its logical key. */
+export function variantName(preset: string, format: VariantFormat): string {
+  return `${preset}.${format}`;
+}
+
 /** Sort key (and logical key prefix) of an on-demand size: `dynamic/<WxH>`. */
 export function dynamicName(size: string): string {
   return `${DYNAMIC}/${size}`;

@@ -1,9 +1,20 @@
 import { ConfigError } from './errors';
-import { RESERVED_NAMES } from './layout';
+import { RESERVED_NAMES, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
 
 export type Fit = 'cover' | 'inside';
-/** `auto`: JPEG, unless the original has an alpha channel (then PNG). */
-export type OutputFormat = 'auto' | 'jpeg' | 'png' | 'webp';
+/** `auto`: JPEG, unless the original has an alpha channel (then PNG); an animated GIF/WebP keeps its format. */
+export type OutputFormat = 'auto' | 'jpeg' | 'png' | 'webp' | 'avif';
+
+/**
+ * Encoder settings of each variant format (`npm run bench -- --only formats` on ../shared/photos: WebP
+ * q80 effort 4 is 0.68x the bytes of JPEG q82 at the same SSIM for +1.15x render time; AVIF q55 effort
+ * 2 is 0.45x for +3.1x — at effort 4 it costs 24x). Effort: sharp's `webp({effort})` 0..6 (default 4),
+ * `avif({effort})` 0..9 (default 4): https://sharp.pixelplumbing.com/api-output
+ */
+export const VARIANT_SETTINGS: Readonly<Record<VariantFormat, { quality: number; effort: number }>> = {
+  webp: { quality: 80, effort: 4 },
+  avif: { quality: 55, effort: 2 },
+};
 
 export interface Preset {
   width: number;
@@ -15,6 +26,11 @@ export interface Preset {
   withoutEnlargement?: boolean;
   /** mozjpeg's encoder: smaller JPEGs, slower encoding (npm run bench reports both). */
   mozjpeg?: boolean;
+  /**
+   * Extra encodings of the same crop beside the primary one (`webp`, `avif`): each its own asset,
+   * pointer at `<preset>.<format>/<key>` and catalog row, rendered from the same single decode.
+   */
+  formats?: VariantFormat[];
 }
 
 export interface Limits {
@@ -49,9 +65,13 @@ export interface PhotoScalerConfig {
   claimLeaseMs: number;
 }
 
-/** A preset with every default filled in. */
-export interface ResolvedPreset extends Required<Preset> {
+/** A preset with every default filled in; each variant of a preset is one too (named `<preset>.<format>`). */
+export interface ResolvedPreset extends Required<Omit<Preset, 'formats'>> {
   name: string;
+  /** A variant's preset (`thumb` for `thumb.webp`); absent on a primary preset. */
+  variantOf?: string;
+  /** sharp's encoder effort, for WebP and AVIF. */
+  effort?: number;
   /** Stable fingerprint: a catalog row whose spec differs was made by another preset definition. */
   spec: string;
 }
@@ -84,22 +104,38 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
     if (!isIntIn(preset.height, 1, MAX_SIDE)) problems.push(`${where}: height must be an integer 1..${MAX_SIDE}`);
     if (preset.fit !== 'cover' && preset.fit !== 'inside') problems.push(`${where}: fit must be "cover" or "inside"`);
     const format = preset.format ?? 'auto';
-    if (!['auto', 'jpeg', 'png', 'webp'].includes(format)) problems.push(`${where}: format must be auto, jpeg, png or webp`);
+    if (!['auto', 'jpeg', 'png', 'webp', 'avif'].includes(format)) problems.push(`${where}: format must be auto, jpeg, png, webp or avif`);
     const quality = preset.quality ?? config.jpegQuality;
     if (!isIntIn(quality, 1, 100)) problems.push(`${where}: quality must be an integer 1..100`);
     resolved.push(resolvePreset(name, { ...preset, format, quality, mozjpeg: preset.mozjpeg ?? config.mozjpeg === true }));
+    const formats = preset.formats ?? [];
+    if (!Array.isArray(formats)) problems.push(`${where}: formats must be a list of ${VARIANT_FORMATS.join(', ')}`);
+    else {
+      for (const [i, variant] of formats.entries()) {
+        if (!VARIANT_FORMATS.includes(variant)) problems.push(`${where}: formats may name ${VARIANT_FORMATS.join(', ')}, not "${variant}"`);
+        else if (formats.indexOf(variant) !== i) problems.push(`${where}: formats names ${variant} twice`);
+        else if (variant === format) problems.push(`${where}: ${variant} is its primary format already`);
+        else resolved.push(resolvePreset(variantName(name, variant), { ...preset, format: variant, quality: VARIANT_SETTINGS[variant].quality, mozjpeg: false }, name));
+      }
+    }
   }
   if (problems.length > 0) throw new ConfigError(`invalid photo-scaler config:\n  - ${problems.join('\n  - ')}`);
   return resolved;
 }
 
 /** Fills in a preset's defaults and its spec fingerprint. */
-export function resolvePreset(name: string, preset: Preset & { quality: number }): ResolvedPreset {
+export function resolvePreset(name: string, preset: Preset & { quality: number }, variantOf?: string): ResolvedPreset {
   const format = preset.format ?? 'auto';
   const withoutEnlargement = preset.withoutEnlargement ?? preset.fit === 'inside';
   const mozjpeg = preset.mozjpeg === true;
-  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}${mozjpeg ? '-moz' : ''}`;
-  return { name, width: preset.width, height: preset.height, fit: preset.fit, format, quality: preset.quality, withoutEnlargement, mozjpeg, spec };
+  // A variant's encoder effort is part of its spec; a primary WebP/AVIF preset keeps sharp's default.
+  const effort = variantOf !== undefined && (format === 'webp' || format === 'avif') ? VARIANT_SETTINGS[format].effort : undefined;
+  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}${mozjpeg ? '-moz' : ''}${effort !== undefined ? `-e${effort}` : ''}`;
+  return {
+    name, width: preset.width, height: preset.height, fit: preset.fit, format, quality: preset.quality, withoutEnlargement, mozjpeg, spec,
+    ...(variantOf !== undefined ? { variantOf } : {}),
+    ...(effort !== undefined ? { effort } : {}),
+  };
 }
 
 export interface Size {

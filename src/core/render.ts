@@ -24,7 +24,7 @@ import { PhotoError } from './errors';
 import { decodeHeic, type HeicHeader } from './heic';
 import type { Limits, ResolvedPreset } from './presets';
 
-export type EncodedFormat = 'jpeg' | 'png' | 'webp' | 'gif';
+export type EncodedFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
 
 /**
  * No libvips operation cache (https://sharp.pixelplumbing.com/api-utility, `cache`: "false removes
@@ -249,8 +249,10 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean, 
     // (`npm run bench -- --only animation`: 826 vs 3361 ms per megapixel, 1.78 vs 1.67 MB); GIF is
     // the slow encoder of the animated path (WebP: about 240 ms per megapixel in the same run).
     pipeline = pipeline.gif({ effort: GIF_EFFORT, ...encoderOptions });
+  } else if (format === 'avif') {
+    pipeline = pipeline.avif({ quality: preset.quality, effort: preset.effort });
   } else {
-    pipeline = pipeline.webp({ quality: preset.quality, ...encoderOptions });
+    pipeline = pipeline.webp({ quality: preset.quality, effort: preset.effort, ...encoderOptions });
   }
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
   // An animated output's info: `height` is every frame's, `pageHeight` one frame's.

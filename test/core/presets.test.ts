@@ -53,3 +53,29 @@ describe('on-demand sizes and signatures', () => {
     expect(signRequest('secret', '300x200', 'a b.jpg')).not.toBe(signRequest('other', '300x200', 'a b.jpg'));
   });
 });
+
+describe('variants (extra formats of a preset)', () => {
+  const withFormats = (formats: unknown) => ({ ...config, presets: { thumb: { width: 80, height: 80, fit: 'cover' as const, formats: formats as never } } });
+
+  it('each named format is a preset of its own, <preset>.<format>, same geometry, its own encoder settings and spec', () => {
+    const presets = validateConfig(withFormats(['webp', 'avif']));
+    expect(presets.map((p) => [p.name, p.format, p.variantOf, p.quality, p.effort])).toEqual([
+      ['thumb', 'auto', undefined, config.jpegQuality, undefined],
+      ['thumb.webp', 'webp', 'thumb', 80, 4],
+      ['thumb.avif', 'avif', 'thumb', 55, 2],
+    ]);
+    expect(new Set(presets.map((p) => p.spec)).size).toBe(3);
+    expect(presets.every((p) => p.width === 80 && p.height === 80 && p.fit === 'cover')).toBe(true);
+  });
+
+  it('refuses an unknown format, a format named twice and the primary format again, before anything is written', () => {
+    expect(() => validateConfig(withFormats(['jpeg']))).toThrow(/formats may name webp, avif, not "jpeg"/);
+    expect(() => validateConfig(withFormats(['webp', 'webp']))).toThrow(/names webp twice/);
+    expect(() => validateConfig({ ...config, presets: { thumb: { width: 80, height: 80, fit: 'cover', format: 'webp', formats: ['webp'] } } })).toThrow(/webp is its primary format already/);
+    expect(() => validateConfig(withFormats('webp'))).toThrow(/formats must be a list/);
+  });
+
+  it('the default config names none yet: every preset is one rendition', () => {
+    expect(validateConfig(config).every((p) => p.variantOf === undefined)).toBe(true);
+  });
+});

@@ -157,3 +157,26 @@ describe('libvips operation cache', () => {
     expect([stats.items.max, stats.items.current, stats.memory.max]).toEqual([0, 0, 0]);
   });
 });
+
+describe('variants', () => {
+  it('renders every variant from the one decode: WebP and AVIF decoded at the preset size, sRGB, upright', async () => {
+    const presets = validateConfig({ ...config, presets: { small: { width: 300, height: 200, fit: 'cover', formats: ['webp', 'avif'] } } });
+    // 600x400, left half red, right half blue: a wrong orientation or crop moves the red.
+    const input = await twoToneJpeg(600, 400);
+    const { renditions } = await renderPresets(input, presets, config.limits);
+    expect(renditions.map((r) => [r.preset.name, r.format, r.ext, r.contentType])).toEqual([
+      ['small', 'jpeg', 'jpg', 'image/jpeg'],
+      ['small.webp', 'webp', 'webp', 'image/webp'],
+      ['small.avif', 'avif', 'avif', 'image/avif'],
+    ]);
+    for (const rendition of renditions) {
+      const meta = await sharp(rendition.body).metadata();
+      expect([meta.width, meta.height, meta.space], rendition.preset.name).toEqual([300, 200, 'srgb']);
+      expect(meta.format).toBe(rendition.format === 'avif' ? 'heif' : rendition.format);
+      const [r = 0, g = 0, b = 0] = await pixelAt(rendition.body, 10, 10);
+      expect(r, rendition.preset.name).toBeGreaterThan(180);
+      expect(g + b, rendition.preset.name).toBeLessThan(150);
+    }
+    expect(renditions[1]!.body.byteLength).toBeLessThan(renditions[0]!.body.byteLength);
+  });
+});
