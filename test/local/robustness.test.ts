@@ -75,12 +75,15 @@ describe('hostile and odd inputs', () => {
     }
   });
 
-  it('renders the odd-but-valid ones upright, in sRGB, 8-bit, first frame', async () => {
+  it('renders the odd-but-valid ones upright, in sRGB, 8-bit; an animated GIF stays an animated GIF (issue 18), every frame at the preset size', async () => {
     for (const key of ['odd/sixteen-bit.png', 'odd/cmyk-with-icc.jpg', 'odd/cmyk-no-icc.jpg', 'odd/animated.gif', 'odd/grey.jpg', 'odd/alpha.png']) {
       const small = (await stack.context.catalog.rowsForKey(key)).find((row) => row.preset === 'small')!;
-      const meta = await sharp((await stack.store.get({ bucket: LOCAL_NAMES.libraryBucket, key: small.assetKey })).body).metadata();
-      expect([meta.width, meta.height, meta.space, meta.depth, meta.pages ?? 1], key).toEqual([300, 200, 'srgb', 'uchar', 1]);
-      expect(meta.format, key).toBe(key === 'odd/alpha.png' ? 'png' : 'jpeg');
+      const body = (await stack.store.get({ bucket: LOCAL_NAMES.libraryBucket, key: small.assetKey })).body;
+      const meta = await sharp(body).metadata();
+      const animated = key === 'odd/animated.gif';
+      const source = animated ? await sharp(files[key]!).metadata() : undefined;
+      expect([meta.width, meta.pageHeight ?? meta.height, meta.space, meta.depth, meta.pages ?? 1], key).toEqual([300, 200, 'srgb', 'uchar', source?.pages ?? 1]);
+      expect(meta.format, key).toBe(key === 'odd/alpha.png' ? 'png' : animated ? 'gif' : 'jpeg');
     }
     for (let orientation = 1; orientation <= 8; orientation++) {
       const large = (await stack.context.catalog.rowsForKey(`odd/orientation-${orientation}.jpg`)).find((row) => row.preset === 'large')!;
