@@ -118,7 +118,7 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
   else if (result.error) lines.push(`  execution error: ${result.error}`);
   if (s.failures.length > 0) {
     lines.push('  failures:');
-    for (const failure of s.failures) lines.push(`    ${failure.key}: ${failure.error}`);
+    for (const failure of s.failures) lines.push(`    ${failure.key}: ${failure.reason ? `[${failure.reason}] ` : ''}${failure.error}`);
   }
   if (result.notUploaded?.length) {
     lines.push(`  not uploaded (left out of the run): ${result.notUploaded.length}`);
