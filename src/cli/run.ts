@@ -100,6 +100,9 @@ export function jsonOf(result: LocalRunResult) {
     // Last, present only when there is one (as notUploaded, removed): every file of the folder not in
     // the run, `{path, reason}` (src/local/photos.ts).
     ...(result.skipped?.length ? { skipped: result.skipped } : {}),
+    // At the very end, only when non-zero: variant catalog rows this run wrote (`<preset>.<format>`,
+    // issue 18; each with its pointer and asset, already counted in assets/pointers/catalogRows).
+    ...(result.summary.variants ? { variants: result.summary.variants } : {}),
   };
 }
 
