@@ -14,6 +14,10 @@ import { readInventoryReport } from '../../src/core/inventory/read';
 import { ORIGINAL } from '../../src/core/ports';
 import { type PhotoScalerConfig, validateConfig } from '../../src/core/presets';
 import { pruneLibrary } from '../../src/core/prune';
+import { repairRun } from '../../src/core/repair';
+import { encodeInventoryKey } from '../../src/core/inventory/keys';
+import type { S3Event } from '../../src/core/s3-events';
+import { makeSyncHandler } from '../../src/handlers/sync';
 import { verifyRun } from '../../src/core/verify';
 import { buildReport } from '../../src/local/report';
 import { type LocalRunResult, runLocalMigration } from '../../src/local/migrate';
@@ -193,6 +197,51 @@ describe('verify and removal with variants', () => {
       await stack.context.catalog.putRows([avif]);
     }
   });
+
+  it('repair renders a damaged variant again: a zeroed asset deleted and rewritten, a missing pointer put back', async () => {
+    const rows = await stack.context.catalog.rowsForKey('trips/portrait.jpg');
+    const webp = rows.find((r) => r.preset === 'thumb.webp')!;
+    const avif = rows.find((r) => r.preset === 'small.avif')!;
+    const asset = (await stack.store.get({ bucket: library, key: webp.assetKey })).body;
+    await stack.store.put({ bucket: library, key: webp.assetKey }, Buffer.alloc(asset.byteLength), { contentType: 'image/webp', metadata: { sha256: webp.sha256 } });
+    await stack.store.delete({ bucket: library, key: avif.logicalKey });
+    const repaired = await repairRun(stack.context, await items(first), 'repair');
+    expect(repaired.before.damagedKeys).toEqual(['trips/portrait.jpg']);
+    expect([repaired.repaired, repaired.corruptAssetsDeleted, repaired.after.discrepancies]).toEqual([['trips/portrait.jpg'], 1, []]);
+    expect(Buffer.from((await stack.store.get({ bucket: library, key: webp.assetKey })).body).equals(asset)).toBe(true);
+    expect((await head(avif.logicalKey))?.redirectLocation).toBe(`/${avif.assetKey}`);
+  }, 120_000);
+
+  it('live sync: a new upload gets its variants, its deletion removes their pointers, rows and assets', async () => {
+    const sync = makeSyncHandler(() => stack.context, stack.telemetry);
+    const event = (eventName: string, key: string, object: { size?: number; etag?: string } = {}): S3Event => ({
+      Records: [{ eventName, eventTime: new Date().toISOString(), s3: { bucket: { name: LOCAL_NAMES.sourceBucket }, object: { key: encodeInventoryKey(key), size: object.size, eTag: object.etag, sequencer: Date.now().toString(16) } } }],
+    });
+    const key = 'live/new photo.jpg';
+    await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key }, await twoToneJpeg(900, 600, { orientation: 3 }), { contentType: 'image/jpeg' });
+    const object = (await stack.store.head({ bucket: LOCAL_NAMES.sourceBucket, key }))!;
+    const [created] = await sync(event('ObjectCreated:Put', key, { size: object.size, etag: object.etag }));
+    expect(created).toMatchObject({ key, status: 'resized', written: { variants: 4 } });
+    const rows = await stack.context.catalog.rowsForKey(key);
+    for (const name of VARIANTS) {
+      const row = rows.find((r) => r.preset === name)!;
+      expect((await head(`${name}/${key}`))?.redirectLocation, name).toBe(`/${row.assetKey}`);
+      const body = (await stack.store.get({ bucket: library, key: row.assetKey })).body;
+      const [r = 0, , b = 0] = await pixelAt(body, 2, 2);
+      expect([r > 180, b < 80], `${name} upright`).toEqual([true, true]);
+    }
+    await stack.store.delete({ bucket: LOCAL_NAMES.sourceBucket, key });
+    const [removed] = await sync(event('ObjectRemoved:Delete', key));
+    expect(removed).toMatchObject({ key, status: 'removed', deleted: { pointers: 9, catalogRows: 9 } });
+    // Content-addressed: a two-tone photo's centre crops may be byte for byte another photo's; those stay.
+    expect(removed?.status === 'removed' && removed.deleted.assets + removed.keptAssets).toBe(9);
+    expect(await stack.context.catalog.rowsForKey(key)).toEqual([]);
+    for (const name of VARIANTS) {
+      const row = rows.find((r) => r.preset === name)!;
+      const stillUsed = (await stack.context.catalog.keysForHash(row.sha256)).length > 0;
+      expect([await head(`${name}/${key}`), Boolean(await head(row.assetKey))], name).toEqual([undefined, stillUsed]);
+    }
+  }, 120_000);
 
   it('a photo gone from the folder loses its variant pointers and rows; variant assets no one else uses go, shared ones stay', async () => {
     const portrait = await stack.context.catalog.rowsForKey('trips/portrait.jpg');
