@@ -238,7 +238,7 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
     lines,
     totalUsd,
     storagePerMonthUsd,
-    storageHow: `${n(storedGb)} GB (a content-addressed copy of each distinct original, ${n(input.avgMB)} MB, + its crops, ${n((timings.cropBytesPerMegapixel * input.avgMegapixels) / 1e6)} MB) x $${PRICES.s3StandardGbMonth}/GB-month`,
+    storageHow: `${n(storedGb)} GB (a content-addressed copy of each distinct original, ${n(input.avgMB)} MB, + its crops, ${n(cropBytes / 1e6)} MB${formats.length > 0 ? `, ${n(formatCropBytes.reduce((sum, bytes) => sum + bytes, 0) / 1e6)} MB of them ${formats.map((f) => f.format).join(' + ')}` : ''}) x $${PRICES.s3StandardGbMonth}/GB-month`,
     wallClockHours: Math.round(wallClockHours * 100) / 100,
     wallClockHow: `(${n(input.photos)} x ${n(dedupeMs)} ms + ${n(resized)} x ${n(resizeMs)} ms) / ${input.concurrency} photos at once`,
   };

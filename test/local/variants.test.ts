@@ -20,6 +20,7 @@ import type { S3Event } from '../../src/core/s3-events';
 import { makeSyncHandler } from '../../src/handlers/sync';
 import { verifyRun } from '../../src/core/verify';
 import { buildReport } from '../../src/local/report';
+import { renderReportHtml } from '../../src/local/report-html';
 import { type LocalRunResult, runLocalMigration } from '../../src/local/migrate';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from '../../src/local/stack';
 import { startWebsite } from '../../src/local/website';
@@ -142,6 +143,9 @@ describe('a run with formats: each variant its own asset, pointer and row', () =
     const photo = report.photos.find((p) => p.key === 'trips/portrait.jpg')!;
     expect(photo.images.map((image) => image.preset)).toEqual([ORIGINAL, ...report.presets]);
     expect(report.catalog).toMatchObject({ crops: 3 * 8, variants: 3 * 4, distinctAssets: 2 * 9 });
+    const html = renderReportHtml(report);
+    expect(html).toContain('<b data-count="catalog-variants">12</b>');
+    expect(html).toMatch(/data-preset="small\.avif" data-width="300" data-height="200">/);
   });
 
   it('a rerun writes nothing and run --json has no variants field; verify is clean; prune finds no orphan', async () => {
