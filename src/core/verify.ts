@@ -173,7 +173,9 @@ async function checkVariant(row: CatalogRow, body: Uint8Array): Promise<string[]
   try {
     const { default: sharp } = await import('sharp');
     // A full decode (not only the header): a truncated or zeroed AVIF/WebP has a readable header.
-    const { info } = await sharp(body, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
+    // failOn 'warning', the most sensitive level (sharp's default; "invalid metadata will always
+    // abort": https://sharp.pixelplumbing.com/api-constructor): our own encoder's output has no excuse.
+    const { info } = await sharp(body, { failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
     if (info.width !== row.width || info.height !== row.height) return [`${where} asset decodes to ${info.width}x${info.height}, the catalog says ${row.width}x${row.height}`];
   } catch (error) {
     return [`${where} asset does not decode as ${row.contentType}: ${error instanceof Error ? error.message : String(error)}`];
