@@ -113,7 +113,7 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
   const lines = [
     `${result.execution}: ${result.status} — ${s.items} items in ${result.seconds.toFixed(1)} s (${(s.items / Math.max(result.seconds, 0.001)).toFixed(1)} items/s)`,
     `  succeeded ${s.succeeded} (resized ${s.resized}, duplicates ${s.duplicates}, unchanged ${s.unchanged}), failed ${s.failed}`,
-    `  wrote ${s.assets} assets, ${s.pointers} pointers, ${s.catalogRows} catalog rows`,
+    `  wrote ${s.assets} assets, ${s.pointers} pointers, ${s.catalogRows} catalog rows${s.variants ? ` (${s.variants} of them variants: <preset>.<format>)` : ''}`,
   ];
   if (result.retries + result.sdkRetries > 0) lines.push(`  retried ${result.sdkRetries} calls in the AWS SDK and ${result.retries} steps in the state machine`);
   if (result.injected) lines.push(`  injected faults: ${Object.entries(result.injected).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonOf } from '../../src/cli/run';
+import { humanSummary, jsonOf } from '../../src/cli/run';
 import { config } from '../../src/config';
 import { readInventoryReport } from '../../src/core/inventory/read';
 import { ORIGINAL } from '../../src/core/ports';
@@ -83,6 +83,7 @@ describe('a run with formats: each variant its own asset, pointer and row', () =
     const json = jsonOf(first);
     expect(json).toMatchObject({ variants: 3 * 4 });
     expect(Object.keys(json).at(-1)).toBe('variants');
+    expect(humanSummary(first, join(dir, 'data'))).toContain('  wrote 18 assets, 27 pointers, 28 catalog rows (12 of them variants: <preset>.<format>)\n');
   });
 
   it('refuses a source key whose first folder is a variant name, as one whose first folder is a preset name', () => {
@@ -152,6 +153,7 @@ describe('a run with formats: each variant its own asset, pointer and row', () =
     const rerun = await runLocalMigration({ photosDir, dataDir: join(dir, 'data'), stack, config: withFormats });
     expect(rerun.summary).toMatchObject({ unchanged: 3, assets: 0, pointers: 0, catalogRows: 0 });
     expect(jsonOf(rerun)).not.toHaveProperty('variants');
+    expect(humanSummary(rerun, join(dir, 'data'))).toContain('  wrote 0 assets, 0 pointers, 0 catalog rows\n');
     const report = await verifyRun(stack.context, await items(rerun), { deep: true });
     expect(report.discrepancies).toEqual([]);
     expect(report).toMatchObject({ done: 3, failed: 1, assetsChecked: 3 * 9, pointersChecked: 3 * 9 });
