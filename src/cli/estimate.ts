@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { config } from '../config';
-import { estimate, type Estimate, type Serving, servingCost } from '../core/estimate';
+import { estimate, type Estimate, formatsToPrice, type Serving, servingCost } from '../core/estimate';
+import { VARIANT_FORMATS, type VariantFormat } from '../core/layout';
 import { DEFAULT_TIMINGS, type Timings } from '../core/prices';
 import { validateConfig } from '../core/presets';
 import { loadDefinition } from '../local/asl';
@@ -22,6 +23,7 @@ interface EstimateFlags {
   duplicates: string;
   timings?: string;
   serveKb: string;
+  formats?: string;
   json?: boolean;
 }
 
@@ -37,11 +39,13 @@ export function registerEstimate(program: Command): void {
     .option('--duplicates <share>', 'share of photos that are exact duplicates (0..1)', '0')
     .option('--serve-kb <n>', 'average size of an image served through the CDN, for the cost of cache misses', '60')
     .option('--timings <file>', `per-photo timings from npm run bench (default: ${DEFAULT_DATA_DIR}/${TIMINGS_FILE}, else built-in defaults)`)
+    .option('--formats <list>', `extra formats to price on every preset, as if configured (${VARIANT_FORMATS.join(',')}); formats the config names are priced anyway`)
     .option('--json', 'print one JSON object')
     .action(async (flags: EstimateFlags) => {
       const definition = (await loadDefinition(STATE_MACHINE_FILE)) as { States: Record<string, any> };
       const map = definition.States.ProcessInventory;
       const batchConcurrency = map.ItemProcessor.States.EachPhoto.MaxConcurrency ?? 1;
+      const presets = validateConfig(config);
       const result = estimate(
         {
           photos: positive(flags.photos, '--photos'),
@@ -51,13 +55,16 @@ export function registerEstimate(program: Command): void {
           concurrency: flags.concurrency ? positive(flags.concurrency, '--concurrency') : map.MaxConcurrency * batchConcurrency,
           batchSize: map.ItemBatcher.MaxItemsPerBatch,
           duplicateShare: share(flags.duplicates),
-          presets: validateConfig(config).length,
+          presets: presets.filter((preset) => preset.variantOf === undefined).length,
           dedupeMemoryMB: 512,
+          formats: formatsToPrice(presets, formatList(flags.formats)),
         },
         readTimings(flags.timings),
       );
       const serving = servingCost({ avgKB: positive(flags.serveKb, '--serve-kb'), resolveMemoryMB: RESOLVE_MEMORY_MB });
-      process.stdout.write(flags.json ? `${JSON.stringify({ ...result, serving })}\n` : human(result) + servingText(serving));
+      // --json: the fields as before, then `formats` last, only when formats are priced.
+      const { formats, ...rest } = result;
+      process.stdout.write(flags.json ? `${JSON.stringify({ ...rest, serving, ...(formats ? { formats } : {}) })}\n` : human(result) + servingText(serving));
     });
 }
 
@@ -69,6 +76,14 @@ function readTimings(file: string | undefined): Timings {
   }
   const measured = JSON.parse(readFileSync(path, 'utf8')) as Partial<Timings>;
   return { ...DEFAULT_TIMINGS, ...measured, source: `${measured.source ?? 'npm run bench'} (${path})` };
+}
+
+function formatList(value: string | undefined): VariantFormat[] {
+  if (value === undefined) return [];
+  const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((name) => !(VARIANT_FORMATS as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) throw new Error(`--formats takes ${VARIANT_FORMATS.join(', ')} (comma-separated), got ${value}`);
+  return [...new Set(names)] as VariantFormat[];
 }
 
 function positive(value: string, flag: string): number {
@@ -93,6 +108,13 @@ function human(result: Estimate): string {
     `  ${'total (one run)'.padEnd(34)} $${result.totalUsd.toFixed(2).padStart(10)}`,
     `  ${'storage per month'.padEnd(34)} $${result.storagePerMonthUsd.toFixed(2).padStart(10)}   ${result.storageHow}`,
     `  ${'wall clock'.padEnd(34)} ${result.wallClockHours.toFixed(2).padStart(8)} h   ${result.wallClockHow}`,
+    ...(result.formats
+      ? [
+          '',
+          `Extra formats (included above): +$${result.formats.addedUsd.toFixed(2)} per run, +$${result.formats.addedStoragePerMonthUsd.toFixed(2)} storage per month, +${result.formats.addedWallClockHours.toFixed(2)} h wall clock; +${result.formats.addedPuts.toLocaleString('en-US')} PUTs, +${result.formats.addedCatalogRows.toLocaleString('en-US')} catalog rows`,
+          ...result.formats.perFormat.map((f) => `  ${f.format.padEnd(6)} +${f.addedResizeMs} ms Resize per photo, +${f.addedStorageGb} GB   ${f.how}`),
+        ]
+      : []),
     '',
     `Prices: ${result.prices.region} list prices of ${result.prices.date} (src/core/prices.ts). Network times are assumptions (AWS_ASSUMPTIONS there).`,
   ];

@@ -100,6 +100,9 @@ export function jsonOf(result: LocalRunResult) {
     // Last, present only when there is one (as notUploaded, removed): every file of the folder not in
     // the run, `{path, reason}` (src/local/photos.ts).
     ...(result.skipped?.length ? { skipped: result.skipped } : {}),
+    // At the very end, only when non-zero: variant catalog rows this run wrote (`<preset>.<format>`,
+    // issue 18; each with its pointer and asset, already counted in assets/pointers/catalogRows).
+    ...(result.summary.variants ? { variants: result.summary.variants } : {}),
   };
 }
 
@@ -110,7 +113,7 @@ export function humanSummary(result: LocalRunResult, dataDir: string): string {
   const lines = [
     `${result.execution}: ${result.status} — ${s.items} items in ${result.seconds.toFixed(1)} s (${(s.items / Math.max(result.seconds, 0.001)).toFixed(1)} items/s)`,
     `  succeeded ${s.succeeded} (resized ${s.resized}, duplicates ${s.duplicates}, unchanged ${s.unchanged}), failed ${s.failed}`,
-    `  wrote ${s.assets} assets, ${s.pointers} pointers, ${s.catalogRows} catalog rows`,
+    `  wrote ${s.assets} assets, ${s.pointers} pointers, ${s.catalogRows} catalog rows${s.variants ? ` (${s.variants} of them variants: <preset>.<format>)` : ''}`,
   ];
   if (result.retries + result.sdkRetries > 0) lines.push(`  retried ${result.sdkRetries} calls in the AWS SDK and ${result.retries} steps in the state machine`);
   if (result.injected) lines.push(`  injected faults: ${Object.entries(result.injected).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);

@@ -7,7 +7,7 @@
 import { changedRows, currentRows, isComplete, originalRow } from './catalog-rows';
 import { type StepContext, nowIso } from './context';
 import { ContentBusy } from './errors';
-import { type ItemEvent, type ItemOutcome, NOTHING_WRITTEN } from './item';
+import { type ItemEvent, type ItemOutcome, NOTHING_WRITTEN, variantsWritten } from './item';
 import { cropKey } from './keys';
 import { putPointers } from './library';
 import { isOriginalRow } from './layout';
@@ -77,7 +77,7 @@ async function reuseDuplicate(
       status: 'duplicate',
       sha256,
       duplicateOf: candidate.sourceKey,
-      written: { assets: 0, pointers, catalogRows: toWrite.length },
+      written: { assets: 0, pointers, catalogRows: toWrite.length, ...variantsWritten(toWrite, context.presets) },
     };
   }
   return undefined;

@@ -2,7 +2,31 @@
  * What a migration will cost and how long it will take, before it starts: every line with the
  * arithmetic that produced it. Pure: prices, timings and the shape of the state machine come in.
  */
+import { VARIANT_FORMATS, type VariantFormat } from './layout';
 import { AWS_ASSUMPTIONS, PRICES, type Timings } from './prices';
+import type { ResolvedPreset } from './presets';
+
+/**
+ * What a variant format (issue 18) costs beside the primary JPEG of the same presets, measured by
+ * `npm run bench -- --only formats` on ../shared/photos (candidates webp-q80-e4 and avif-q55-e2, the
+ * settings of src/core/presets.ts VARIANT_SETTINGS): `bytesOverJpeg` is its bytes over JPEG q82's
+ * (ratios.bytesOverJpeg: WebP 0.68x, AVIF 0.45x); `renderTimeAdded` is its encodes over today's whole
+ * render of a photo, decode + cuts + JPEG encodes (renderTimeAdded: WebP +1.15x, AVIF +3.1x), i.e.
+ * the Resize time it adds. Both are for a format on every preset; a format on some presets costs the
+ * share of the output pixels those presets make.
+ */
+export const VARIANT_COSTS: Readonly<Record<VariantFormat, { setting: string; bytesOverJpeg: number; renderTimeAdded: number }>> = {
+  webp: { setting: 'WebP q80 effort 4', bytesOverJpeg: 0.68, renderTimeAdded: 1.15 },
+  avif: { setting: 'AVIF q55 effort 2', bytesOverJpeg: 0.45, renderTimeAdded: 3.1 },
+};
+
+/** One extra format to price: on how many presets, making what share of the presets' output pixels. */
+export interface FormatInput {
+  format: VariantFormat;
+  presets: number;
+  /** 0..1: the pixels of the presets naming it over those of every preset (width x height each). */
+  pixelShare: number;
+}
 
 export interface EstimateInput {
   photos: number;
@@ -16,8 +40,32 @@ export interface EstimateInput {
   batchSize: number;
   /** Share of photos whose content is a duplicate (no Resize). */
   duplicateShare: number;
+  /** Presets (primary renditions; a variant `<preset>.<format>` is priced through `formats`). */
   presets: number;
   dedupeMemoryMB: number;
+  /** Extra formats (variants, issue 18): each adds per preset naming it an asset, a pointer and a row, bytes and encode time. */
+  formats?: FormatInput[];
+}
+
+/** What the extra formats add to the estimate: the same estimate without them, subtracted. */
+export interface FormatsCost {
+  perFormat: Array<{
+    format: VariantFormat;
+    setting: string;
+    presets: number;
+    pixelShare: number;
+    /** New content: an asset + a pointer per preset naming it (a duplicate: a pointer). */
+    putsPerPhoto: number;
+    catalogRowsPerPhoto: number;
+    addedResizeMs: number;
+    addedStorageGb: number;
+    how: string;
+  }>;
+  addedUsd: number;
+  addedStoragePerMonthUsd: number;
+  addedWallClockHours: number;
+  addedPuts: number;
+  addedCatalogRows: number;
 }
 
 export interface EstimateLine {
@@ -37,6 +85,23 @@ export interface Estimate {
   storageHow: string;
   wallClockHours: number;
   wallClockHow: string;
+  /** Present when extra formats are priced: what they add (the last field). */
+  formats?: FormatsCost;
+}
+
+/**
+ * The extra formats to price: those the config names (resolved presets with `variantOf`), each on the
+ * presets naming it, and `extra` (estimate --formats) on every preset, as if configured.
+ */
+export function formatsToPrice(presets: readonly ResolvedPreset[], extra: readonly VariantFormat[] = []): FormatInput[] {
+  const primaries = presets.filter((preset) => preset.variantOf === undefined);
+  const pixels = (list: readonly ResolvedPreset[]) => list.reduce((sum, preset) => sum + preset.width * preset.height, 0);
+  const all = pixels(primaries);
+  return VARIANT_FORMATS.flatMap((format): FormatInput[] => {
+    if (extra.includes(format)) return [{ format, presets: primaries.length, pixelShare: 1 }];
+    const naming = primaries.filter((primary) => presets.some((preset) => preset.variantOf === primary.name && preset.format === format));
+    return naming.length > 0 ? [{ format, presets: naming.length, pixelShare: Math.round((pixels(naming) / all) * 1000) / 1000 }] : [];
+  });
 }
 
 const usd = (value: number) => Math.round(value * 100) / 100;
@@ -110,11 +175,14 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   const readMs = (input.avgMB / AWS_ASSUMPTIONS.s3ReadMBps) * 1000;
   const hashMs = (input.avgMB / timings.sha256MBps) * 1000;
   const dedupeMs = AWS_ASSUMPTIONS.dedupeFixedMs + readMs + hashMs;
-  const renderMs = (timings.renderMsPerMegapixel * input.avgMegapixels) / cpuShare;
+  const formats = input.formats ?? [];
+  const jpegRenderMs = (timings.renderMsPerMegapixel * input.avgMegapixels) / cpuShare;
+  const formatRenderMs = formats.map((f) => jpegRenderMs * VARIANT_COSTS[f.format].renderTimeAdded * f.pixelShare);
+  const renderMs = jpegRenderMs + formatRenderMs.reduce((sum, ms) => sum + ms, 0);
   const resizeMs = AWS_ASSUMPTIONS.resizeFixedMs + readMs + hashMs + renderMs;
   const resized = input.photos * (1 - input.duplicateShare);
   const batches = Math.ceil(input.photos / input.batchSize);
-  const objectsPerPhoto = input.presets + 1;
+  const objectsPerPhoto = input.presets + 1 + formats.reduce((sum, f) => sum + f.presets, 0);
 
   const dedupeGbS = (input.photos * dedupeMs * input.dedupeMemoryMB) / 1024 / 1000;
   const resizeGbS = (resized * resizeMs * input.memoryMB) / 1024 / 1000;
@@ -125,7 +193,10 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   const puts = resized * objectsPerPhoto * 2 + (input.photos - resized) * objectsPerPhoto;
   const writeUnits = resized * (objectsPerPhoto + 3) + (input.photos - resized) * (objectsPerPhoto + 1);
   const readUnits = input.photos * 3;
-  const storedGb = (resized * (input.avgMB * 1e6 + timings.cropBytesPerMegapixel * input.avgMegapixels)) / 1e9;
+  const jpegCropBytes = timings.cropBytesPerMegapixel * input.avgMegapixels;
+  const formatCropBytes = formats.map((f) => jpegCropBytes * VARIANT_COSTS[f.format].bytesOverJpeg * f.pixelShare);
+  const cropBytes = jpegCropBytes + formatCropBytes.reduce((sum, bytes) => sum + bytes, 0);
+  const storedGb = (resized * (input.avgMB * 1e6 + cropBytes)) / 1e9;
 
   const lines: EstimateLine[] = [
     { item: 'Lambda compute (arm64)', usd: (dedupeGbS + resizeGbS) * PRICES.lambdaArmGbSecond, how: `Dedupe ${n(input.photos)} x ${n(dedupeMs)} ms x ${input.dedupeMemoryMB} MB = ${n(dedupeGbS)} GB-s; Resize ${n(resized)} x ${n(resizeMs)} ms x ${input.memoryMB} MB = ${n(resizeGbS)} GB-s; x $${PRICES.lambdaArmGbSecond}/GB-s` },
@@ -140,7 +211,26 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   const totalUsd = usd(lines.reduce((sum, line) => sum + line.usd, 0));
   const storagePerMonthUsd = usd(storedGb * PRICES.s3StandardGbMonth);
   const wallClockHours = (input.photos * dedupeMs + resized * resizeMs) / input.concurrency / 3_600_000;
-  return {
+  const withoutFormats = formats.length > 0 ? estimate({ ...input, formats: [] }, timings) : undefined;
+  const formatsCost: FormatsCost | undefined = withoutFormats && {
+    perFormat: formats.map((f, index) => ({
+      format: f.format,
+      setting: VARIANT_COSTS[f.format].setting,
+      presets: f.presets,
+      pixelShare: f.pixelShare,
+      putsPerPhoto: 2 * f.presets,
+      catalogRowsPerPhoto: f.presets,
+      addedResizeMs: Math.round(formatRenderMs[index]!),
+      addedStorageGb: Math.round((resized * formatCropBytes[index]!) / 1e7) / 100,
+      how: `${VARIANT_COSTS[f.format].setting} on ${f.presets} preset(s), ${Math.round(f.pixelShare * 100)} % of the crop pixels: +${2 * f.presets} PUTs (asset + pointer each) and +${f.presets} catalog rows per photo; +${VARIANT_COSTS[f.format].renderTimeAdded}x the render (${n(formatRenderMs[index]!)} ms); ${VARIANT_COSTS[f.format].bytesOverJpeg}x the JPEG crops' bytes (npm run bench -- --only formats)`,
+    })),
+    addedUsd: 0,
+    addedStoragePerMonthUsd: 0,
+    addedWallClockHours: 0,
+    addedPuts: 0,
+    addedCatalogRows: 0,
+  };
+  const result: Estimate = {
     input,
     prices: { date: PRICES.date, region: PRICES.region },
     timings: timings.source,
@@ -148,8 +238,21 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
     lines,
     totalUsd,
     storagePerMonthUsd,
-    storageHow: `${n(storedGb)} GB (a content-addressed copy of each distinct original, ${n(input.avgMB)} MB, + its crops, ${n((timings.cropBytesPerMegapixel * input.avgMegapixels) / 1e6)} MB) x $${PRICES.s3StandardGbMonth}/GB-month`,
+    storageHow: `${n(storedGb)} GB (a content-addressed copy of each distinct original, ${n(input.avgMB)} MB, + its crops, ${n(cropBytes / 1e6)} MB${formats.length > 0 ? `, ${n(formatCropBytes.reduce((sum, bytes) => sum + bytes, 0) / 1e6)} MB of them ${formats.map((f) => f.format).join(' + ')}` : ''}) x $${PRICES.s3StandardGbMonth}/GB-month`,
     wallClockHours: Math.round(wallClockHours * 100) / 100,
     wallClockHow: `(${n(input.photos)} x ${n(dedupeMs)} ms + ${n(resized)} x ${n(resizeMs)} ms) / ${input.concurrency} photos at once`,
+  };
+  if (!withoutFormats || !formatsCost) return result;
+  const variantsPerPhoto = formats.reduce((sum, f) => sum + f.presets, 0);
+  return {
+    ...result,
+    formats: {
+      ...formatsCost,
+      addedUsd: usd(result.totalUsd - withoutFormats.totalUsd),
+      addedStoragePerMonthUsd: usd(result.storagePerMonthUsd - withoutFormats.storagePerMonthUsd),
+      addedWallClockHours: Math.round((result.wallClockHours - withoutFormats.wallClockHours) * 100) / 100,
+      addedPuts: Math.round(resized * 2 * variantsPerPhoto + (input.photos - resized) * variantsPerPhoto),
+      addedCatalogRows: input.photos * variantsPerPhoto,
+    },
   };
 }

@@ -40,6 +40,12 @@ export interface Written {
   assets: number;
   pointers: number;
   catalogRows: number;
+  /**
+   * Of those catalog rows, the variants' (`<preset>.<format>`, issue 18): each a variant rendition of
+   * the photo with its pointer (and its asset, unless the content had it already). Present only when
+   * non-zero, so outcomes and summaries without formats look as before.
+   */
+  variants?: number;
 }
 
 export interface ItemOutcome {
@@ -69,5 +75,12 @@ export interface ItemOutcome {
 export const NOTHING_WRITTEN: Written = Object.freeze({ assets: 0, pointers: 0, catalogRows: 0 });
 
 export function addWritten(a: Written, b: Written): Written {
-  return { assets: a.assets + b.assets, pointers: a.pointers + b.pointers, catalogRows: a.catalogRows + b.catalogRows };
+  const variants = (a.variants ?? 0) + (b.variants ?? 0);
+  return { assets: a.assets + b.assets, pointers: a.pointers + b.pointers, catalogRows: a.catalogRows + b.catalogRows, ...(variants > 0 ? { variants } : {}) };
+}
+
+/** `written.variants` of rows written: those of variant presets (`<preset>.<format>`), only when some are. */
+export function variantsWritten(rows: ReadonlyArray<{ preset: string }>, presets: ReadonlyArray<{ name: string; variantOf?: string }>): { variants?: number } {
+  const variants = rows.filter((row) => presets.some((preset) => preset.name === row.preset && preset.variantOf !== undefined)).length;
+  return variants > 0 ? { variants } : {};
 }

@@ -5,7 +5,7 @@
  * finds and does not write again.
  */
 import { type StepContext, nowIso } from './context';
-import type { ItemEvent, ItemOutcome } from './item';
+import { type ItemEvent, type ItemOutcome, variantsWritten } from './item';
 import { cropKey } from './keys';
 import { putAsset, putPointers, sha256Hex } from './library';
 import { type CatalogRow, ORIGINAL } from './ports';
@@ -63,7 +63,7 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
     key: source.key,
     status: 'resized',
     sha256,
-    written: { assets: written.length, pointers, catalogRows: rows.length },
+    written: { assets: written.length, pointers, catalogRows: rows.length, ...variantsWritten(rows, context.presets) },
     bytesIn: original.body.byteLength,
     bytesOut: written.reduce((sum, asset) => sum + asset.bytes, 0),
     crops: renditions.length,

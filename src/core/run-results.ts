@@ -22,6 +22,8 @@ export interface RunSummary {
   /** Extensions (never renames): */
   unchanged: number;
   resized: number;
+  /** Variant catalog rows written (`<preset>.<format>`, issue 18): present only when non-zero. */
+  variants?: number;
 }
 
 export interface ResultWriterDetails {
@@ -104,6 +106,7 @@ class SummaryBuilder {
       failures: this.failures,
       unchanged: count('unchanged'),
       resized: count('resized'),
+      ...(this.written.variants ? { variants: this.written.variants } : {}),
     };
   }
 }

@@ -12,6 +12,7 @@ import { sha256Hex } from './library';
 import { mapLimit } from './map-limit';
 import { madeFrom } from './stale-sizes';
 import { isOriginalRow } from './layout';
+import { sniffImage } from './sniff';
 import type { Catalog, CatalogRow, ObjectStore } from './ports';
 import type { ResolvedPreset } from './presets';
 
@@ -145,8 +146,10 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
     if (!row.assetKey.includes(row.sha256)) problems.push(`${where} asset key ${row.assetKey} does not carry its sha-256 ${row.sha256}`);
     if (asset.metadata?.sha256 && asset.metadata.sha256 !== row.sha256) problems.push(`${where} asset metadata sha-256 ${asset.metadata.sha256} differs from the catalog's`);
     if (options.deep) {
-      const actual = sha256Hex((await context.store.get({ bucket: context.libraryBucket, key: row.assetKey })).body);
+      const { body } = await context.store.get({ bucket: context.libraryBucket, key: row.assetKey });
+      const actual = sha256Hex(body);
       if (actual !== row.sha256) problems.push(`${where} asset bytes hash to ${actual}, the catalog says ${row.sha256}`);
+      if (context.presets.some((preset) => preset.name === row.preset && preset.variantOf !== undefined)) problems.push(...(await checkVariant(row, body)));
     }
   }
   const pointer = await context.store.head({ bucket: context.libraryBucket, key: row.logicalKey });
@@ -154,4 +157,28 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
   if (!pointer) problems.push(`${where} pointer ${row.logicalKey} is missing`);
   else if (pointer.redirectLocation !== pointerTarget(row.assetKey)) problems.push(`${where} pointer ${row.logicalKey} points at ${pointer.redirectLocation ?? 'nothing'}, not ${pointerTarget(row.assetKey)}`);
   return problems;
+}
+
+/**
+ * `--deep`, a variant's asset (`<preset>.<format>`, issue 18): its bytes are the format its row's
+ * Content-Type names (recognised by their magic, src/core/sniff.ts) and decode whole, at the row's
+ * dimensions. A variant is the one rendition a browser is sent by `Accept`, with no JPEG to fall back
+ * on, so an undecodable one is worse than a missing one (which the CDN would not pick). sharp is
+ * imported here only, when a deep check meets a variant.
+ */
+async function checkVariant(row: CatalogRow, body: Uint8Array): Promise<string[]> {
+  const where = `${row.preset}:`;
+  const type = sniffImage(body);
+  if (type?.contentType !== row.contentType) return [`${where} asset is ${type?.contentType ?? 'no known image format'}, the catalog says ${row.contentType}`];
+  try {
+    const { default: sharp } = await import('sharp');
+    // A full decode (not only the header): a truncated or zeroed AVIF/WebP has a readable header.
+    // failOn 'warning', the most sensitive level (sharp's default; "invalid metadata will always
+    // abort": https://sharp.pixelplumbing.com/api-constructor): our own encoder's output has no excuse.
+    const { info } = await sharp(body, { failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
+    if (info.width !== row.width || info.height !== row.height) return [`${where} asset decodes to ${info.width}x${info.height}, the catalog says ${row.width}x${row.height}`];
+  } catch (error) {
+    return [`${where} asset does not decode as ${row.contentType}: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  return [];
 }

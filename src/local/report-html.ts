@@ -30,6 +30,8 @@ export function renderReportHtml(data: ReportData, baseUrl = ''): string {
     ['catalog-rows', 'catalog rows', data.catalog.rows],
     ['catalog-failures', 'failure rows', data.catalog.failures],
     ['distinct-assets', 'distinct assets', data.catalog.distinctAssets],
+    // Only with formats configured (issue 18): variant crops, `<preset>.<format>`, among the crops above.
+    ...(data.catalog.variants ? [['catalog-variants', 'variants (WebP/AVIF) among the crops', data.catalog.variants] as [string, string, number]] : []),
   ];
   const done = data.photos.filter((photo) => photo.images.length > 0);
   return `<!doctype html>

@@ -43,7 +43,7 @@ export interface ReportData {
   /** Items per second of the state machine execution. */
   itemsPerSecond?: number;
   /** What the catalog holds now for the run's photos. */
-  catalog: { photos: number; rows: number; crops: number; failures: number; distinctAssets: number };
+  catalog: { photos: number; rows: number; crops: number; failures: number; distinctAssets: number; variants?: number };
   photos: ReportPhoto[];
   /** Photos with identical content (same sha-256), two or more keys each. */
   duplicateGroups: Array<{ sha256: string; keys: string[] }>;
@@ -64,7 +64,11 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
 
   const photos: ReportPhoto[] = [];
   const failures: ReportData['failures'] = [];
-  const catalog = { photos: 0, rows: 0, crops: 0, failures: 0, distinctAssets: 0 };
+  const catalog: ReportData['catalog'] = { photos: 0, rows: 0, crops: 0, failures: 0, distinctAssets: 0 };
+  // Variants (`<preset>.<format>`, issue 18) are crops too (counted in `crops`, listed after their
+  // preset, as validateConfig orders them); `variants` counts them apart, when there are some.
+  const variants = new Set(stack.context.presets.filter((preset) => preset.variantOf !== undefined).map((preset) => preset.name));
+  let variantRows = 0;
   const assets = new Set<string>();
   for (const key of keys) {
     const rows = await stack.context.catalog.rowsForKey(key);
@@ -72,6 +76,7 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
     const outcome: ItemOutcome | undefined = byKey.get(key);
     catalog.rows += rows.length;
     catalog.crops += rows.filter((row) => order.has(row.preset) && rowKind(row.preset).kind === 'preset').length;
+    variantRows += rows.filter((row) => variants.has(row.preset)).length;
     if (rows.some(isOriginalRow)) catalog.photos++;
     for (const row of rows) assets.add(row.assetKey);
     if (failure) {
@@ -94,6 +99,7 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
     });
   }
   catalog.distinctAssets = assets.size;
+  if (variantRows > 0) catalog.variants = variantRows;
 
   const bySha = new Map<string, string[]>();
   for (const photo of photos) if (photo.sha256) bySha.set(photo.sha256, [...(bySha.get(photo.sha256) ?? []), photo.key]);

@@ -85,6 +85,23 @@ describe('photo-scaler estimate', () => {
     expect(result.serving.lambdaAtEdge.usdPerMillionMisses).toBeGreaterThan(0);
   });
 
+  it('--formats prices extra formats not yet configured: more PUTs, rows, storage and Lambda time, a `formats` field last', async () => {
+    const timings = join(dir, 'timings.json');
+    await writeFile(timings, JSON.stringify({ source: 'test', renderMsPerMegapixel: 10, sha256MBps: 1000, cropBytesPerMegapixel: 20000 }));
+    const args = ['estimate', '--photos', '1000000', '--timings', timings, '--json'];
+    const plain = JSON.parse((await cli(...args)).stdout);
+    const priced = JSON.parse((await cli(...args, '--formats', 'webp,avif')).stdout);
+    expect(plain).not.toHaveProperty('formats');
+    expect(Object.keys(priced)).toEqual([...Object.keys(plain), 'formats']);
+    expect(priced.formats.perFormat.map((f: { format: string; presets: number; putsPerPhoto: number }) => [f.format, f.presets, f.putsPerPhoto])).toEqual([['webp', 4, 8], ['avif', 4, 8]]);
+    expect(priced.formats).toMatchObject({ addedPuts: 16_000_000, addedCatalogRows: 8_000_000 });
+    expect([priced.totalUsd > plain.totalUsd, priced.storagePerMonthUsd > plain.storagePerMonthUsd, priced.perPhoto.resizeMs > plain.perPhoto.resizeMs]).toEqual([true, true, true]);
+    expect(priced.formats.addedUsd).toBeCloseTo(priced.totalUsd - plain.totalUsd, 1);
+    const human = (await cli('estimate', '--photos', '1000', '--formats', 'webp')).stdout;
+    expect(human).toMatch(/Extra formats \(included above\): \+\$[\d.]+ per run/);
+    await expect(cli('estimate', '--photos', '1000', '--formats', 'jpeg')).rejects.toMatchObject({ stderr: expect.stringMatching(/--formats takes webp, avif/) });
+  });
+
   it('refuses a bad count', async () => {
     await expect(cli('estimate', '--photos', 'many')).rejects.toMatchObject({ stderr: expect.stringMatching(/--photos must be a positive number/) });
   });

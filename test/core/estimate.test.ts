@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { estimate, type EstimateInput } from '../../src/core/estimate';
+import { config } from '../../src/config';
+import { estimate, type EstimateInput, formatsToPrice } from '../../src/core/estimate';
+import { validateConfig } from '../../src/core/presets';
 import { PRICES } from '../../src/core/prices';
 
 const timings = { source: 'test', renderMsPerMegapixel: 10, sha256MBps: 1000, cropBytesPerMegapixel: 20_000 };
@@ -56,5 +58,53 @@ describe('servingCost: a million CDN cache misses, at the resolver deployed and 
     const { servingCost } = await import('../../src/core/estimate');
     expect(servingCost({ avgKB: 60, resolveMemoryMB: 1769 }).resolver.lines.find((l) => l.item.startsWith('Lambda streaming'))!.usd).toBe(0);
     expect(servingCost({ avgKB: 20_000, resolveMemoryMB: 1769 }).resolver.lines.find((l) => l.item.startsWith('Lambda streaming'))!.usd).toBe(112); // 14,000 GB x $0.008
+  });
+});
+
+describe('estimate with extra formats (variants)', () => {
+  const webp = { format: 'webp' as const, presets: 4, pixelShare: 1 };
+  const avif = { format: 'avif' as const, presets: 4, pixelShare: 1 };
+
+  it('each format on every preset adds an asset + a pointer and a row per preset, the bench ratios of bytes and render time', () => {
+    const plain = estimate(input, timings);
+    const withWebp = estimate({ ...input, formats: [webp] }, timings);
+    // 5 + 4 assets and pointers per photo: 18,000 PUTs; 9 rows + 3 = 12,000 WRU.
+    expect(line(withWebp, 'S3 PUT').how).toMatch(/^18,000 PUTs/);
+    expect(line(withWebp, 'DynamoDB writes').how).toMatch(/^12,000 WRU/);
+    // Render 10 MP x 10 ms/MP = 100 ms; WebP adds 1.15x of it.
+    expect(withWebp.perPhoto.resizeMs - plain.perPhoto.resizeMs).toBe(115);
+    // Crops: 10 MP x 20 kB = 200 kB a photo, WebP 0.68x of that more: 1000 x 136 kB = 0.136 GB.
+    expect(withWebp.formats).toMatchObject({ perFormat: [{ format: 'webp', presets: 4, putsPerPhoto: 8, catalogRowsPerPhoto: 4, addedResizeMs: 115, addedStorageGb: 0.14 }], addedPuts: 8000, addedCatalogRows: 4000 });
+    expect(withWebp.formats!.addedUsd).toBeCloseTo(withWebp.totalUsd - plain.totalUsd, 2);
+    expect(withWebp.formats!.addedUsd).toBeGreaterThan(0);
+    expect(plain.formats).toBeUndefined();
+    expect(Object.keys(withWebp).at(-1)).toBe('formats');
+  });
+
+  it('grows with each format: AVIF costs more Lambda time than WebP, both cost more than none', () => {
+    const many = { ...input, photos: 1_000_000 };
+    const plain = estimate(many, timings);
+    const w = estimate({ ...many, formats: [webp] }, timings);
+    const a = estimate({ ...many, formats: [avif] }, timings);
+    const both = estimate({ ...many, formats: [webp, avif] }, timings);
+    expect(a.perPhoto.resizeMs - plain.perPhoto.resizeMs).toBe(310);
+    expect([plain.totalUsd < w.totalUsd, w.totalUsd < a.totalUsd, a.totalUsd < both.totalUsd]).toEqual([true, true, true]);
+    expect([plain.storagePerMonthUsd < w.storagePerMonthUsd, w.storagePerMonthUsd < both.storagePerMonthUsd, plain.wallClockHours < w.wallClockHours, w.wallClockHours < a.wallClockHours]).toEqual([true, true, true, true]);
+    expect(line(both, 'S3 PUT').how).toMatch(/^26,000,000 PUTs/);
+  });
+
+  it('a format on some presets costs their share of the crop pixels; formatsToPrice reads the config and --formats', () => {
+    const presets = validateConfig({ ...config, presets: { ...config.presets, thumb: { ...config.presets.thumb!, formats: ['webp'] }, small: { ...config.presets.small!, formats: ['webp', 'avif'] } } });
+    const all = 80 * 80 + 300 * 200 + 600 * 400 + 1024 * 1024;
+    expect(formatsToPrice(presets)).toEqual([
+      { format: 'webp', presets: 2, pixelShare: Math.round(((80 * 80 + 300 * 200) / all) * 1000) / 1000 },
+      { format: 'avif', presets: 1, pixelShare: Math.round(((300 * 200) / all) * 1000) / 1000 },
+    ]);
+    expect(formatsToPrice(presets, ['avif'])).toEqual([expect.objectContaining({ format: 'webp', presets: 2 }), { format: 'avif', presets: 4, pixelShare: 1 }]);
+    expect(formatsToPrice(validateConfig(config))).toEqual([]);
+    const some = estimate({ ...input, formats: formatsToPrice(presets) }, timings);
+    const every = estimate({ ...input, formats: formatsToPrice(validateConfig(config), ['webp', 'avif']) }, timings);
+    expect(some.perPhoto.resizeMs).toBeLessThan(every.perPhoto.resizeMs);
+    expect(line(some, 'S3 PUT').how).toMatch(/^16,000 PUTs/);
   });
 });
