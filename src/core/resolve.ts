@@ -5,6 +5,9 @@
  *
  *   keyOfUrlPath   the URL path → the logical key (percent-decoded), or 400
  *   classify       original / crop / dynamic size, or not a logical URL (404: `assets/`, `runs/` …)
+ *   negotiate      a preset with variants (`formats`), or an on-demand size with `onDemand.formats`:
+ *                  the best variant the request's Accept allows (src/core/negotiate.ts), falling back
+ *                  to the next one and finally the primary when its pointer is missing; `Vary: Accept`
  *   readPointer    the pointer's WebsiteRedirectLocation → the asset key
  *   renderMissing  a dynamic size with no pointer yet: made now by the on-demand core (size allowlist,
  *                  signature when a secret is set, limits — all before any read), then read
@@ -18,7 +21,8 @@ import { canonicalUri, keyOfUrlPath } from './cdn';
 import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic } from './on-demand';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { validateSourceKey } from './keys';
-import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES } from './layout';
+import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
+import { acceptedFormats } from './negotiate';
 import type { ObjectStream } from './ports';
 import { type DeliveryConfig, parseSize } from './presets';
 import { derivedPrefixOf } from './source';
@@ -37,6 +41,10 @@ export interface ResolveRequest {
   headOnly?: boolean;
   /** The viewer's (or the CDN's revalidation) If-None-Match. */
   ifNoneMatch?: string;
+  /** The viewer's Accept: which variant formats it takes (used when `format` is absent). */
+  accept?: string;
+  /** The CDN edge function's normalised choice (negotiate.ts FORMAT_HEADER): preferred over `accept`. */
+  format?: string;
 }
 
 export interface ResolvedHeaders {
@@ -45,6 +53,8 @@ export interface ResolvedHeaders {
   'Cache-Control': string;
   ETag?: string;
   'Content-Length'?: string;
+  /** `Accept` when the answer depends on it: a preset with variants, an on-demand size with formats. */
+  Vary?: string;
 }
 
 export type Resolution =
@@ -64,6 +74,12 @@ export function errorCacheControl(ttls: DeliveryConfig): string {
 }
 
 export async function resolveLogical(context: ResolveContext, request: ResolveRequest): Promise<Resolution> {
+  const negotiated = { vary: false };
+  const resolution = await resolveNegotiated(context, request, negotiated);
+  return negotiated.vary ? ({ ...resolution, headers: { ...resolution.headers, Vary: 'Accept' } } as Resolution) : resolution;
+}
+
+async function resolveNegotiated(context: ResolveContext, request: ResolveRequest, negotiated: { vary: boolean }): Promise<Resolution> {
   const ttls = context.config.delivery ?? DEFAULT_DELIVERY;
   const refuse = (status: Refusal['status'], error: string, reason?: PhotoReason): Resolution => ({
     status,
@@ -87,7 +103,33 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   const problem = keyProblem(kind, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   if (problem) return refuse(problem.status, problem.error, problem.reason);
 
+  if (kind.kind === 'crop') {
+    // A preset with variants: the best one the client takes whose pointer exists, else the primary.
+    const slash = kind.logicalKey.indexOf('/');
+    const preset = kind.logicalKey.slice(0, slash);
+    const offered = context.presets.filter((p) => p.variantOf === preset).map((p) => p.format as VariantFormat);
+    if (offered.length > 0) {
+      negotiated.vary = true;
+      for (const format of acceptedFormats(request).filter((f) => offered.includes(f))) {
+        const variantKey = `${variantName(preset, format)}/${kind.logicalKey.slice(slash + 1)}`;
+        const variantAsset = await readPointer(context, variantKey);
+        if (variantAsset) return answer(context, ttls, request, variantKey, variantAsset, false, refuse);
+      }
+    }
+  }
+
+  let format: VariantFormat | undefined;
   if (kind.kind === 'dynamic') {
+    // An explicit variant (`dynamic/300x200.webp/<key>`) is served as named; otherwise, with
+    // onDemand.formats, the one the client takes — made now if it is new (one render, one variant).
+    const explicit = new RegExp(`^(.+)\\.(${VARIANT_FORMATS.join('|')})$`).exec(kind.size);
+    if (explicit) {
+      kind.size = explicit[1]!;
+      format = explicit[2] as VariantFormat;
+    } else if ((context.config.onDemand.formats ?? []).length > 0) {
+      negotiated.vary = true;
+      format = acceptedFormats(request).find((f) => context.config.onDemand.formats!.includes(f));
+    }
     // The size allowlist before any read (a stranger's made-up sizes cost nothing); the pointer
     // lives at the canonical form (`300x200`, `300x200-inside`).
     const size = parseSize(kind.size);
@@ -96,13 +138,16 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
       return refuse(400, `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}`);
     }
     if (kind.size !== size.text) return refuse(404, `not the canonical spelling of this size: ${size.text}`);
-    kind.logicalKey = dynamicKey(size, kind.key);
+    if (explicit && !(context.config.onDemand.formats ?? []).includes(explicit[2] as VariantFormat)) {
+      return refuse(404, `${explicit[2]} is not made on demand (config onDemand.formats)`);
+    }
+    kind.logicalKey = dynamicKey(size, kind.key, format);
   }
 
   let assetKey = await readPointer(context, kind.logicalKey);
   if (!assetKey && kind.kind === 'dynamic') {
     // Only making a new size needs the signature (when a secret is set): checked before any read.
-    const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature }, { pointerMissing: true });
+    const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature, ...(format ? { format } : {}) }, { pointerMissing: true });
     if (made.status !== 301) return made.status === 403 ? refuseUncached(made.error) : refuse(made.status, made.error, made.reason);
     // Just made: answered from memory, not read back.
     if (made.asset) return answerMade(ttls, request, made.logicalKey, made.asset);
