@@ -13,19 +13,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { encodeKeyPath } from '../../src/core/cdn';
 import { signRequest } from '../../src/core/on-demand';
+import { SYNC_RUN_ID, syncObject } from '../../src/core/sync';
 import type { PhotoScalerConfig } from '../../src/core/presets';
 import { runLocalMigration } from '../../src/local/migrate';
 import { type LocalServer, startLocalServer } from '../../src/local/serve';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from '../../src/local/stack';
 import { BROWSER_ACCEPT } from '../helpers/accept';
-import { twoToneJpeg } from '../helpers/images';
+import { noiseJpeg, twoToneJpeg } from '../helpers/images';
 import { isLibraryContent, listKeys } from '../helpers/library';
 
 let dir: string;
 let stack: LocalStack;
 let server: LocalServer;
 const SECRET = 'a-signing-secret-of-at-least-32-bytes-for-tests';
-const KEYS = ['trips/beach day.jpg', 'trips/fallback.jpg', 'trips/cache.jpg', 'trips/dynamic.jpg'] as const;
+const KEYS = ['trips/beach day.jpg', 'trips/fallback.jpg', 'trips/cache.jpg', 'trips/dynamic.jpg', 'trips/sync.jpg'] as const;
 
 const CONFIG: PhotoScalerConfig = {
   ...config,
@@ -173,5 +174,22 @@ describe('on-demand sizes follow the same rule', () => {
     const before = await listKeys(stack.s3, LOCAL_NAMES.libraryBucket);
     expect((await get(url(`dynamic/300x200.avif/${key}`, `?sig=${signRequest(SECRET, '300x200', key)}`), BROWSER_ACCEPT.chrome)).status).toBe(404);
     expect(await listKeys(stack.s3, LOCAL_NAMES.libraryBucket)).toEqual(before);
+  });
+
+  it('an overwritten photo: live sync drops the size\'s variant and invalidates the URL it was negotiated at; Chrome then gets the new image', async () => {
+    const key = KEYS[4];
+    const before = await get(signed('100x100', key), BROWSER_ACCEPT.chrome);
+    expect([before.status, before.image]).toEqual([200, ['webp', 100, 100]]);
+    expect((await get(signed('100x100', key), BROWSER_ACCEPT.firefox)).headers.get('x-cache')).toBe('Hit from cloudfront');
+    // Only the variant was made: its key is what sync drops.
+    expect((await stack.context.catalog.rowsForKey(key)).filter((row) => row.preset.startsWith('dynamic/')).map((row) => row.logicalKey)).toEqual([`dynamic/100x100.webp/${key}`]);
+
+    await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key }, await noiseJpeg(640, 480, 3), { contentType: 'image/jpeg' });
+    const outcome = await syncObject(stack.context, { bucket: LOCAL_NAMES.sourceBucket, key }, SYNC_RUN_ID);
+    expect(outcome.invalidated).toBeGreaterThan(0);
+
+    const after = await get(signed('100x100', key), BROWSER_ACCEPT.chrome);
+    expect([after.status, after.headers.get('x-cache'), after.image]).toEqual([200, 'Miss from cloudfront', ['webp', 100, 100]]);
+    expect(after.body.equals(before.body)).toBe(false);
   });
 });
