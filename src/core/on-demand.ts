@@ -10,7 +10,7 @@ import { type StepContext, nowIso } from './context';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
-import { dynamicName, isOriginalRow, type VariantFormat, variantName } from './layout';
+import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
 import type { CatalogRow } from './ports';
 import { parseSize, resolvePreset, type Size, VARIANT_SETTINGS } from './presets';
 import { renderPresets } from './render';
@@ -77,6 +77,16 @@ export interface ServeOptions {
 
 export function dynamicKey(size: Size, key: string, format?: VariantFormat): string {
   return `${dynamicPresetName(size, format)}/${key}`;
+}
+
+/**
+ * A size segment as a URL names it: `300x200` (the primary, or negotiated by the resolver) or an
+ * explicit variant, `300x200.webp` — the key its pointer has.
+ */
+export function splitVariantSize(text: string): { size: string; format?: VariantFormat } {
+  const dot = text.lastIndexOf('.');
+  const format = text.slice(dot + 1);
+  return dot > 0 && (VARIANT_FORMATS as readonly string[]).includes(format) ? { size: text.slice(0, dot), format: format as VariantFormat } : { size: text };
 }
 
 /** `dynamic/300x200`, or a variant of it: `dynamic/300x200.webp` (its row's sort key too). */

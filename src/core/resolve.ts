@@ -18,10 +18,10 @@
  */
 import type { OnDemandContext } from './on-demand';
 import { canonicalUri, keyOfUrlPath } from './cdn';
-import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic } from './on-demand';
+import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic, splitVariantSize } from './on-demand';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { validateSourceKey } from './keys';
-import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
+import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES, type VariantFormat, variantName } from './layout';
 import { acceptedFormats } from './negotiate';
 import type { ObjectStream } from './ports';
 import { type DeliveryConfig, parseSize } from './presets';
@@ -122,10 +122,10 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
   if (kind.kind === 'dynamic') {
     // An explicit variant (`dynamic/300x200.webp/<key>`) is served as named; otherwise, with
     // onDemand.formats, the one the client takes — made now if it is new (one render, one variant).
-    const explicit = new RegExp(`^(.+)\\.(${VARIANT_FORMATS.join('|')})$`).exec(kind.size);
+    const explicit = splitVariantSize(kind.size).format;
     if (explicit) {
-      kind.size = explicit[1]!;
-      format = explicit[2] as VariantFormat;
+      kind.size = splitVariantSize(kind.size).size;
+      format = explicit;
     } else if ((context.config.onDemand.formats ?? []).length > 0) {
       negotiated.vary = true;
       format = acceptedFormats(request).find((f) => context.config.onDemand.formats!.includes(f));
@@ -138,8 +138,8 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
       return refuse(400, `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}`);
     }
     if (kind.size !== size.text) return refuse(404, `not the canonical spelling of this size: ${size.text}`);
-    if (explicit && !(context.config.onDemand.formats ?? []).includes(explicit[2] as VariantFormat)) {
-      return refuse(404, `${explicit[2]} is not made on demand (config onDemand.formats)`);
+    if (explicit && !(context.config.onDemand.formats ?? []).includes(explicit)) {
+      return refuse(404, `${explicit} is not made on demand (config onDemand.formats)`);
     }
     kind.logicalKey = dynamicKey(size, kind.key, format);
   }

@@ -171,6 +171,11 @@ describe('on-demand sizes follow the same rule', () => {
     expect([explicit.status, explicit.image, explicit.headers.get('vary')]).toEqual([200, ['webp', 150, 150], null]);
     const newSize = await get(url(`dynamic/300x200.webp/${key}`, `?sig=${signRequest(SECRET, '300x200', key)}`), BROWSER_ACCEPT.curl);
     expect([newSize.status, newSize.image]).toEqual([200, ['webp', 300, 200]]);
+    // Website mode: a miss goes through the routing rule to the API, which makes the named variant; then it redirects like any pointer.
+    const viaWebsite = await fetch(`${server.website.url}/dynamic/640x480.webp/${encodeKeyPath(key)}?sig=${signRequest(SECRET, '640x480', key)}`);
+    const websiteBytes = Buffer.from(await viaWebsite.arrayBuffer());
+    expect([viaWebsite.status, (await sharp(websiteBytes).metadata()).format]).toEqual([200, 'webp']);
+    expect(await stack.store.head({ bucket: LOCAL_NAMES.libraryBucket, key: `dynamic/640x480/${key}` })).toBeUndefined();
     const before = await listKeys(stack.s3, LOCAL_NAMES.libraryBucket);
     expect((await get(url(`dynamic/300x200.avif/${key}`, `?sig=${signRequest(SECRET, '300x200', key)}`), BROWSER_ACCEPT.chrome)).status).toBe(404);
     expect(await listKeys(stack.s3, LOCAL_NAMES.libraryBucket)).toEqual(before);
