@@ -21,7 +21,7 @@ import { canonicalUri, keyOfUrlPath } from './cdn';
 import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic, splitVariantSize } from './on-demand';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { validateSourceKey } from './keys';
-import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES, type VariantFormat, variantName } from './layout';
+import { ASSETS_PREFIX, DYNAMIC, dynamicName, LIBRARY_PREFIXES, type VariantFormat, variantName } from './layout';
 import { acceptedFormats } from './negotiate';
 import type { ObjectStream } from './ports';
 import { type DeliveryConfig, parseSize } from './presets';
@@ -119,6 +119,8 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
   }
 
   let format: VariantFormat | undefined;
+  /** A negotiated size's other encodings the client takes, next best first (the primary last). */
+  let fallbackKeys: string[] = [];
   if (kind.kind === 'dynamic') {
     // An explicit variant (`dynamic/300x200.webp/<key>`) is served as named; otherwise, with
     // onDemand.formats, the one the client takes — made now if it is new (one render, one variant).
@@ -128,7 +130,9 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
       format = explicit;
     } else if ((context.config.onDemand.formats ?? []).length > 0) {
       negotiated.vary = true;
-      format = acceptedFormats(request).find((f) => context.config.onDemand.formats!.includes(f));
+      const taken = acceptedFormats(request).filter((f) => context.config.onDemand.formats!.includes(f));
+      format = taken[0];
+      fallbackKeys = [...taken.slice(1), undefined].filter(() => format !== undefined).map((f) => `${dynamicName(kind.size)}${f ? `.${f}` : ''}`);
     }
     // The size allowlist before any read (a stranger's made-up sizes cost nothing); the pointer
     // lives at the canonical form (`300x200`, `300x200-inside`).
@@ -142,12 +146,21 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
       return refuse(404, `${explicit} is not made on demand (config onDemand.formats)`);
     }
     kind.logicalKey = dynamicKey(size, kind.key, format);
+    fallbackKeys = fallbackKeys.map((name) => `${name}/${kind.key}`);
   }
 
   let assetKey = await readPointer(context, kind.logicalKey);
   if (!assetKey && kind.kind === 'dynamic') {
     // Only making a new size needs the signature (when a secret is set): checked before any read.
     const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature, ...(format ? { format } : {}) }, { pointerMissing: true });
+    if (made.status === 403) {
+      // Not signed for making the variant the client prefers: an encoding of this size already made
+      // serves instead (a size made before onDemand.formats named a format, or asked by curl).
+      for (const fallbackKey of fallbackKeys) {
+        const fallbackAsset = await readPointer(context, fallbackKey);
+        if (fallbackAsset) return answer(context, ttls, request, fallbackKey, fallbackAsset, false, refuse);
+      }
+    }
     if (made.status !== 301) return made.status === 403 ? refuseUncached(made.error) : refuse(made.status, made.error, made.reason);
     // Just made: answered from memory, not read back.
     if (made.asset) return answerMade(ttls, request, made.logicalKey, made.asset);

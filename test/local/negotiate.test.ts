@@ -197,4 +197,16 @@ describe('on-demand sizes follow the same rule', () => {
     expect([after.status, after.headers.get('x-cache'), after.image]).toEqual([200, 'Miss from cloudfront', ['webp', 100, 100]]);
     expect(after.body.equals(before.body)).toBe(false);
   });
+
+  it('an unsigned request for a size already made: Chrome gets the encoding that exists rather than a 403 for the one it would prefer', async () => {
+    const key = KEYS[1];
+    const made = await get(signed('640x480-inside', key), BROWSER_ACCEPT.curl);
+    expect([made.status, made.image]).toEqual([200, ['jpeg', 640, 427]]);
+    const unsigned = await get(url(`dynamic/640x480-inside/${key}`), BROWSER_ACCEPT.chrome);
+    expect([unsigned.status, unsigned.image, unsigned.headers.get('vary')]).toEqual([200, ['jpeg', 640, 427], 'Accept']);
+    expect(await stack.store.head({ bucket: LOCAL_NAMES.libraryBucket, key: `dynamic/640x480-inside.webp/${key}` })).toBeUndefined();
+    // Nothing made yet, unsigned: refused as before (and not cached).
+    const fresh = await get(url(`dynamic/800x600-inside/${key}`), BROWSER_ACCEPT.chrome);
+    expect([fresh.status, fresh.headers.get('cache-control')]).toEqual([403, 'no-store']);
+  });
 });
