@@ -12,6 +12,8 @@
  * function changed it"). No query string is part of the cache key, so one path per logical URL covers
  * it, and no wildcard is needed (CloudFront allows only 15 wildcard paths in progress at once).
  */
+import { DYNAMIC, VARIANT_FORMATS } from './layout';
+
 /** The CDN cache, as the steps see it (CloudFront on AWS, `serve`'s CDN view locally). */
 export interface CdnCache {
   /** Drops what the CDN holds for these logical keys. Best effort: a failure is logged, not thrown. */
@@ -63,9 +65,23 @@ export function keyOfUrlPath(url: string): string | undefined {
   return decodeUrlPath(url.split('?', 1)[0]!.replace(/^\/+/, ''));
 }
 
-/** The invalidation paths of these logical keys: `/<encoded key>` each. */
+/**
+ * The invalidation paths of these logical keys: `/<encoded key>` each, and for a variant's key
+ * (`small.webp/<key>`, `dynamic/300x200.webp/<key>`) also the URL it is negotiated at
+ * (`/small/<key>`, `/dynamic/300x200/<key>`): CloudFront caches each choice of Accept under that path
+ * (src/core/negotiate.ts), and an invalidation of a path drops every one of them. A preset name has
+ * no dot (layout.ts), so only a folder of originals named like one (`x.webp/`) adds a needless path.
+ */
 export function invalidationPaths(logicalKeys: readonly string[]): string[] {
-  return [...new Set(logicalKeys.map((key) => `/${encodeKeyPath(key)}`))].sort();
+  return [...new Set(logicalKeys.flatMap((key) => [key, ...negotiatedKeyOf(key)]).map((key) => `/${encodeKeyPath(key)}`))].sort();
+}
+
+const VARIANT_KEY = new RegExp(`^(${DYNAMIC}/[^/.]+|[^/.]+)\\.(?:${VARIANT_FORMATS.join('|')})/(.+)$`, 's');
+
+/** `small.webp/a.jpg` → `small/a.jpg`, `dynamic/300x200.avif/a.jpg` → `dynamic/300x200/a.jpg`; none for any other key. */
+export function negotiatedKeyOf(logicalKey: string): string[] {
+  const match = VARIANT_KEY.exec(logicalKey);
+  return match ? [`${match[1]}/${match[2]}`] : [];
 }
 
 /** Whether an invalidation path covers a cache key: exactly, or by the prefix before a final `*` (query strings included). */

@@ -10,9 +10,9 @@ import { type StepContext, nowIso } from './context';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
-import { dynamicName, isOriginalRow } from './layout';
+import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
 import type { CatalogRow } from './ports';
-import { parseSize, resolvePreset, type Size } from './presets';
+import { parseSize, resolvePreset, type Size, VARIANT_SETTINGS } from './presets';
 import { renderPresets } from './render';
 import { processRenderGate, type RenderGate } from './render-gate';
 import { derivedPrefixOf } from './source';
@@ -32,6 +32,8 @@ export interface OnDemandRequest {
   /** Decoded key of the original. */
   key: string;
   signature?: string;
+  /** A variant (config `onDemand.formats`) instead of the primary encoding: stored at `dynamic/<size>.<format>/<key>`. */
+  format?: VariantFormat;
 }
 
 /** A refusal: `reason` when the photo (or its key) is why, not the request's size or signature. */
@@ -73,8 +75,23 @@ export interface ServeOptions {
   pointerMissing?: boolean;
 }
 
-export function dynamicKey(size: Size, key: string): string {
-  return `${dynamicName(size.text)}/${key}`;
+export function dynamicKey(size: Size, key: string, format?: VariantFormat): string {
+  return `${dynamicPresetName(size, format)}/${key}`;
+}
+
+/**
+ * A size segment as a URL names it: `300x200` (the primary, or negotiated by the resolver) or an
+ * explicit variant, `300x200.webp` — the key its pointer has.
+ */
+export function splitVariantSize(text: string): { size: string; format?: VariantFormat } {
+  const dot = text.lastIndexOf('.');
+  const format = text.slice(dot + 1);
+  return dot > 0 && (VARIANT_FORMATS as readonly string[]).includes(format) ? { size: text.slice(0, dot), format: format as VariantFormat } : { size: text };
+}
+
+/** `dynamic/300x200`, or a variant of it: `dynamic/300x200.webp` (its row's sort key too). */
+export function dynamicPresetName(size: Size, format?: VariantFormat): string {
+  return format ? variantName(dynamicName(size.text), format) : dynamicName(size.text);
 }
 
 /** HMAC-SHA256 (hex) of `<size>/<key>`: what `?sig=` must carry when a secret is configured. */
@@ -86,21 +103,21 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
   const checked = checkDynamicRequest(context, request);
   if ('error' in checked) return checked;
   const { size, key } = checked;
-  const logicalKey = dynamicKey(size, key);
+  const logicalKey = dynamicKey(size, key, request.format);
   // Each request's own checks (signature included) above; identical concurrent requests then share one
   // render and its answer, and renders are bounded (src/core/render-gate.ts).
-  return (context.renderGate ?? processRenderGate).run(`${context.libraryBucket}/${logicalKey}`, () => makeDynamic(context, size, key, logicalKey, options));
+  return (context.renderGate ?? processRenderGate).run(`${context.libraryBucket}/${logicalKey}`, () => makeDynamic(context, size, key, logicalKey, options, request.format));
 }
 
 /** The pointer if there is one, else the source and one render: its 301, or why not. */
-async function makeDynamic(context: OnDemandContext, size: Size, key: string, logicalKey: string, options: ServeOptions): Promise<OnDemandResult> {
+async function makeDynamic(context: OnDemandContext, size: Size, key: string, logicalKey: string, options: ServeOptions, format?: VariantFormat): Promise<OnDemandResult> {
   // Two requests can race to here (or a cached 404 sent a client twice): the pointer decides.
   if (!options.pointerMissing && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
     return { status: 301, logicalKey, rendered: false };
   }
   try {
     const source = await findSource(context, key, size);
-    const asset = await render(context, size, key, logicalKey, source);
+    const asset = await render(context, size, key, logicalKey, source, format);
     return { status: 301, logicalKey, rendered: true, asset };
   } catch (error) {
     if (error instanceof PhotoError) return refusalOf(error);
@@ -114,6 +131,9 @@ export function checkDynamicRequest(context: OnDemandContext, request: OnDemandR
   if (!size) return { status: 400, error: `malformed size "${request.size}": use WxH or WxH-inside` };
   if (!context.config.onDemand.sizes.map((allowed) => parseSize(allowed)?.text).includes(size.text)) {
     return { status: 400, error: `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}` };
+  }
+  if (request.format && !(context.config.onDemand.formats ?? []).includes(request.format)) {
+    return { status: 400, error: `format ${request.format} is not made on demand; allowed: ${(context.config.onDemand.formats ?? []).join(', ') || 'none'}` };
   }
   try {
     validateSourceKey(request.key, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
@@ -202,9 +222,13 @@ function resultSize(width: number, height: number, size: Size): { width: number;
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
-async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, source: SourceBytes): Promise<MadeAsset> {
+async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, source: SourceBytes, format?: VariantFormat): Promise<MadeAsset> {
   if (!sniffImage(source.body)) throw new PhotoError('not-an-image', 'cannot decode: not an image');
-  const preset = resolvePreset(dynamicName(size.text), { width: size.width, height: size.height, fit: size.fit, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
+  const dimensions = { width: size.width, height: size.height, fit: size.fit };
+  // A variant is encoded as a preset's variant is (VARIANT_SETTINGS), its row named `dynamic/<size>.<format>`.
+  const preset = format
+    ? resolvePreset(dynamicPresetName(size, format), { ...dimensions, format, quality: VARIANT_SETTINGS[format].quality, mozjpeg: false }, dynamicName(size.text))
+    : resolvePreset(dynamicName(size.text), { ...dimensions, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
   const { renditions } = await renderPresets(source.body, [preset], context.config.limits);
   const rendition = renditions[0]!;
   const asset = await putAsset(context, rendition.body, rendition.ext, rendition.contentType);

@@ -40,6 +40,11 @@ export interface Limits {
 
 export interface OnDemandConfig {
   sizes: string[];
+  /**
+   * Variant formats a new on-demand size may be made in (default none): a request is rendered in the
+   * one its Accept takes (src/core/negotiate.ts), stored at `dynamic/<WxH>.<format>/<key>`.
+   */
+  formats?: VariantFormat[];
   signingSecretEnv: string;
 }
 
@@ -91,6 +96,14 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
     if (!parseSize(size)) problems.push(`onDemand.sizes: "${size}" is not WxH or WxH-cover / WxH-inside with sides 1..${MAX_SIDE}`);
   }
   if (!config.onDemand || !Array.isArray(config.onDemand.sizes)) problems.push('onDemand.sizes must be a list of sizes');
+  const onDemandFormats = config.onDemand?.formats ?? [];
+  if (!Array.isArray(onDemandFormats)) problems.push(`onDemand.formats must be a list of ${VARIANT_FORMATS.join(', ')}`);
+  else {
+    for (const [i, format] of onDemandFormats.entries()) {
+      if (!VARIANT_FORMATS.includes(format)) problems.push(`onDemand.formats may name ${VARIANT_FORMATS.join(', ')}, not "${format}"`);
+      else if (onDemandFormats.indexOf(format) !== i) problems.push(`onDemand.formats names ${format} twice`);
+    }
+  }
   for (const field of ['browserSeconds', 'cdnSeconds', 'errorSeconds'] as const) {
     // CloudFront's longest TTL is a year (31,536,000 s).
     if (config.delivery && !isIntIn(config.delivery[field], 0, 31_536_000)) problems.push(`delivery.${field} must be an integer 0..31536000`);

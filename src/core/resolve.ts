@@ -5,6 +5,9 @@
  *
  *   keyOfUrlPath   the URL path → the logical key (percent-decoded), or 400
  *   classify       original / crop / dynamic size, or not a logical URL (404: `assets/`, `runs/` …)
+ *   negotiate      a preset with variants (`formats`), or an on-demand size with `onDemand.formats`:
+ *                  the best variant the request's Accept allows (src/core/negotiate.ts), falling back
+ *                  to the next one and finally the primary when its pointer is missing; `Vary: Accept`
  *   readPointer    the pointer's WebsiteRedirectLocation → the asset key
  *   renderMissing  a dynamic size with no pointer yet: made now by the on-demand core (size allowlist,
  *                  signature when a secret is set, limits — all before any read), then read
@@ -15,10 +18,11 @@
  */
 import type { OnDemandContext } from './on-demand';
 import { canonicalUri, keyOfUrlPath } from './cdn';
-import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic } from './on-demand';
+import { dynamicKey, type MadeAsset, type Refusal, refusalOf, serveDynamic, splitVariantSize } from './on-demand';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { validateSourceKey } from './keys';
-import { ASSETS_PREFIX, DYNAMIC, LIBRARY_PREFIXES } from './layout';
+import { ASSETS_PREFIX, DYNAMIC, dynamicName, LIBRARY_PREFIXES, type VariantFormat, variantName } from './layout';
+import { acceptedFormats } from './negotiate';
 import type { ObjectStream } from './ports';
 import { type DeliveryConfig, parseSize } from './presets';
 import { derivedPrefixOf } from './source';
@@ -37,6 +41,10 @@ export interface ResolveRequest {
   headOnly?: boolean;
   /** The viewer's (or the CDN's revalidation) If-None-Match. */
   ifNoneMatch?: string;
+  /** The viewer's Accept: which variant formats it takes (used when `format` is absent). */
+  accept?: string;
+  /** The CDN edge function's normalised choice (negotiate.ts FORMAT_HEADER): preferred over `accept`. */
+  format?: string;
 }
 
 export interface ResolvedHeaders {
@@ -45,6 +53,8 @@ export interface ResolvedHeaders {
   'Cache-Control': string;
   ETag?: string;
   'Content-Length'?: string;
+  /** `Accept` when the answer depends on it: a preset with variants, an on-demand size with formats. */
+  Vary?: string;
 }
 
 export type Resolution =
@@ -64,6 +74,12 @@ export function errorCacheControl(ttls: DeliveryConfig): string {
 }
 
 export async function resolveLogical(context: ResolveContext, request: ResolveRequest): Promise<Resolution> {
+  const negotiated = { vary: false };
+  const resolution = await resolveNegotiated(context, request, negotiated);
+  return negotiated.vary ? ({ ...resolution, headers: { ...resolution.headers, Vary: 'Accept' } } as Resolution) : resolution;
+}
+
+async function resolveNegotiated(context: ResolveContext, request: ResolveRequest, negotiated: { vary: boolean }): Promise<Resolution> {
   const ttls = context.config.delivery ?? DEFAULT_DELIVERY;
   const refuse = (status: Refusal['status'], error: string, reason?: PhotoReason): Resolution => ({
     status,
@@ -87,7 +103,37 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
   const problem = keyProblem(kind, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   if (problem) return refuse(problem.status, problem.error, problem.reason);
 
+  if (kind.kind === 'crop') {
+    // A preset with variants: the best one the client takes whose pointer exists, else the primary.
+    const slash = kind.logicalKey.indexOf('/');
+    const preset = kind.logicalKey.slice(0, slash);
+    const offered = context.presets.filter((p) => p.variantOf === preset).map((p) => p.format as VariantFormat);
+    if (offered.length > 0) {
+      negotiated.vary = true;
+      for (const format of acceptedFormats(request).filter((f) => offered.includes(f))) {
+        const variantKey = `${variantName(preset, format)}/${kind.logicalKey.slice(slash + 1)}`;
+        const variantAsset = await readPointer(context, variantKey);
+        if (variantAsset) return answer(context, ttls, request, variantKey, variantAsset, false, refuse);
+      }
+    }
+  }
+
+  let format: VariantFormat | undefined;
+  /** A negotiated size's other encodings the client takes, next best first (the primary last). */
+  let fallbackKeys: string[] = [];
   if (kind.kind === 'dynamic') {
+    // An explicit variant (`dynamic/300x200.webp/<key>`) is served as named; otherwise, with
+    // onDemand.formats, the one the client takes — made now if it is new (one render, one variant).
+    const explicit = splitVariantSize(kind.size).format;
+    if (explicit) {
+      kind.size = splitVariantSize(kind.size).size;
+      format = explicit;
+    } else if ((context.config.onDemand.formats ?? []).length > 0) {
+      negotiated.vary = true;
+      const taken = acceptedFormats(request).filter((f) => context.config.onDemand.formats!.includes(f));
+      format = taken[0];
+      fallbackKeys = [...taken.slice(1), undefined].filter(() => format !== undefined).map((f) => `${dynamicName(kind.size)}${f ? `.${f}` : ''}`);
+    }
     // The size allowlist before any read (a stranger's made-up sizes cost nothing); the pointer
     // lives at the canonical form (`300x200`, `300x200-inside`).
     const size = parseSize(kind.size);
@@ -96,13 +142,25 @@ export async function resolveLogical(context: ResolveContext, request: ResolveRe
       return refuse(400, `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}`);
     }
     if (kind.size !== size.text) return refuse(404, `not the canonical spelling of this size: ${size.text}`);
-    kind.logicalKey = dynamicKey(size, kind.key);
+    if (explicit && !(context.config.onDemand.formats ?? []).includes(explicit)) {
+      return refuse(404, `${explicit} is not made on demand (config onDemand.formats)`);
+    }
+    kind.logicalKey = dynamicKey(size, kind.key, format);
+    fallbackKeys = fallbackKeys.map((name) => `${name}/${kind.key}`);
   }
 
   let assetKey = await readPointer(context, kind.logicalKey);
   if (!assetKey && kind.kind === 'dynamic') {
     // Only making a new size needs the signature (when a secret is set): checked before any read.
-    const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature }, { pointerMissing: true });
+    const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature, ...(format ? { format } : {}) }, { pointerMissing: true });
+    if (made.status === 403) {
+      // Not signed for making the variant the client prefers: an encoding of this size already made
+      // serves instead (a size made before onDemand.formats named a format, or asked by curl).
+      for (const fallbackKey of fallbackKeys) {
+        const fallbackAsset = await readPointer(context, fallbackKey);
+        if (fallbackAsset) return answer(context, ttls, request, fallbackKey, fallbackAsset, false, refuse);
+      }
+    }
     if (made.status !== 301) return made.status === 403 ? refuseUncached(made.error) : refuse(made.status, made.error, made.reason);
     // Just made: answered from memory, not read back.
     if (made.asset) return answerMade(ttls, request, made.logicalKey, made.asset);

@@ -24,7 +24,9 @@ export interface Original {
 
 /** The bytes the longest key derived from a source key adds, for this configuration (presets, on-demand sizes). */
 export function derivedPrefixOf(context: Pick<StepContext, 'presets' | 'config'>): number {
-  const sizes = context.config.onDemand.sizes.map((size) => parseSize(size)?.text ?? size);
+  const formats = context.config.onDemand.formats ?? [];
+  // A variant of a size (`dynamic/300x200.webp/<key>`) is a derived key too.
+  const sizes = context.config.onDemand.sizes.map((size) => parseSize(size)?.text ?? size).flatMap((size) => [size, ...formats.map((format) => `${size}.${format}`)]);
   return derivedPrefixBytes(context.presets.map((preset) => preset.name), sizes);
 }
 

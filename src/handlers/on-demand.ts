@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
 import { decodeUrlPath, encodeKeyPath } from '../core/cdn';
 import { DYNAMIC } from '../core/layout';
-import { type OnDemandContext, serveDynamic } from '../core/on-demand';
+import { type OnDemandContext, serveDynamic, splitVariantSize } from '../core/on-demand';
 import { contextFromEnv } from './context';
 import { makeLogger, type Telemetry } from './observe';
 
@@ -43,7 +43,9 @@ export const makeOnDemandHandler =
     // Fails closed: without its secret no size is made, signed or not.
     const current = await currentSecret(context.signingSecret, signingSecret, (reason) => logger.error('onDemand: signing secret unavailable', { status: 503, reason }));
     if (!current) return json(503, { error: SECRET_UNAVAILABLE });
-    const result = await serveDynamic({ ...context, signingSecret: current.secret }, { size, key, signature: event.queryStringParameters?.sig });
+    // `dynamic/300x200.webp/<key>`: an explicit variant (config onDemand.formats), signed as its size.
+    const named = splitVariantSize(size);
+    const result = await serveDynamic({ ...context, signingSecret: current.secret }, { size: named.size, key, signature: event.queryStringParameters?.sig, ...(named.format ? { format: named.format } : {}) });
     logger.info(`onDemand: ${result.status}`, { status: result.status, key, ...(result.status === 301 ? { logicalKey: result.logicalKey } : { error: result.error }) });
     if (result.status !== 301) return json(result.status, { error: result.error, ...(result.reason ? { reason: result.reason } : {}) });
     const location = `${websiteUrl.replace(/\/+$/, '')}/${encodeKeyPath(result.logicalKey)}`;

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { currentSecret, SECRET_UNAVAILABLE, type SecretSource, ssmSigningSecret } from '../aws/signing-secret';
 import type { OnDemandContext } from '../core/on-demand';
+import { FORMAT_HEADER } from '../core/negotiate';
 import { resolveLogical, type Resolution } from '../core/resolve';
 import { contextFromEnv } from './context';
 import { makeLogger, type Telemetry } from './observe';
@@ -40,7 +41,15 @@ export const makeResolveHandler = (environment: () => ResolveEnvironment, teleme
     if (!current) return send(responseStream, 503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }, JSON.stringify({ error: SECRET_UNAVAILABLE }));
     const resolution = await resolveLogical(
       { ...context, signingSecret: current.secret },
-      { path: event.rawPath, signature: event.queryStringParameters?.sig, headOnly: method === 'HEAD', ifNoneMatch: header(event, 'if-none-match') },
+      {
+        path: event.rawPath,
+        signature: event.queryStringParameters?.sig,
+        headOnly: method === 'HEAD',
+        ifNoneMatch: header(event, 'if-none-match'),
+        // The distribution's edge function's normalised choice (in the cache key); Accept when it is absent.
+        format: header(event, FORMAT_HEADER),
+        accept: header(event, 'accept'),
+      },
     );
     logger.info(`resolve: ${resolution.status}`, summary(resolution, Date.now() - started));
     if (resolution.status !== 200) {

@@ -4,8 +4,9 @@
  *   /assets/*   the private library bucket (the S3 origin behind origin access control)
  *   *           the `resolve` function URL (src/handlers/resolve.ts, the very handler the Lambda runs),
  *               which under /dynamic/* also receives `?sig=`
- * — and CloudFront's cache in front of them: the cache key is the path alone (no query string, so a
- * random one cannot bypass the cache), lifetimes come from the origin's Cache-Control (s-maxage, then max-age),
+ * — and CloudFront's cache in front of them: the cache key is the path (no query string, so a
+ * random one cannot bypass the cache) and, for logical URLs, the normalised format choice the
+ * viewer-request function computes from Accept (src/core/negotiate.ts, never the raw header), lifetimes come from the origin's Cache-Control (s-maxage, then max-age),
  * simultaneous misses of one key are collapsed into one origin request, and invalidations drop
  * entries by path or by path prefix (`/path*`). Answers carry CloudFront's `X-Cache` and `Age`.
  */
@@ -18,6 +19,7 @@ import { type CdnCache, canonicalUri, invalidationMatches, invalidationPaths, ke
 import { quoteEtag } from '../core/etag';
 import { assetSha256 } from '../core/keys';
 import { ASSETS_PREFIX } from '../core/layout';
+import { FORMAT_HEADER, formatChoice } from '../core/negotiate';
 import type { ObjectStore } from '../core/ports';
 import type { FunctionUrlEvent } from '../handlers/resolve';
 import type { StreamingHandler } from '../handlers/streaming';
@@ -30,6 +32,8 @@ export interface CdnView {
   invalidate(paths: readonly string[]): void;
   /** Origin requests made so far, by behavior. */
   originRequests(): { assets: number; resolver: number };
+  /** The cache keys held now (path, and the format choice for logical URLs; see cacheKeyOf). */
+  cacheKeys(): string[];
   close(): Promise<void>;
 }
 
@@ -72,7 +76,7 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
 
   const invalidate = (paths: readonly string[]) => {
     for (const [key, entry] of cache) {
-      if (paths.some((path) => invalidationMatches(path, key))) {
+      if (paths.some((path) => invalidationMatches(path, pathOfCacheKey(key)))) {
         cache.delete(key);
         cachedBytes -= entry.body.byteLength;
       }
@@ -119,9 +123,11 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
       return fetchAsset(options, path, request.method === 'HEAD', sink);
     }
     counts.resolver++;
-    // HeaderBehavior none: the viewer's headers (its validators among them) do not reach the origin.
-    const { headers: _viewerHeaders, ...event } = functionUrlEvent(request);
-    return invokeStreaming(options.resolver, { ...event, headers: {} }, sink);
+    // The cache policy's one header (the edge function's format choice) reaches the origin; the
+    // viewer's others (its validators, its raw Accept among them) do not.
+    const { headers: viewerHeaders, ...event } = functionUrlEvent(request);
+    const format = viewerHeaders?.[FORMAT_HEADER];
+    return invokeStreaming(options.resolver, { ...event, headers: format !== undefined ? { [FORMAT_HEADER]: format } : {} }, sink);
   };
 
   const server = createServer((request, response) => {
@@ -151,7 +157,12 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
     const [rawPath = '/', query] = (request.url ?? '/').split(/\?(.*)/s);
     const canonical = canonicalUri(rawPath);
     if (canonical !== null && canonical !== rawPath) request.url = query === undefined ? canonical : `${canonical}?${query}`;
-    const key = cacheKeyOf(request.url ?? '/');
+    // …and the format choice from Accept, overwriting whatever the viewer sent under that name; the
+    // assets/ behavior has no function and keys on the path alone.
+    const logical = !(request.url ?? '/').startsWith(`/${ASSETS_PREFIX}`);
+    if (logical) request.headers[FORMAT_HEADER] = formatChoice(request.headers.accept);
+    else delete request.headers[FORMAT_HEADER];
+    const key = cacheKeyOf(request.url ?? '/', logical ? request.headers[FORMAT_HEADER] as string : undefined);
     let hit = fresh(cache.get(key));
     if (!hit && inFlight.has(key)) {
       // Request collapsing: wait for the miss already on its way to the origin, then use its answer.
@@ -206,6 +217,7 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
     port,
     invalidate,
     originRequests: () => ({ ...counts }),
+    cacheKeys: () => [...cache.keys()],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -214,9 +226,18 @@ export async function startCdnView(options: CdnViewOptions): Promise<CdnView> {
   };
 }
 
-/** The path as requested, and nothing else: no query string is part of the cache key (LogicalUrlCachePolicy, AssetCachePolicy). */
-export function cacheKeyOf(url: string): string {
-  return url.split('?', 1)[0] || '/';
+/**
+ * The path as requested and, for a logical URL, the format choice (LogicalUrlCachePolicy's one header):
+ * no query string is part of the cache key (LogicalUrlCachePolicy, AssetCachePolicy).
+ */
+export function cacheKeyOf(url: string, formatChoice?: string): string {
+  const path = url.split('?', 1)[0] || '/';
+  return formatChoice === undefined ? path : `${path}\u0000${formatChoice}`;
+}
+
+/** The path a cache key was made of: what an invalidation path is matched against. */
+function pathOfCacheKey(key: string): string {
+  return key.split('\u0000', 1)[0]!;
 }
 
 /** How long CloudFront keeps an answer: s-maxage, else max-age, else the policy default, within its bounds; never `no-store`/`private`. */

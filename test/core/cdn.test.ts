@@ -1,6 +1,6 @@
 /** The URL spelling of keys: a request path → the key it names (percent-decoding, RFC 3986). */
 import { describe, expect, it } from 'vitest';
-import { decodeUrlPath, encodeKeyPath, keyOfUrlPath } from '../../src/core/cdn';
+import { decodeUrlPath, encodeKeyPath, invalidationPaths, keyOfUrlPath, negotiatedKeyOf } from '../../src/core/cdn';
 import { decodeInventoryKey } from '../../src/core/inventory/keys';
 
 describe('decodeUrlPath', () => {
@@ -26,5 +26,14 @@ describe('keyOfUrlPath', () => {
     for (const key of ['trips/beach day+1 100%.jpg', 'städte/Zürich ✓.jpg', "odd/a*b,c;d=e:f@g$h&i!(j)'.jpg", 'q?h#.jpg']) {
       expect(keyOfUrlPath(`/${encodeKeyPath(key)}?v=1`)).toBe(key);
     }
+  });
+});
+
+describe('invalidationPaths', () => {
+  it('a variant\'s key also invalidates the URL it is negotiated at (every Accept choice cached there); other keys only themselves', () => {
+    expect(invalidationPaths(['small.webp/trips/a b.jpg'])).toEqual(['/small.webp/trips/a%20b.jpg', '/small/trips/a%20b.jpg']);
+    expect(invalidationPaths(['dynamic/300x200-inside.avif/a.jpg', 'dynamic/300x200-inside/a.jpg'])).toEqual(['/dynamic/300x200-inside.avif/a.jpg', '/dynamic/300x200-inside/a.jpg']);
+    expect(invalidationPaths(['small/a.jpg', 'a.webp', 'trips/x.webp/a.jpg', 'small.png/a.jpg'])).toEqual(['/a.webp', '/small.png/a.jpg', '/small/a.jpg', '/trips/x.webp/a.jpg']);
+    expect(negotiatedKeyOf('small.avif/x/y.jpg')).toEqual(['small/x/y.jpg']);
   });
 });

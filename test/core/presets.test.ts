@@ -3,6 +3,7 @@ import { config } from '../../src/config';
 import { ConfigError } from '../../src/core/errors';
 import { parseSize, validateConfig } from '../../src/core/presets';
 import { signRequest } from '../../src/core/on-demand';
+import { derivedPrefixOf } from '../../src/core/source';
 
 describe('validateConfig', () => {
   it('resolves the default presets with their defaults and a stable spec', () => {
@@ -77,5 +78,23 @@ describe('variants (extra formats of a preset)', () => {
 
   it('the default config names none yet: every preset is one rendition', () => {
     expect(validateConfig(config).every((p) => p.variantOf === undefined)).toBe(true);
+  });
+});
+
+describe('on-demand formats', () => {
+  const withOnDemand = (formats: unknown) => ({ ...config, onDemand: { ...config.onDemand, formats: formats as never } });
+
+  it('default none; webp and/or avif allowed; anything else refused before anything is written', () => {
+    expect(config.onDemand.formats).toBeUndefined();
+    expect(() => validateConfig(withOnDemand(['webp', 'avif']))).not.toThrow();
+    expect(() => validateConfig(withOnDemand(['png']))).toThrow(/onDemand.formats may name webp, avif, not "png"/);
+    expect(() => validateConfig(withOnDemand(['avif', 'avif']))).toThrow(/onDemand.formats names avif twice/);
+    expect(() => validateConfig(withOnDemand('webp'))).toThrow(/onDemand.formats must be a list/);
+  });
+
+  it('a size\'s variant key (`dynamic/<WxH>.<format>/`) counts among the derived keys a source key must leave room for', () => {
+    const plain = { config, presets: validateConfig(config) };
+    const withFormats = { config: withOnDemand(['avif']), presets: validateConfig(config) };
+    expect(derivedPrefixOf(withFormats) - derivedPrefixOf(plain)).toBe('.avif'.length);
   });
 });

@@ -129,3 +129,32 @@ describe('a new on-demand size', () => {
     expect(reads[0]).toMatch(/^library\/assets\//);
   });
 });
+
+describe('negotiation in the resolver core', () => {
+  const chrome = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+
+  it('the edge function\'s choice (x-photo-format) wins over the raw Accept; a 304 and a HEAD carry Vary: Accept too', async () => {
+    const variantConfig = { ...config, presets: { small: { width: 300, height: 200, fit: 'cover' as const, formats: ['webp' as const] } } };
+    const variantContext: OnDemandContext = { ...context, config: variantConfig, presets: validateConfig(variantConfig) };
+    const event = { item: { bucket: 'source', key: encodeInventoryKey('trips/a b.jpg'), size: String(original.length), etag: 'e2' }, runId: 'run-2' };
+    const first = await dedupe(variantContext, event);
+    if (first.status === 'needs-resize') await resize(variantContext, { ...event, outcome: first });
+    const path = '/small/trips/a%20b.jpg';
+
+    const byHeader = await resolveLogical(variantContext, { path, accept: chrome, format: 'orig' });
+    expect([byHeader.status, byHeader.headers['Content-Type'], byHeader.headers.Vary]).toEqual([200, 'image/jpeg', 'Accept']);
+    const byAccept = await resolveLogical(variantContext, { path, accept: chrome });
+    expect([byAccept.status, byAccept.headers['Content-Type'], byAccept.headers.Vary]).toEqual([200, 'image/webp', 'Accept']);
+    expect((await sharp(await bytesOf(byAccept)).metadata()).format).toBe('webp');
+    // A header that is no choice formatChoice makes: computed from Accept instead.
+    expect((await resolveLogical(variantContext, { path, accept: chrome, format: 'gif' })).headers['Content-Type']).toBe('image/webp');
+
+    const etag = byAccept.headers.ETag!;
+    const notModified = await resolveLogical(variantContext, { path, accept: chrome, ifNoneMatch: etag });
+    expect([notModified.status, notModified.headers.Vary]).toEqual([304, 'Accept']);
+    const head = await resolveLogical(variantContext, { path, format: 'webp', headOnly: true });
+    expect([head.status, head.headers['Content-Type'], head.headers.Vary]).toEqual([200, 'image/webp', 'Accept']);
+    // A preset without variants in the default config: no Vary.
+    expect((await resolveLogical(context, { path, accept: chrome })).headers.Vary).toBeUndefined();
+  });
+});

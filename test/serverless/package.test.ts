@@ -678,15 +678,22 @@ describe('serverless package: HTTPS through CloudFront, a private bucket, 200 at
       const request = sandbox.result({ request: { uri, method: 'GET', querystring: {}, headers: {} } });
       expect(request.uri, uri).toBe(canonicalUri(uri) ?? uri);
     }
+    // …and sets the normalised format choice from Accept (formatChoice), whatever the viewer sent under its name.
+    const { formatChoice, FORMAT_HEADER } = await import('../../src/core/negotiate');
+    for (const accept of ['image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8', 'image/webp;q=0, image/*', '*/*']) {
+      const request = sandbox.result({ request: { uri: '/small/a.jpg', method: 'GET', querystring: {}, headers: { accept: { value: accept }, [FORMAT_HEADER]: { value: 'avif' } } } });
+      expect(request.headers[FORMAT_HEADER], accept).toEqual({ value: formatChoice(accept) });
+    }
   });
 
-  it('keeps query strings out of every cache key; only ?sig= reaches the resolver, under dynamic/', () => {
+  it('keeps query strings out of every cache key; only ?sig= reaches the resolver, under dynamic/; logical URLs key on the format choice, never on Accept', () => {
     const r = cdn();
     const config = r.LibraryDistribution.Properties.DistributionConfig;
     const policyOf = (behavior: AnyObject) => r[behavior.CachePolicyId.Ref].Properties.CachePolicyConfig;
     for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
       const key = policyOf(behavior).ParametersInCacheKeyAndForwardedToOrigin;
-      expect(key, behavior.PathPattern).toMatchObject({ QueryStringsConfig: { QueryStringBehavior: 'none' }, HeadersConfig: { HeaderBehavior: 'none' }, CookiesConfig: { CookieBehavior: 'none' } });
+      const headers = behavior.PathPattern === 'assets/*' ? { HeaderBehavior: 'none' } : { HeaderBehavior: 'whitelist', Headers: ['x-photo-format'] };
+      expect(key, behavior.PathPattern ?? 'default').toMatchObject({ QueryStringsConfig: { QueryStringBehavior: 'none' }, HeadersConfig: headers, CookiesConfig: { CookieBehavior: 'none' } });
     }
     expect(policyOf(config.CacheBehaviors[0])).toMatchObject({ MinTTL: 31536000, DefaultTTL: 31536000 });
     expect(policyOf(config.DefaultCacheBehavior)).toMatchObject({ MinTTL: 0, DefaultTTL: 86400, MaxTTL: 31536000 });
