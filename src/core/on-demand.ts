@@ -12,7 +12,7 @@ import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
 import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
 import type { CatalogRow } from './ports';
-import { parseSize, resolvePreset, type Size, VARIANT_SETTINGS } from './presets';
+import { parseSize, resolvePreset, resolveVariant, type Size } from './presets';
 import { renderPresets } from './render';
 import { processRenderGate, type RenderGate } from './render-gate';
 import { derivedPrefixOf } from './source';
@@ -227,7 +227,7 @@ async function render(context: OnDemandContext, size: Size, key: string, logical
   const dimensions = { width: size.width, height: size.height, fit: size.fit };
   // A variant is encoded as a preset's variant is (VARIANT_SETTINGS), its row named `dynamic/<size>.<format>`.
   const preset = format
-    ? resolvePreset(dynamicPresetName(size, format), { ...dimensions, format, quality: VARIANT_SETTINGS[format].quality, mozjpeg: false }, dynamicName(size.text))
+    ? resolveVariant(dynamicName(size.text), dimensions, format)
     : resolvePreset(dynamicName(size.text), { ...dimensions, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
   const { renditions } = await renderPresets(source.body, [preset], context.config.limits);
   const rendition = renditions[0]!;

@@ -96,14 +96,7 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
     if (!parseSize(size)) problems.push(`onDemand.sizes: "${size}" is not WxH or WxH-cover / WxH-inside with sides 1..${MAX_SIDE}`);
   }
   if (!config.onDemand || !Array.isArray(config.onDemand.sizes)) problems.push('onDemand.sizes must be a list of sizes');
-  const onDemandFormats = config.onDemand?.formats ?? [];
-  if (!Array.isArray(onDemandFormats)) problems.push(`onDemand.formats must be a list of ${VARIANT_FORMATS.join(', ')}`);
-  else {
-    for (const [i, format] of onDemandFormats.entries()) {
-      if (!VARIANT_FORMATS.includes(format)) problems.push(`onDemand.formats may name ${VARIANT_FORMATS.join(', ')}, not "${format}"`);
-      else if (onDemandFormats.indexOf(format) !== i) problems.push(`onDemand.formats names ${format} twice`);
-    }
-  }
+  variantFormats(config.onDemand?.formats ?? [], 'onDemand.formats', problems);
   for (const field of ['browserSeconds', 'cdnSeconds', 'errorSeconds'] as const) {
     // CloudFront's longest TTL is a year (31,536,000 s).
     if (config.delivery && !isIntIn(config.delivery[field], 0, 31_536_000)) problems.push(`delivery.${field} must be an integer 0..31536000`);
@@ -121,19 +114,38 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
     const quality = preset.quality ?? config.jpegQuality;
     if (!isIntIn(quality, 1, 100)) problems.push(`${where}: quality must be an integer 1..100`);
     resolved.push(resolvePreset(name, { ...preset, format, quality, mozjpeg: preset.mozjpeg ?? config.mozjpeg === true }));
-    const formats = preset.formats ?? [];
-    if (!Array.isArray(formats)) problems.push(`${where}: formats must be a list of ${VARIANT_FORMATS.join(', ')}`);
-    else {
-      for (const [i, variant] of formats.entries()) {
-        if (!VARIANT_FORMATS.includes(variant)) problems.push(`${where}: formats may name ${VARIANT_FORMATS.join(', ')}, not "${variant}"`);
-        else if (formats.indexOf(variant) !== i) problems.push(`${where}: formats names ${variant} twice`);
-        else if (variant === format) problems.push(`${where}: ${variant} is its primary format already`);
-        else resolved.push(resolvePreset(variantName(name, variant), { ...preset, format: variant, quality: VARIANT_SETTINGS[variant].quality, mozjpeg: false }, name));
-      }
+    for (const variant of variantFormats(preset.formats ?? [], `${where}: formats`, problems)) {
+      if (variant === format) problems.push(`${where}: ${variant} is its primary format already`);
+      else resolved.push(resolveVariant(name, preset, variant));
     }
   }
   if (problems.length > 0) throw new ConfigError(`invalid photo-scaler config:\n  - ${problems.join('\n  - ')}`);
   return resolved;
+}
+
+/**
+ * The valid formats a list names, each once; every other entry is a problem (`label` names the list:
+ * a preset's `formats`, `onDemand.formats`).
+ */
+function variantFormats(list: unknown, label: string, problems: string[]): VariantFormat[] {
+  if (!Array.isArray(list)) {
+    problems.push(`${label} must be a list of ${VARIANT_FORMATS.join(', ')}`);
+    return [];
+  }
+  return list.filter((format, i): format is VariantFormat => {
+    if (!VARIANT_FORMATS.includes(format)) problems.push(`${label} may name ${VARIANT_FORMATS.join(', ')}, not "${format}"`);
+    else if (list.indexOf(format) !== i) problems.push(`${label} names ${format} twice`);
+    else return true;
+    return false;
+  });
+}
+
+/**
+ * The variant `<base>.<format>` of a preset (or of an on-demand size): the same geometry, encoded with
+ * the format's measured settings (VARIANT_SETTINGS).
+ */
+export function resolveVariant(base: string, geometry: Preset, format: VariantFormat): ResolvedPreset {
+  return resolvePreset(variantName(base, format), { ...geometry, format, quality: VARIANT_SETTINGS[format].quality, mozjpeg: false }, base);
 }
 
 /** Fills in a preset's defaults and its spec fingerprint. */
