@@ -124,15 +124,17 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
   if (kind.kind === 'dynamic') {
     // An explicit variant (`dynamic/300x200.webp/<key>`) is served as named; otherwise, with
     // onDemand.formats, the one the client takes — made now if it is new (one render, one variant).
-    const explicit = splitVariantSize(kind.size).format;
+    const split = splitVariantSize(kind.size);
+    const explicit = split.format;
     if (explicit) {
-      kind.size = splitVariantSize(kind.size).size;
+      kind.size = split.size;
       format = explicit;
     } else if ((context.config.onDemand.formats ?? []).length > 0) {
       negotiated.vary = true;
       const taken = acceptedFormats(request).filter((f) => context.config.onDemand.formats!.includes(f));
       format = taken[0];
-      fallbackKeys = [...taken.slice(1), undefined].filter(() => format !== undefined).map((f) => `${dynamicName(kind.size)}${f ? `.${f}` : ''}`);
+      const name = dynamicName(kind.size);
+      if (format) fallbackKeys = [...taken.slice(1).map((f) => variantName(name, f)), name];
     }
     // The size allowlist before any read (a stranger's made-up sizes cost nothing); the pointer
     // lives at the canonical form (`300x200`, `300x200-inside`).

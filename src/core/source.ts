@@ -5,6 +5,7 @@ import { NotFoundError, PhotoError } from './errors';
 import { decodeInventoryKey } from './inventory/keys';
 import type { InventoryItem } from './item';
 import { derivedPrefixBytes, validateSourceKey } from './keys';
+import { variantName } from './layout';
 import { parseSize } from './presets';
 import { type ImageType, looksLikeSvg, sniffImage } from './sniff';
 
@@ -26,7 +27,7 @@ export interface Original {
 export function derivedPrefixOf(context: Pick<StepContext, 'presets' | 'config'>): number {
   const formats = context.config.onDemand.formats ?? [];
   // A variant of a size (`dynamic/300x200.webp/<key>`) is a derived key too.
-  const sizes = context.config.onDemand.sizes.map((size) => parseSize(size)?.text ?? size).flatMap((size) => [size, ...formats.map((format) => `${size}.${format}`)]);
+  const sizes = context.config.onDemand.sizes.map((size) => parseSize(size)?.text ?? size).flatMap((size) => [size, ...formats.map((format) => variantName(size, format))]);
   return derivedPrefixBytes(context.presets.map((preset) => preset.name), sizes);
 }
 
