@@ -26,8 +26,7 @@
  * `webp()` take `loop` and `delay`.
  */
 import type { Metadata, SharpOptions } from 'sharp';
-import { PhotoError } from './errors';
-import type { Limits, ResolvedPreset } from './presets';
+import { checkPixelLimit, type Limits, type ResolvedPreset } from './presets';
 
 /** What an animated original's frames are: what its animated renditions keep. */
 export interface Animation {
@@ -68,10 +67,7 @@ export function animatedFormat(preset: Pick<ResolvedPreset, 'format'>, sourceFor
 export function framesToDecode(source: { format: string; width: number; height: number; animation?: Animation }, presets: readonly ResolvedPreset[], limits: Limits): Animation | undefined {
   const { animation } = source;
   if (!animation || !presets.some((preset) => animatedFormat(preset, source.format))) return undefined;
-  const pixels = source.width * source.height * animation.pages;
-  if (pixels > limits.maxInputPixels) {
-    throw new PhotoError('too-large', `too large: ${source.width}x${source.height} x ${animation.pages} frames is ${pixels} pixels, limit is ${limits.maxInputPixels}`);
-  }
+  checkPixelLimit(source.width, source.height, limits, animation.pages);
   return animation;
 }
 

@@ -27,7 +27,7 @@
  */
 import type { SharpOptions } from 'sharp';
 import { PhotoError } from './errors';
-import type { Limits } from './presets';
+import { checkPixelLimit, type Limits } from './presets';
 
 export interface HeicHeader {
   /** After the file's transforms (what sharp's header read reports for the primary image). */
@@ -70,9 +70,7 @@ async function decodeNow(input: Uint8Array, header: HeicHeader, limits: Limits):
     // of the size sharp's header read (libheif's primary image handle) reported.
     const image = images.find((candidate) => candidate.width === header.width && candidate.height === header.height);
     if (!image) throw new PhotoError('corrupt', `cannot decode: HEIC: no ${header.width}x${header.height} image among ${images.map((i) => `${i.width}x${i.height}`).join(', ') || 'none'}`);
-    if (image.width * image.height > limits.maxInputPixels) {
-      throw new PhotoError('too-large', `too large: ${image.width}x${image.height} is ${image.width * image.height} pixels, limit is ${limits.maxInputPixels}`);
-    }
+    checkPixelLimit(image.width, image.height, limits);
     let decoded: { width: number; height: number; data: Uint8ClampedArray };
     try {
       decoded = await image.decode();

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors';
+import { ConfigError, PhotoError } from './errors';
 import { RESERVED_NAMES, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
 
 export type Fit = 'cover' | 'inside';
@@ -36,6 +36,17 @@ export interface Preset {
 export interface Limits {
   maxInputPixels: number;
   maxInputBytes: number;
+}
+
+/**
+ * The pixel limit, checked from a header before any pixel is decoded: an image of `width` x `height`
+ * (and `frames` of them, for an animation) over `limits.maxInputPixels` is refused (too-large).
+ */
+export function checkPixelLimit(width: number, height: number, limits: Limits, frames = 1): void {
+  const pixels = width * height * frames;
+  if (pixels > limits.maxInputPixels) {
+    throw new PhotoError('too-large', `too large: ${width}x${height}${frames > 1 ? ` x ${frames} frames` : ''} is ${pixels} pixels, limit is ${limits.maxInputPixels}`);
+  }
 }
 
 export interface OnDemandConfig {

@@ -22,7 +22,7 @@ import { type Animation, animatedFormat, animationOf, framesToDecode, rawFramesI
 import { IMAGE_TYPES } from './media-types';
 import { PhotoError } from './errors';
 import { decodeHeic, type HeicHeader } from './heic';
-import type { Limits, ResolvedPreset } from './presets';
+import { checkPixelLimit, type Limits, type ResolvedPreset } from './presets';
 
 export type EncodedFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
 
@@ -89,9 +89,7 @@ async function readHeader(input: Uint8Array, limits: Limits): Promise<{ source: 
   }
   const { width, height } = meta;
   if (!width || !height) throw new PhotoError('corrupt', 'cannot decode: image has no dimensions');
-  if (width * height > limits.maxInputPixels) {
-    throw new PhotoError('too-large', `too large: ${width}x${height} is ${width * height} pixels, limit is ${limits.maxInputPixels}`);
-  }
+  checkPixelLimit(width, height, limits);
   // libvips reports no orientation for a HEIF (its Exif Orientation is informational: heic.ts), and
   // the size of the image after the file's own transforms.
   const swapped = (meta.orientation ?? 1) >= 5;
