@@ -22,7 +22,6 @@ import { mirrorRemovals } from './mirror';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
-export const INVENTORY_PREFIX = INVENTORY;
 /** Written under the data dir after each run: what verify and redrive look at. */
 export const LAST_RUN_FILE = 'last-run.json';
 
@@ -103,7 +102,7 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
     // Photos gone from the folder since the last run leave the library (see mirror.ts); a folder
     // that could not be read is not gone: its photos stay.
     const { removed, notMirrored } = await mirrorRemovals(stack, options.photosDir, keptKeys(photos.map((photo) => photo.key), skipped));
-    const manifest = await writeInventoryReport(stack, INVENTORY_PREFIX, uploaded);
+    const manifest = await writeInventoryReport(stack, INVENTORY, uploaded);
     const result = await executeMigration(stack, manifest, { ...options, skipped }, started);
     return { ...result, ...(notUploaded.length > 0 ? { notUploaded } : {}), ...(removed.length > 0 ? { removed } : {}), ...(notMirrored ? { notMirrored } : {}), skipped };
   } catch (error) {

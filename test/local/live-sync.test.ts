@@ -18,7 +18,8 @@ import { validateConfig } from '../../src/core/presets';
 import { verifyRun } from '../../src/core/verify';
 import { makeStartRunHandler } from '../../src/handlers/start-run';
 import { makeSyncHandler } from '../../src/handlers/sync';
-import { INVENTORY_PREFIX, writeInventoryReport } from '../../src/local/migrate';
+import { INVENTORY } from '../../src/core/layout';
+import { writeInventoryReport } from '../../src/local/migrate';
 import { localExecutionArn } from '../../src/local/asl';
 import { EXECUTIONS_DIR, LocalRunStarter } from '../../src/local/run-starter';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from '../../src/local/stack';
@@ -167,7 +168,7 @@ describe('auto-start on a complete inventory report', () => {
       const head = (await stack.store.head({ bucket: source, key }))!;
       objects.push({ key, size: head.size, etag: head.etag ?? '', lastModified: new Date() });
     }
-    return writeInventoryReport(stack, INVENTORY_PREFIX, objects);
+    return writeInventoryReport(stack, INVENTORY, objects);
   }
   const checksumEvent = (manifestKey: string) => s3Event(LOCAL_NAMES.inventoryBucket, 'ObjectCreated:Put', manifestKey.replace(/manifest\.json$/, 'manifest.checksum'));
 
