@@ -5,45 +5,35 @@
  * renders once, and live sync's invalidations reach the cache.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { encodeKeyPath, invalidationPaths } from '../../src/core/cdn';
 import { signRequest } from '../../src/core/on-demand';
 import { SYNC_RUN_ID, syncObject } from '../../src/core/sync';
-import { runLocalMigration } from '../../src/local/migrate';
-import { type LocalServer, REPORT_PATH, startLocalServer } from '../../src/local/serve';
-import { cdnInvalidationLog, LOCAL_NAMES, type LocalStack, openLocalStack } from '../../src/local/stack';
+import { type LocalServer, REPORT_PATH } from '../../src/local/serve';
+import { cdnInvalidationLog, LOCAL_NAMES, type LocalStack } from '../../src/local/stack';
 import { noiseJpeg, twoToneJpeg } from '../helpers/images';
-import { isLibraryContent, listKeys } from '../helpers/library';
+import { isLibraryContent, listKeys, servedLibrary } from '../helpers/library';
 
-let dir: string;
 let stack: LocalStack;
 let server: LocalServer;
 const SECRET = 'a-signing-secret-of-at-least-32-bytes-for-tests';
 const KEYS = { spaces: 'trips/beach day+1 100%.jpg', unicode: 'städte/Zürich ✓.jpg', plain: 'landscapes/dawn.jpg' };
 const SIZES: Record<string, [number, number]> = { [KEYS.spaces]: [1600, 1200], [KEYS.unicode]: [1200, 900], [KEYS.plain]: [1000, 800] };
 
+let library: Awaited<ReturnType<typeof servedLibrary>> | undefined;
+
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'photo-scaler-cdn-'));
-  for (const [key, [width, height]] of Object.entries(SIZES)) {
-    await mkdir(join(dir, 'photos', key, '..'), { recursive: true });
-    await writeFile(join(dir, 'photos', key), await twoToneJpeg(width, height));
-  }
-  stack = await openLocalStack(join(dir, 'data'));
-  await runLocalMigration({ photosDir: join(dir, 'photos'), dataDir: join(dir, 'data'), stack, timeScale: 0 });
-  server = await startLocalServer(stack, { signingSecret: SECRET });
+  const photos: Record<string, Buffer> = {};
+  for (const [key, [width, height]] of Object.entries(SIZES)) photos[key] = await twoToneJpeg(width, height);
+  library = await servedLibrary('cdn', photos, { signingSecret: SECRET });
+  ({ stack, server } = library);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => library?.close());
 
 const url = (logicalKey: string, query = '') => `${server.cdn.url}/${encodeKeyPath(logicalKey)}${query}`;
 const signed = (size: string, key: string) => url(`dynamic/${size}/${key}`, `?sig=${signRequest(SECRET, size, key)}`);

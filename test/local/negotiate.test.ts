@@ -5,9 +5,6 @@
  * variant falls back; explicit variant URLs are served as named (and redirect on the website like any
  * pointer); an on-demand size is rendered once, in the one format the client takes.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
@@ -15,14 +12,12 @@ import { encodeKeyPath } from '../../src/core/cdn';
 import { signRequest } from '../../src/core/on-demand';
 import { SYNC_RUN_ID, syncObject } from '../../src/core/sync';
 import type { PhotoScalerConfig } from '../../src/core/presets';
-import { runLocalMigration } from '../../src/local/migrate';
-import { type LocalServer, startLocalServer } from '../../src/local/serve';
-import { LOCAL_NAMES, type LocalStack, openLocalStack } from '../../src/local/stack';
+import type { LocalServer } from '../../src/local/serve';
+import { LOCAL_NAMES, type LocalStack } from '../../src/local/stack';
 import { BROWSER_ACCEPT } from '../helpers/accept';
 import { noiseJpeg, twoToneJpeg } from '../helpers/images';
-import { isLibraryContent, listKeys } from '../helpers/library';
+import { isLibraryContent, listKeys, servedLibrary } from '../helpers/library';
 
-let dir: string;
 let stack: LocalStack;
 let server: LocalServer;
 const SECRET = 'a-signing-secret-of-at-least-32-bytes-for-tests';
@@ -38,22 +33,15 @@ const CONFIG: PhotoScalerConfig = {
   onDemand: { ...config.onDemand, formats: ['webp'] },
 };
 
+let library: Awaited<ReturnType<typeof servedLibrary>> | undefined;
+
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'photo-scaler-negotiate-'));
-  for (const key of KEYS) {
-    await mkdir(join(dir, 'photos', key, '..'), { recursive: true });
-    await writeFile(join(dir, 'photos', key), await twoToneJpeg(900, 600));
-  }
-  stack = await openLocalStack(join(dir, 'data'), { config: CONFIG });
-  await runLocalMigration({ photosDir: join(dir, 'photos'), dataDir: join(dir, 'data'), stack, timeScale: 0 });
-  server = await startLocalServer(stack, { signingSecret: SECRET });
+  const photo = await twoToneJpeg(900, 600);
+  library = await servedLibrary('negotiate', Object.fromEntries(KEYS.map((key) => [key, photo])), { signingSecret: SECRET, config: CONFIG });
+  ({ stack, server } = library);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => library?.close());
 
 const url = (logicalKey: string, query = '') => `${server.cdn.url}/${encodeKeyPath(logicalKey)}${query}`;
 
