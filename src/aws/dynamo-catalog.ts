@@ -1,6 +1,8 @@
 /** The Catalog port on DynamoDB (and on dynalite locally: same code, other endpoint). */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   DeleteCommand,
@@ -19,6 +21,13 @@ import { guard } from './transient';
 
 /** BatchWriteItem's limit of requests per call. */
 export const BATCH_LIMIT = 25;
+/**
+ * BatchGetItem's limit of keys per call: "as many as 100 items" (more is a ValidationException), and
+ * no key twice in one call (DynamoDB API Reference, "BatchGetItem").
+ */
+export const BATCH_GET_LIMIT = 100;
+
+type KeysAndAttributes = NonNullable<BatchGetCommandInput['RequestItems']>[string];
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
@@ -61,6 +70,18 @@ export class DynamoCatalog implements Catalog {
     });
     // The key's failure row shares its partition (src/core/layout.ts, rowKind).
     return items.filter((item) => isImageRow(String(item[CATALOG_SORT_KEY]))) as unknown as CatalogRow[];
+  }
+
+  async rowsForKeys(sourceKeys: readonly string[], kinds: readonly string[]): Promise<Map<string, CatalogRow[]>> {
+    const keys = [...new Set(sourceKeys)].flatMap((sourceKey) => [...new Set(kinds)].filter(isImageRow).map((preset) => ({ sourceKey, preset })));
+    const found = new Map<string, CatalogRow[]>();
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      for (const item of await this.batchGet(keys.slice(start, start + BATCH_GET_LIMIT))) {
+        const row = item as unknown as CatalogRow;
+        found.set(row.sourceKey, [...(found.get(row.sourceKey) ?? []), row]);
+      }
+    }
+    return found;
   }
 
   async keysForHash(sha256: string): Promise<HashUse[]> {
@@ -162,6 +183,26 @@ export class DynamoCatalog implements Catalog {
       if (page.done) return items;
       items.push(...(page.value.Items ?? []));
     }
+  }
+
+  /**
+   * One BatchGetItem (strongly consistent, as rowsForKey's Query); keys it leaves unprocessed (a
+   * partial result: throttling, 16 MB) are asked again with backoff (API Reference, "BatchGetItem").
+   */
+  private async batchGet(keys: Array<Record<string, string>>): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let pending: KeysAndAttributes | undefined = { Keys: keys, ConsistentRead: true };
+    for (let attempt = 1; pending?.Keys?.length; attempt++) {
+      if (attempt > this.batchAttempts) {
+        throw new TransientError(`BatchGetItem ${this.table}: ${pending.Keys.length} of ${keys.length} keys still unprocessed after ${this.batchAttempts} attempts`);
+      }
+      if (attempt > 1) await this.sleep(this.random() * Math.min(2_000, 50 * 2 ** (attempt - 1)));
+      const request: KeysAndAttributes = pending;
+      const response = await guard(`BatchGetItem ${this.table}`, () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: request } })));
+      items.push(...(response.Responses?.[this.table] ?? []));
+      pending = response.UnprocessedKeys?.[this.table];
+    }
+    return items;
   }
 
   /** Every request, BATCH_LIMIT per BatchWriteItem. */

@@ -186,13 +186,17 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
 
   const dedupeGbS = (input.photos * dedupeMs * input.dedupeMemoryMB) / 1024 / 1000;
   const resizeGbS = (resized * resizeMs * input.memoryMB) / 1024 / 1000;
-  const invocations = input.photos + resized;
+  // FindUnchanged: one invocation and one BatchGetItem per batch (statemachines/migrate.asl.yaml).
+  const invocations = input.photos + resized + batches;
   const expressGbS = (batches * ((dedupeMs + resizeMs) * input.batchSize) * AWS_ASSUMPTIONS.expressMemoryGb) / 1000;
   const transitions = batches + 4;
   const gets = input.photos + resized + resized * objectsPerPhoto;
   const puts = resized * objectsPerPhoto * 2 + (input.photos - resized) * objectsPerPhoto;
   const writeUnits = resized * (objectsPerPhoto + 3) + (input.photos - resized) * (objectsPerPhoto + 1);
-  const readUnits = input.photos * 3;
+  // BatchGetItem reads each item as its own GetItem, a strongly consistent one of up to 4 KB for 1 RRU
+  // (DynamoDB Developer Guide, "DynamoDB read and write operations"); counted for every row FindUnchanged
+  // asks (each photo's ORIGINAL and crop rows), found or not: an upper bound on a first run.
+  const readUnits = input.photos * 3 + input.photos * objectsPerPhoto;
   const jpegCropBytes = timings.cropBytesPerMegapixel * input.avgMegapixels;
   const formatCropBytes = formats.map((f) => jpegCropBytes * VARIANT_COSTS[f.format].bytesOverJpeg * f.pixelShare);
   const cropBytes = jpegCropBytes + formatCropBytes.reduce((sum, bytes) => sum + bytes, 0);
@@ -200,13 +204,13 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
 
   const lines: EstimateLine[] = [
     { item: 'Lambda compute (arm64)', usd: (dedupeGbS + resizeGbS) * PRICES.lambdaArmGbSecond, how: `Dedupe ${n(input.photos)} x ${n(dedupeMs)} ms x ${input.dedupeMemoryMB} MB = ${n(dedupeGbS)} GB-s; Resize ${n(resized)} x ${n(resizeMs)} ms x ${input.memoryMB} MB = ${n(resizeGbS)} GB-s; x $${PRICES.lambdaArmGbSecond}/GB-s` },
-    { item: 'Lambda requests', usd: invocations * PRICES.lambdaRequest, how: `${n(invocations)} invocations (Dedupe per photo + Resize per new content) x $0.20/M` },
+    { item: 'Lambda requests', usd: invocations * PRICES.lambdaRequest, how: `${n(invocations)} invocations (FindUnchanged per batch + Dedupe per photo + Resize per new content) x $0.20/M` },
     { item: 'Step Functions Standard (parent)', usd: transitions * PRICES.stepFunctionsStandardTransition, how: `~${n(transitions)} state transitions (one per child execution started + the run's own) x $0.025/1000` },
     { item: 'Step Functions Express (children)', usd: batches * PRICES.stepFunctionsExpressRequest + expressGbS * PRICES.stepFunctionsExpressGbSecond, how: `${n(batches)} child executions of ${input.batchSize} photos x $1/M + ${n(expressGbS)} GB-s (64 MB billed) x $${PRICES.stepFunctionsExpressGbSecond}` },
     { item: 'S3 GET/HEAD', usd: gets * PRICES.s3Get, how: `${n(gets)} requests: 1 GET per photo (Dedupe) + 1 GET and ${objectsPerPhoto} pointer HEADs per new content (Resize; assets are conditional PUTs) x $0.0004/1000` },
     { item: 'S3 PUT (assets + pointers)', usd: puts * PRICES.s3Put, how: `${n(puts)} PUTs: ${objectsPerPhoto} assets + ${objectsPerPhoto} pointers per new content, ${objectsPerPhoto} pointers per duplicate x $0.005/1000` },
     { item: 'DynamoDB writes', usd: writeUnits * PRICES.dynamoWriteRequestUnit, how: `${n(writeUnits)} WRU: ${objectsPerPhoto} catalog rows + failure-row delete + claim + release per photo x $0.625/M` },
-    { item: 'DynamoDB reads', usd: readUnits * PRICES.dynamoReadRequestUnit, how: `${n(readUnits)} RRU: key query, hash index query, twin lookup per photo x $0.125/M` },
+    { item: 'DynamoDB reads', usd: readUnits * PRICES.dynamoReadRequestUnit, how: `${n(readUnits)} RRU: ${objectsPerPhoto} rows read by FindUnchanged + key query, hash index query, twin lookup per photo x $0.125/M` },
   ].map((line) => ({ ...line, usd: usd(line.usd) }));
   const totalUsd = usd(lines.reduce((sum, line) => sum + line.usd, 0));
   const storagePerMonthUsd = usd(storedGb * PRICES.s3StandardGbMonth);

@@ -126,6 +126,11 @@ export interface HashUse {
 export interface Catalog {
   /** Every crop row (and the ORIGINAL row) of one source key; failure rows excluded. */
   rowsForKey(sourceKey: string): Promise<CatalogRow[]>;
+  /**
+   * The rows of these kinds (`original`, preset names) of many source keys at once, by their exact keys
+   * (BatchGetItem): keyed by source key, a key without any such row is absent. Failure rows excluded.
+   */
+  rowsForKeys(sourceKeys: readonly string[], kinds: readonly string[]): Promise<Map<string, CatalogRow[]>>;
   /** GSI query: which (sourceKey, preset) use an asset with this sha-256. */
   keysForHash(sha256: string): Promise<HashUse[]>;
   /**

@@ -3,7 +3,8 @@
  * line per photo and step (the key, the execution, what was written, how long it took — never photo
  * bytes) and CloudWatch metrics in Embedded Metric Format (namespace `photo-scaler`):
  *
- *   PhotosProcessed  a photo reached its end state (resized, duplicate, unchanged or failed)
+ *   PhotosProcessed  a photo reached its end state (resized, duplicate, unchanged or failed); FindUnchanged
+ *                    counts the unchanged photos of its batch
  *   DedupeHits       … as a duplicate of content already in the library
  *   PhotosFailed     … recorded FAILED; dimension `reason` (src/core/errors.ts FAILURE_REASONS)
  *   CropsWritten     crops rendered and stored by Resize
@@ -18,6 +19,7 @@ import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { decodeInventoryKeyOrRaw } from '../core/inventory/keys';
+import type { BatchEvent, TriagedItem } from '../core/find-unchanged';
 import type { ItemEvent, ItemOutcome } from '../core/item';
 
 export const SERVICE = 'photo-scaler';
@@ -105,6 +107,11 @@ export class StepMetrics {
     return new Metrics({ namespace: NAMESPACE, serviceName: SERVICE, defaultDimensions: { step: this.step } });
   }
 
+  /** Photos that reached their end state in this step without an outcome of their own (FindUnchanged). */
+  processed(count: number): void {
+    if (count > 0) this.metrics.addMetric('PhotosProcessed', MetricUnit.Count, count);
+  }
+
   /** The metrics an outcome stands for; `ms` is how long this step took. */
   record(outcome: ItemOutcome, ms: number): void {
     const add = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number | undefined) => {
@@ -175,6 +182,36 @@ export function observeStep(step: string, run: StepFunction, telemetry: Telemetr
     } catch (error) {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       logger.warn(`${step}: error (the state machine retries or catches it)`, { ms, error: error as Error });
+      throw error;
+    } finally {
+      metrics.flush();
+    }
+  };
+}
+
+export type BatchStepFunction = (event: BatchEvent) => Promise<TriagedItem[]>;
+
+/**
+ * The batch-level FindUnchanged Task with logs and metrics around it: one log line for the batch (how
+ * many of its photos end here, the execution, how long), `PhotosProcessed` for those photos, and the
+ * step's duration in each of their outcomes' `timings` (as observeStep does for a photo's step).
+ */
+export function observeBatchStep(step: string, run: BatchStepFunction, telemetry: Telemetry = {}) {
+  return async (event: BatchEvent, lambdaContext?: Context): Promise<TriagedItem[]> => {
+    const logger = makeLogger(step, telemetry, { execution: event?.runId, items: Array.isArray(event?.items) ? event.items.length : undefined });
+    if (lambdaContext) logger.addContext(lambdaContext);
+    const metrics = new StepMetrics(step, telemetry);
+    const started = performance.now();
+    try {
+      const items = await run(event);
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      const unchanged = items.filter((item) => item.unchanged).length;
+      metrics.processed(unchanged);
+      logger.info(`${step}: ${unchanged} of ${items.length} unchanged`, { unchanged, ms });
+      return items.map((item) => (item.unchanged ? { ...item, unchanged: { ...item.unchanged, timings: { ...item.unchanged.timings, [step]: ms } } } : item));
+    } catch (error) {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      logger.warn(`${step}: error (the state machine sends the batch to Dedupe)`, { ms, error: error as Error });
       throw error;
     } finally {
       metrics.flush();

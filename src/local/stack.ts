@@ -13,6 +13,8 @@ import type { StepContext } from '../core/context';
 import type { ItemEvent, ItemOutcome } from '../core/item';
 import { type PhotoScalerConfig, validateConfig } from '../core/presets';
 import { makeDedupeHandler } from '../handlers/dedupe';
+import { makeFindUnchangedHandler } from '../handlers/find-unchanged';
+import type { BatchEvent, TriagedItem } from '../core/find-unchanged';
 import { makeRecordFailureHandler } from '../handlers/record-failure';
 import { makeResizeHandler } from '../handlers/resize';
 import { InvalidationLog } from './cdn';
@@ -34,7 +36,9 @@ export const LOCAL_NAMES = {
 
 export const DEFAULT_DATA_DIR = '.photo-scaler';
 
-export type LocalTasks = Record<'dedupe' | 'resize' | 'recordFailure', (event: ItemEvent) => Promise<ItemOutcome>>;
+export type LocalTasks = Record<'dedupe' | 'resize' | 'recordFailure', (event: ItemEvent) => Promise<ItemOutcome>> & {
+  findUnchanged: (event: BatchEvent) => Promise<TriagedItem[]>;
+};
 
 export interface LocalStack {
   dataDir: string;
@@ -120,12 +124,13 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     // The Lambdas see a store whose writes can crash them mid-item (when crashes are injected).
     const lambdaContext: StepContext = faults.rates.crash > 0 ? { ...base, store: faults.crashableStore(base.store) } : base;
     return {
+      findUnchanged: makeFindUnchangedHandler(() => lambdaContext, telemetry),
       dedupe: makeDedupeHandler(() => lambdaContext, telemetry),
       resize: makeResizeHandler(() => lambdaContext, telemetry),
       recordFailure: makeRecordFailureHandler(() => lambdaContext, telemetry),
     };
   });
-  const invoke = (name: keyof LocalTasks) => faults.crashing((event: ItemEvent) => containers.invoke((handlers) => handlers[name](event)));
+  const invoke = (name: Exclude<keyof LocalTasks, 'findUnchanged'>) => faults.crashing((event: ItemEvent) => containers.invoke((handlers) => handlers[name](event)));
   // Resize decodes a photo: at most this many at once on this machine. Each invocation still has a
   // container of its own (as on AWS, where they all run at once); its TimeoutSeconds counts from
   // when it gets a CPU slot (TaskHandler.queued), not from the wait, which Lambda does not have.
@@ -148,7 +153,8 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     ),
     { queued: true },
   );
-  const tasks: LocalTasks = { dedupe: invoke('dedupe'), resize, recordFailure: invoke('recordFailure') };
+  const findUnchanged = faults.crashing((event: BatchEvent) => containers.invoke((handlers) => handlers.findUnchanged(event)));
+  const tasks: LocalTasks = { findUnchanged, dedupe: invoke('dedupe'), resize, recordFailure: invoke('recordFailure') };
   const stepFunctions = counted(emulators.newClients({ maxAttempts: STEP_FUNCTIONS_ATTEMPTS }));
   return {
     dataDir,

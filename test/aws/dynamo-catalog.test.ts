@@ -6,7 +6,7 @@ import {
   ProvisionedThroughputExceededException,
   RequestLimitExceeded,
 } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoCatalog } from '../../src/aws/dynamo-catalog';
@@ -109,6 +109,38 @@ describe('DynamoCatalog.putRows', () => {
   it('turns a throttled BatchWriteItem into TransientError', async () => {
     doc.on(BatchWriteCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
     await expect(catalog.putRows([row('k.jpg', 'thumb')])).rejects.toThrow('BatchWriteItem catalog: ProvisionedThroughputExceededException: slow down');
+  });
+});
+
+describe('DynamoCatalog.rowsForKeys', () => {
+  const gets = () => doc.commandCalls(BatchGetCommand).map((call) => call.args[0].input.RequestItems!.catalog!);
+
+  it('asks each (key, kind) once, at most 100 keys per strongly consistent BatchGetItem, and asks unprocessed keys again', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}.jpg`);
+    const kinds = ['original', 'thumb', 'small', 'medium', 'large', 'large'];
+    let first = true;
+    doc.on(BatchGetCommand).callsFake((input) => {
+      const asked = input.RequestItems.catalog.Keys as Array<{ sourceKey: string; preset: string }>;
+      // The first answer is partial (DynamoDB API Reference, "BatchGetItem": UnprocessedKeys).
+      const answered = first ? asked.slice(0, 90) : asked;
+      const unprocessed = first ? { catalog: { ...input.RequestItems.catalog, Keys: asked.slice(90) } } : {};
+      first = false;
+      return { Responses: { catalog: answered.filter((key) => key.sourceKey !== 'k3.jpg').map((key) => row(key.sourceKey, key.preset)) }, UnprocessedKeys: unprocessed };
+    });
+    const found = await catalog.rowsForKeys([...keys, 'k0.jpg'], kinds);
+    expect(gets().map((request) => request.Keys!.length)).toEqual([100, 10]);
+    expect(gets().every((request) => request.ConsistentRead === true)).toBe(true);
+    expect(gets()[1]!.Keys).toEqual(gets()[0]!.Keys!.slice(90));
+    expect(sleeps).toEqual([100]);
+    expect(found.size).toBe(19);
+    expect(found.has('k3.jpg')).toBe(false);
+    expect(found.get('k7.jpg')!.map((r) => r.preset).sort()).toEqual(['large', 'medium', 'original', 'small', 'thumb']);
+  });
+
+  it('never asks for failure or claim rows, and gives up on keys that stay unprocessed with TransientError', async () => {
+    doc.on(BatchGetCommand).callsFake((input) => ({ Responses: { catalog: [] }, UnprocessedKeys: input.RequestItems }));
+    await expect(catalog.rowsForKeys(['k.jpg'], ['original', '#failure', '#claim'])).rejects.toThrow(new TransientError('BatchGetItem catalog: 1 of 1 keys still unprocessed after 8 attempts'));
+    expect(gets()[0]!.Keys).toEqual([{ sourceKey: 'k.jpg', preset: 'original' }]);
   });
 });
 

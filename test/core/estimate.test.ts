@@ -34,7 +34,8 @@ describe('estimate', () => {
     expect(line(large, 'S3 PUT').usd).toBeCloseTo(line(small, 'S3 PUT').usd * 1000, 1);
     const dup = estimate({ ...input, photos: 1_000_000, duplicateShare: 0.5 }, timings);
     expect(line(dup, 'S3 PUT').how).toMatch(/^7,500,000 PUTs/);
-    expect(line(dup, 'Lambda requests').how).toMatch(/^1,500,000 invocations/);
+    // 1M Dedupe + 500,000 Resize + 100,000 FindUnchanged (one a batch of 10).
+    expect(line(dup, 'Lambda requests').how).toMatch(/^1,600,000 invocations/);
     const half = estimate({ ...input, memoryMB: 884.5 }, timings);
     expect(half.perPhoto.resizeMs - small.perPhoto.resizeMs).toBe(100);
     expect(() => estimate({ ...input, photos: 0 }, timings)).toThrow(/photos/);

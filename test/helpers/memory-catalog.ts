@@ -7,10 +7,21 @@ export class MemoryCatalog implements Catalog {
   readonly failures = new Map<string, FailureRow>();
   readonly claims = new Map<string, { owner: string; leaseUntil: number }>();
   writeRequests = 0;
+  readRequests = 0;
   now = () => Date.now();
 
   async rowsForKey(sourceKey: string): Promise<CatalogRow[]> {
     return [...this.rows.values()].filter((row) => row.sourceKey === sourceKey).map((row) => ({ ...row }));
+  }
+
+  async rowsForKeys(sourceKeys: readonly string[], kinds: readonly string[]): Promise<Map<string, CatalogRow[]>> {
+    this.readRequests += Math.ceil((new Set(sourceKeys).size * new Set(kinds).size) / 100);
+    const found = new Map<string, CatalogRow[]>();
+    for (const sourceKey of new Set(sourceKeys)) {
+      const rows = [...new Set(kinds)].map((kind) => this.rows.get(`${sourceKey}\u0000${kind}`)).filter((row) => row !== undefined);
+      if (rows.length > 0) found.set(sourceKey, rows.map((row) => ({ ...row })));
+    }
+    return found;
   }
 
   async keysForHash(sha256: string): Promise<HashUse[]> {

@@ -19,7 +19,7 @@ type AnyObject = Record<string, any>;
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
-const FUNCTION_IDS: Record<string, string> = { dedupe: 'DedupeLambdaFunction', resize: 'ResizeLambdaFunction', recordFailure: 'RecordFailureLambdaFunction' };
+const FUNCTION_IDS: Record<string, string> = { findUnchanged: 'FindUnchangedLambdaFunction', dedupe: 'DedupeLambdaFunction', resize: 'ResizeLambdaFunction', recordFailure: 'RecordFailureLambdaFunction' };
 /** CloudWatch Logs delivery actions of the state machine's logging: they have no resource-level permissions. */
 const LOG_DELIVERY_ACTIONS = [
   'logs:CreateLogDelivery',
@@ -147,6 +147,7 @@ describe('serverless package (offline)', () => {
     const tasks = [...allStates(definition)].filter(([, state]) => state.Type === 'Task');
     expect(tasks.map(([, task]) => task.Resource).sort((a, b) => a['Fn::GetAtt'][0].localeCompare(b['Fn::GetAtt'][0]))).toEqual([
       { 'Fn::GetAtt': ['DedupeLambdaFunction', 'Arn'] },
+      { 'Fn::GetAtt': ['FindUnchangedLambdaFunction', 'Arn'] },
       { 'Fn::GetAtt': ['RecordFailureLambdaFunction', 'Arn'] },
       { 'Fn::GetAtt': ['ResizeLambdaFunction', 'Arn'] },
     ]);
@@ -154,13 +155,15 @@ describe('serverless package (offline)', () => {
       expect(task.Retry?.length, name).toBeGreaterThan(0);
       for (const retrier of task.Retry) expect(retrier, name).toMatchObject({ BackoffRate: expect.any(Number), MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' });
       // RecordFailure is where the others' Catch leads: it retries everything and has nowhere further to go.
-      if (!name.endsWith('/RecordFailure')) expect(task.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]);
+      // FindUnchanged's Catch sends its batch on to EachPhoto (Dedupe decides what it could not).
+      if (name.endsWith('/FindUnchanged')) expect(task.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EachPhoto' })]);
+      else if (!name.endsWith('/RecordFailure')) expect(task.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]);
     }
   });
 
   it('stops each step\'s function before its Task times out: Lambda\'s own timeout (Sandbox.Timedout) ends the attempt, TimeoutSeconds is the backstop', () => {
     const tasks = [...allStates(deployedDefinition())].filter(([, state]) => state.Type === 'Task');
-    expect(tasks).toHaveLength(3);
+    expect(tasks).toHaveLength(4);
     for (const [name, task] of tasks) {
       const fn = resources[task.Resource['Fn::GetAtt'][0]]!.Properties;
       expect(task.TimeoutSeconds - fn.Timeout, name).toBe(5);
@@ -215,6 +218,7 @@ describe('serverless package (offline)', () => {
 
   it('runs every function on nodejs24.x arm64 (Lambda blocks creating nodejs20.x ones), the steps with their memory, timeout and environment', () => {
     const expected: Record<string, [string, number, number]> = {
+      FindUnchangedLambdaFunction: ['src/handlers/find-unchanged.handler', 256, 5],
       DedupeLambdaFunction: ['src/handlers/dedupe.handler', 512, 20],
       ResizeLambdaFunction: ['src/handlers/resize.handler', 1769, 60],
       RecordFailureLambdaFunction: ['src/handlers/record-failure.handler', 256, 10],
@@ -254,7 +258,7 @@ describe('serverless package (offline)', () => {
     const imgPackages = new Set(layer.flatMap((name) => /^nodejs\/node_modules\/@img\/([^/]+)\//.exec(name)?.[1] ?? []));
     expect([...imgPackages].filter((name) => name.startsWith('sharp-') && !name.endsWith('-linux-arm64'))).toEqual([]);
 
-    const files: Record<string, string> = { dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure', onDemand: 'on-demand', sync: 'sync', startRun: 'start-run', resolve: 'resolve' };
+    const files: Record<string, string> = { findUnchanged: 'find-unchanged', dedupe: 'dedupe', resize: 'resize', recordFailure: 'record-failure', onDemand: 'on-demand', sync: 'sync', startRun: 'start-run', resolve: 'resolve' };
     for (const [fn, file] of Object.entries(files)) {
       const entries = zipEntries(join(out, `${fn}.zip`));
       const names = [...entries.keys()];

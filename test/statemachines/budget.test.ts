@@ -44,7 +44,8 @@ function maxWaits(retrier: AnyState): number {
 export function childBudget(definition: AnyState): Budget {
   const map = definition.States[definition.StartAt];
   const child = map.ItemProcessor;
-  const eachPhoto = child.States[child.StartAt];
+  const eachPhoto = Object.values(child.States as Record<string, AnyState>).find((state) => state.Type === 'Map');
+  if (!eachPhoto) throw new Error('the child has no Map of photos');
   const waves = Math.ceil(map.ItemBatcher.MaxItemsPerBatch / eachPhoto.MaxConcurrency);
   const photo = eachPhoto.ItemProcessor;
   const timeoutOf = (state: AnyState) => {
@@ -52,15 +53,15 @@ export function childBudget(definition: AnyState): Budget {
     if (!(state.TimeoutSeconds > 0)) throw new Error(`Task without TimeoutSeconds: ${state.Comment}`);
     return state.TimeoutSeconds as number;
   };
+  // The child's own states (FindUnchanged) run once; the photos' states once a wave.
+  const overChild = (cost: (state: AnyState) => number) => longestPath(child, (state) => (state === eachPhoto ? waves * longestPath(photo, cost) : cost(state)));
   const timeoutRetries = (state: AnyState) => (state.Retry ?? []).filter((r: AnyState) => TIMEOUT_ERRORS.some((e) => r.ErrorEquals.includes(e)));
-  const oneAttempt = waves * longestPath(photo, timeoutOf);
-  const timeoutsRetried =
-    waves *
-    longestPath(photo, (s) => {
-      const retriers = timeoutRetries(s);
-      return timeoutOf(s) * (1 + retriers.reduce((n: number, r: AnyState) => n + (r.MaxAttempts ?? 3), 0)) + retriers.reduce((t: number, r: AnyState) => t + maxWaits(r), 0);
-    });
-  const quickFailuresRetried = waves * longestPath(photo, (s) => timeoutOf(s) + (s.Retry ?? []).reduce((t: number, r: AnyState) => t + maxWaits(r), 0));
+  const oneAttempt = overChild(timeoutOf);
+  const timeoutsRetried = overChild((s) => {
+    const retriers = timeoutRetries(s);
+    return timeoutOf(s) * (1 + retriers.reduce((n: number, r: AnyState) => n + (r.MaxAttempts ?? 3), 0)) + retriers.reduce((t: number, r: AnyState) => t + maxWaits(r), 0);
+  });
+  const quickFailuresRetried = overChild((s) => timeoutOf(s) + (s.Retry ?? []).reduce((t: number, r: AnyState) => t + maxWaits(r), 0));
   return { waves, oneAttempt, timeoutsRetried, quickFailuresRetried };
 }
 
@@ -68,14 +69,14 @@ const tasks = () => [...allStates(loadAslFile())].filter(([, state]) => state.Ty
 
 describe('the EXPRESS child fits its 5 minutes', () => {
   it('gives every Task of the child a TimeoutSeconds', () => {
-    expect(tasks().map(([name]) => name.split('/').pop()).sort()).toEqual(['Dedupe', 'RecordFailure', 'Resize']);
+    expect(tasks().map(([name]) => name.split('/').pop()).sort()).toEqual(['Dedupe', 'FindUnchanged', 'RecordFailure', 'Resize']);
     for (const [name, task] of tasks()) expect(task.TimeoutSeconds, name).toBeGreaterThan(0);
   });
 
   it('one attempt of every step of every photo of a batch takes well under 300 s (at most half)', () => {
     const budget = childBudget(loadAslFile());
     expect(budget.waves).toBe(1);
-    expect(budget.oneAttempt).toBe(25 + 65 + 15);
+    expect(budget.oneAttempt).toBe(10 + 25 + 65 + 15);
     expect(budget.oneAttempt).toBeLessThanOrEqual(EXPRESS_LIMIT_SECONDS / 2);
   });
 
@@ -89,7 +90,7 @@ describe('the EXPRESS child fits its 5 minutes', () => {
     const bigger = loadAslFile();
     bigger.States.ProcessInventory.ItemBatcher.MaxItemsPerBatch = 10; // the old 10 photos at 4 at once
     bigger.States.ProcessInventory.ItemProcessor.States.EachPhoto.MaxConcurrency = 4;
-    expect(childBudget(bigger)).toMatchObject({ waves: 3, oneAttempt: 315 });
+    expect(childBudget(bigger)).toMatchObject({ waves: 3, oneAttempt: 10 + 315 });
 
     const slower = loadAslFile();
     const photo = slower.States.ProcessInventory.ItemProcessor.States.EachPhoto.ItemProcessor;
@@ -107,7 +108,7 @@ describe('the EXPRESS child fits its 5 minutes', () => {
 
 describe('retry rules that can fire, and only those', () => {
   it('retries and catches the timeout names Lambda and Step Functions really report', () => {
-    for (const [name, task] of tasks()) {
+    for (const [name, task] of tasks().filter(([name]) => !name.endsWith('/FindUnchanged'))) {
       const retried = task.Retry.flatMap((r: AnyState) => r.ErrorEquals);
       for (const error of [...TIMEOUT_ERRORS, 'Lambda.Unknown']) expect(retried.includes(error) || retried.includes('States.ALL'), `${name} retries ${error}`).toBe(true);
       if (!name.endsWith('/RecordFailure')) expect(task.Catch.flatMap((c: AnyState) => c.ErrorEquals), name).toEqual(['States.ALL']);
@@ -121,6 +122,13 @@ describe('retry rules that can fire, and only those', () => {
         expect(/^(States|Lambda|Sandbox)\./.test(error) || ours.has(error), `${name}: ${error}`).toBe(true);
       }
     }
+  });
+
+  it('FindUnchanged is never a verdict: whatever it fails with, the batch goes on to EachPhoto (Dedupe decides)', () => {
+    const [, task] = tasks().find(([name]) => name.endsWith('/FindUnchanged'))!;
+    expect(task.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.findUnchangedError', Next: 'EachPhoto' }]);
+    expect(task.Next).toBe('EachPhoto');
+    expect(task.ResultPath).toBe('$.Items');
   });
 
   it('ContentBusy is retried on Dedupe only (only Dedupe throws it), more often than Dedupe\'s patience', () => {

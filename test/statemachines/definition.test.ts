@@ -36,14 +36,14 @@ describe('migrate.asl.yaml', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('names only the three step functions and the library bucket as intrinsics', () => {
+  it('names only the four step functions and the library bucket as intrinsics', () => {
     const intrinsics: string[] = [];
     JSON.stringify(loadAslFile(), (key, value) => {
       if (key === 'Fn::GetAtt') intrinsics.push(`GetAtt ${value.join('.')}`);
       if (key === 'Ref') intrinsics.push(`Ref ${value}`);
       return value;
     });
-    expect([...new Set(intrinsics)].sort()).toEqual(['GetAtt dedupe.Arn', 'GetAtt recordFailure.Arn', 'GetAtt resize.Arn', 'Ref LibraryBucket']);
+    expect([...new Set(intrinsics)].sort()).toEqual(['GetAtt dedupe.Arn', 'GetAtt findUnchanged.Arn', 'GetAtt recordFailure.Arn', 'GetAtt resize.Arn', 'Ref LibraryBucket']);
   });
 
   it('reads an S3 Inventory report with a Distributed Map that batches, bounds concurrency, tolerates failures and writes results', () => {
@@ -62,14 +62,17 @@ describe('migrate.asl.yaml', () => {
 
   it('gives every Task a jittered, bounded exponential Retry; Dedupe and Resize are caught into RecordFailure', () => {
     const tasks = [...allStates(loadAslFile())].filter(([, state]) => state.Type === 'Task');
-    expect(tasks.map(([name]) => name.split('/').pop()).sort()).toEqual(['Dedupe', 'RecordFailure', 'Resize']);
+    expect(tasks.map(([name]) => name.split('/').pop()).sort()).toEqual(['Dedupe', 'FindUnchanged', 'RecordFailure', 'Resize']);
     for (const [name, task] of tasks) {
       expect(task.Retry?.length, name).toBeGreaterThan(0);
       for (const retrier of task.Retry) {
         expect(retrier, name).toMatchObject({ BackoffRate: expect.any(Number), MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' });
         expect(retrier.BackoffRate).toBeGreaterThan(1);
       }
-      if (!name.endsWith('/RecordFailure')) {
+      if (name.endsWith('/FindUnchanged')) {
+        // Not a photo's step: its failure sends the batch to Dedupe (test/statemachines/budget.test.ts).
+        expect(task.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.findUnchangedError', Next: 'EachPhoto' }]);
+      } else if (!name.endsWith('/RecordFailure')) {
         expect(task.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]);
         expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).toEqual(expect.arrayContaining(['TransientError', 'Lambda.TooManyRequestsException']));
         expect(task.Retry.flatMap((r: AnyObject) => r.ErrorEquals)).not.toContain('PhotoError');

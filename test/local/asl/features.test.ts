@@ -267,7 +267,7 @@ describe('the executor refuses what it does not implement, before running anythi
 describe('statemachines/migrate.asl.yaml', () => {
   it('passes both the local checks and asl-validator once its LibraryBucket is resolved', async () => {
     const definition = resolveRefs(await loadDefinition(fileURLToPath(STATE_MACHINE_FILE)), { LibraryBucket: 'library' });
-    expect(definitionProblems(definition, ['dedupe', 'resize', 'recordFailure'])).toEqual([]);
+    expect(definitionProblems(definition, ['findUnchanged', 'dedupe', 'resize', 'recordFailure'])).toEqual([]);
     expect(aslValidatorProblems(definition)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ContentBusy, PhotoError, TransientError } from '../../../src/core/errors';
 import { decodeInventoryKey, encodeInventoryKey } from '../../../src/core/inventory/keys';
 import { buildInventoryReport } from '../../../src/local/inventory-writer';
-import type { ItemEvent, ItemOutcome } from '../../../src/core/item';
+import type { InventoryItem, ItemEvent, ItemOutcome } from '../../../src/core/item';
 import { type ExecutionEvent, loadDefinition, startExecution, type StateMachineDefinition } from '../../../src/local/asl';
 import { MemoryStore } from '../../helpers/memory-store';
 
@@ -29,8 +29,15 @@ async function inventory(store: MemoryStore, keys: readonly string[]) {
 type Step = 'dedupe' | 'resize' | 'recordFailure';
 type Behaviour = (step: Step, key: string, call: number, event: ItemEvent) => void | Promise<void>;
 
-function fakes(behaviour: Behaviour) {
+/** FindUnchanged's fake: marks the keys of `unchanged` (or throws, when told to). */
+interface Triage {
+  unchanged?: ReadonlySet<string>;
+  fail?: boolean;
+}
+
+function fakes(behaviour: Behaviour, triage: Triage = {}) {
   const calls: Record<Step, ItemEvent[]> = { dedupe: [], resize: [], recordFailure: [] };
+  const batches: Array<{ items: InventoryItem[]; runId: string }> = [];
   const step = (name: Step, status: (e: ItemEvent) => ItemOutcome['status']) => async (event: ItemEvent): Promise<ItemOutcome> => {
     const key = decodeInventoryKey(event.item.key);
     calls[name].push(event);
@@ -40,7 +47,16 @@ function fakes(behaviour: Behaviour) {
   return {
     calls,
     keys: (name: Step) => calls[name].map((e) => decodeInventoryKey(e.item.key)),
+    batches,
     tasks: {
+      findUnchanged: async (event: { items: InventoryItem[]; runId: string }) => {
+        batches.push(event);
+        if (triage.fail) throw Object.assign(new Error('the catalog read failed'), { name: 'TransientError' });
+        return event.items.map((item) => {
+          const key = decodeInventoryKey(item.key);
+          return triage.unchanged?.has(key) ? { ...item, unchanged: { key, status: 'unchanged', written: { assets: 0, pointers: 0, catalogRows: 0 } } } : item;
+        });
+      },
       dedupe: step('dedupe', (e) => (decodeInventoryKey(e.item.key).startsWith('dup') ? 'duplicate' : 'needs-resize')),
       resize: step('resize', () => 'resized'),
       recordFailure: step('recordFailure', () => 'failed'),
@@ -48,12 +64,12 @@ function fakes(behaviour: Behaviour) {
   };
 }
 
-async function execute(behaviour: Behaviour = () => {}, options: { keys?: readonly string[]; patch?: (definition: any) => void; random?: () => number } = {}) {
+async function execute(behaviour: Behaviour = () => {}, options: { keys?: readonly string[]; patch?: (definition: any) => void; random?: () => number; triage?: Triage } = {}) {
   const store = new MemoryStore();
   const report = await inventory(store, options.keys ?? KEYS);
   const definition = await loadDefinition(STATE_MACHINE_FILE);
   options.patch?.(definition);
-  const recorded = fakes(behaviour);
+  const recorded = fakes(behaviour, options.triage);
   const events: ExecutionEvent[] = [];
   const result = await startExecution({
     definition,
@@ -113,6 +129,26 @@ describe('migrate.asl.yaml, run locally', () => {
       expect(input.BatchInput).toEqual({ runId: 'run-test' });
       expect(JSON.parse(child.Output).map((o: ItemOutcome) => o.key)).toEqual(input.Items.map((i: { key: string }) => decodeInventoryKey(i.key)));
     }
+  });
+
+  it('asks FindUnchanged once per batch; the photos it marks end with its outcome and never reach Dedupe', async () => {
+    const unchanged = new Set(KEYS.filter((_, i) => i % 3 !== 0));
+    const { result, store, keys, batches } = await execute(() => {}, { triage: { unchanged } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(batches.map((batch) => batch.items.length).sort()).toEqual([7, 8, 8]);
+    expect(batches.every((batch) => batch.runId === 'run-test')).toBe(true);
+    expect(keys('dedupe').sort()).toEqual(KEYS.filter((key) => !unchanged.has(key)).sort());
+    const outcomes = (await resultFiles(store, result.output as RunOutput)).succeeded.flatMap((child) => JSON.parse(child.Output) as ItemOutcome[]);
+    expect(outcomes.filter((o) => o.status === 'unchanged').map((o) => o.key).sort()).toEqual([...unchanged].sort());
+    expect(outcomes).toHaveLength(KEYS.length);
+  });
+
+  it('sends the whole batch to Dedupe when FindUnchanged fails (after its retries): never a verdict of its own', async () => {
+    const { result, keys, batches } = await execute(() => {}, { triage: { fail: true } });
+    expect(result.status).toBe('SUCCEEDED');
+    // 3 batches, each tried 1 + 2 times (its Retry on TransientError).
+    expect(batches).toHaveLength(9);
+    expect(keys('dedupe').sort()).toEqual([...KEYS].sort());
   });
 
   it('retries a TransientError with backoff, and sends a PhotoError through RecordFailure while the batch goes on', async () => {
