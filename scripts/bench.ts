@@ -94,6 +94,10 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ cdn: await cdnLatency(largest, join(work, 'cdn')) })}\n`);
       return;
     }
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'pipeline') {
+      process.stdout.write(`${JSON.stringify({ pipelineOverCore: await pipelineOverCore(dir, decodable, join(work, 'pipeline-rounds'), speedRounds(args)) })}\n`);
+      return;
+    }
     if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'animation') {
       process.stdout.write(`${JSON.stringify({ animation: await animationBench(largest.bytes) })}\n`);
       return;
@@ -278,6 +282,29 @@ async function imageMagick(magick: ImageMagick, photo: Photo, work: string): Pro
   }
   args.push('null:');
   await run(magick.command, args, { maxBuffer: 1 << 20 });
+}
+
+function speedRounds(args: string[]): number {
+  return args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
+}
+
+/**
+ * The local pipeline against the render core, `rounds` times in turn in this one process (each
+ * pipeline round on a fresh data dir, after a warm-up round): photos/s of each, and the median of
+ * the per-round ratios (issue 18 asks >= 0.6). `--only pipeline`, `--rounds <n>` (default 3).
+ */
+async function pipelineOverCore(photosDir: string, photos: Photo[], work: string, rounds: number) {
+  const core = () => throughput(photos, (p) => renderPresets(p.bytes, presets, config.limits));
+  await pipelineThroughput(photosDir, join(work, 'warm-up'), photos.length);
+  await core();
+  const measured: Array<{ pipeline: number; core: number; ratio: number }> = [];
+  for (let n = 0; n < rounds; n++) {
+    const pipeline = await pipelineThroughput(photosDir, join(work, `round-${n}`), photos.length);
+    const coreSpeed = await core();
+    measured.push({ pipeline: round(pipeline), core: round(coreSpeed), ratio: round(pipeline / coreSpeed) });
+  }
+  const ratios = measured.map((m) => m.ratio).sort((a, b) => a - b);
+  return { photos: photos.length, rounds: measured, medianRatio: ratios[Math.floor(ratios.length / 2)]! };
 }
 
 async function pipelineThroughput(photosDir: string, dataDir: string, expected: number): Promise<number> {

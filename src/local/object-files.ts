@@ -24,7 +24,15 @@ import type { Readable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
 // s3rver's store and object model (CommonJS, no types): this store extends the one s3rver builds.
-const FilesystemStore = require('s3rver/lib/stores/filesystem') as new (root: string) => object;
+const FilesystemStore = require('s3rver/lib/stores/filesystem') as new (root: string) => FilesystemStoreBase;
+
+/** The parts of s3rver's FilesystemStore this store overrides. */
+interface FilesystemStoreBase {
+  getSubresource(bucket: string, key: string | undefined, type: string): Promise<unknown>;
+  putSubresource(bucket: string, key: string | undefined, resource: { type: string }): Promise<void>;
+  deleteSubresource(bucket: string, key: string | undefined, type: string): Promise<void>;
+  deleteBucket(bucket: string): Promise<void>;
+}
 const S3Object = require('s3rver/lib/models/object') as S3ObjectModel;
 
 interface S3ObjectModel {
@@ -104,6 +112,49 @@ export class ObjectFileStore extends FilesystemStore {
 
   private metadataOf(trailer: Trailer): Record<string, unknown> {
     return { ...trailer.metadata, etag: JSON.stringify(trailer.md5), 'last-modified': new Date(trailer.lastModified).toUTCString(), 'content-length': trailer.size };
+  }
+
+  /**
+   * A bucket's configuration (cors, website) is read by s3rver's middlewares on EVERY request (two file
+   * reads, most ending in ENOENT): kept here per bucket once read, dropped when this store writes or
+   * deletes it or its bucket. This process alone uses the data dir (dynalite's lock: emulators.ts).
+   */
+  private readonly bucketConfigs = new Map<string, Promise<unknown>>();
+
+  override async getSubresource(bucket: string, key: string | undefined, type: string): Promise<unknown> {
+    const read = () => super.getSubresource(bucket, key, type);
+    if (key !== undefined) return read();
+    const id = `${bucket}\u0000${type}`;
+    let config = this.bucketConfigs.get(id);
+    if (!config) {
+      config = read();
+      this.bucketConfigs.set(id, config);
+      config.catch(() => this.bucketConfigs.delete(id));
+    }
+    return config;
+  }
+
+  override async putSubresource(bucket: string, key: string | undefined, resource: { type: string }): Promise<void> {
+    this.bucketConfigs.delete(`${bucket}\u0000${resource.type}`);
+    try {
+      await super.putSubresource(bucket, key, resource);
+    } finally {
+      this.bucketConfigs.delete(`${bucket}\u0000${resource.type}`);
+    }
+  }
+
+  override async deleteSubresource(bucket: string, key: string | undefined, type: string): Promise<void> {
+    this.bucketConfigs.delete(`${bucket}\u0000${type}`);
+    try {
+      await super.deleteSubresource(bucket, key, type);
+    } finally {
+      this.bucketConfigs.delete(`${bucket}\u0000${type}`);
+    }
+  }
+
+  override async deleteBucket(bucket: string): Promise<void> {
+    for (const id of [...this.bucketConfigs.keys()]) if (id.startsWith(`${bucket}\u0000`)) this.bucketConfigs.delete(id);
+    await super.deleteBucket(bucket);
   }
 
   /** An object's trailer (key, size, MD5, last modified, metadata) without its body; undefined when absent or unreadable. */

@@ -142,3 +142,27 @@ describe('the local S3 keeps objects whole', () => {
     });
   });
 });
+
+describe('bucket configurations (s3rver reads them on every request: kept in memory, never stale)', () => {
+  it('sees a website configuration put or deleted after a request read it absent, and reads the disk once per bucket', async () => {
+    const { PutBucketWebsiteCommand, GetBucketWebsiteCommand, DeleteBucketWebsiteCommand } = await import('@aws-sdk/client-s3');
+    const dataDir = join(dir, 'configs');
+    await withEmulators(dataDir, async ({ s3 }) => {
+      const website = () => s3.send(new GetBucketWebsiteCommand({ Bucket: 'b' })).then((answer) => answer.IndexDocument?.Suffix, (error: Error) => error.name);
+      // Every request (this GET too) made the middlewares read the website configuration: absent.
+      expect(await website()).toBe('NoSuchWebsiteConfiguration');
+      await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k.txt', Body: 'x' }));
+      // A file put behind the store's back is not seen: the configuration was read once and kept.
+      const store = new ObjectFileStore(join(dataDir, 's3'));
+      const path = (store as unknown as { getResourcePath(b: string, k: string | undefined, r: string): string }).getResourcePath('b', undefined, 'website.xml');
+      await writeFile(path, '<WebsiteConfiguration><IndexDocument><Suffix>behind.html</Suffix></IndexDocument></WebsiteConfiguration>');
+      expect(await website()).toBe('NoSuchWebsiteConfiguration');
+      await rm(path);
+      // Through S3 it is seen at once, and so is its deletion.
+      await s3.send(new PutBucketWebsiteCommand({ Bucket: 'b', WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
+      expect(await website()).toBe('index.html');
+      await s3.send(new DeleteBucketWebsiteCommand({ Bucket: 'b' }));
+      expect(await website()).toBe('NoSuchWebsiteConfiguration');
+    });
+  });
+});
