@@ -153,20 +153,39 @@ function photoKeys(event: ItemEvent): Record<string, unknown> {
 
 export type StepFunction = (event: ItemEvent) => Promise<ItemOutcome>;
 
+/** What a step does with its answer once it has it: its metrics, its log line, its timed result. */
+type Report<R> = (result: R, ms: number, logger: Logger, metrics: StepMetrics) => R;
+
+/**
+ * One invocation of a step with its logger (the invocation's keys), its metrics and its clock: the
+ * answer goes through `report`; an error is logged (`onError` says what happens next) and rethrown
+ * unchanged (the state machine's Retry and Catch decide); the metrics are flushed either way.
+ */
+async function observed<R>(step: string, telemetry: Telemetry, keys: Record<string, unknown>, lambdaContext: Context | undefined, work: () => Promise<R>, report: Report<R>, onError: string): Promise<R> {
+  const logger = makeLogger(step, telemetry, keys);
+  if (lambdaContext) logger.addContext(lambdaContext);
+  const metrics = new StepMetrics(step, telemetry);
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    const result = await work();
+    return report(result, elapsed(), logger, metrics);
+  } catch (error) {
+    logger.warn(`${step}: error (${onError})`, { ms: elapsed(), error: error as Error });
+    throw error;
+  } finally {
+    metrics.flush();
+  }
+}
+
 /**
  * A Task of the state machine with logs and metrics around it: times the step, adds its duration to
  * the outcome's `timings` (so the run's results hold per-photo times), logs the outcome or the error
  * (rethrown unchanged: the state machine's Retry and Catch decide), and flushes the metrics.
  */
 export function observeStep(step: string, run: StepFunction, telemetry: Telemetry = {}) {
-  return async (event: ItemEvent, lambdaContext?: Context): Promise<ItemOutcome> => {
-    const logger = makeLogger(step, telemetry, photoKeys(event));
-    if (lambdaContext) logger.addContext(lambdaContext);
-    const metrics = new StepMetrics(step, telemetry);
-    const started = performance.now();
-    try {
-      const outcome = await run(event);
-      const ms = Math.round((performance.now() - started) * 10) / 10;
+  return (event: ItemEvent, lambdaContext?: Context): Promise<ItemOutcome> =>
+    observed(step, telemetry, photoKeys(event), lambdaContext, () => run(event), (outcome, ms, logger, metrics) => {
       const timed: ItemOutcome = { ...outcome, timings: { ...event.outcome?.timings, ...outcome.timings, [step]: ms } };
       metrics.record(timed, ms);
       logger.info(`${step}: ${outcome.status}`, {
@@ -179,14 +198,7 @@ export function observeStep(step: string, run: StepFunction, telemetry: Telemetr
         ...(outcome.status === 'failed' ? { errorType: outcome.errorType, error: outcome.error, reason: outcome.reason } : {}),
       });
       return timed;
-    } catch (error) {
-      const ms = Math.round((performance.now() - started) * 10) / 10;
-      logger.warn(`${step}: error (the state machine retries or catches it)`, { ms, error: error as Error });
-      throw error;
-    } finally {
-      metrics.flush();
-    }
-  };
+    }, 'the state machine retries or catches it');
 }
 
 export type BatchStepFunction = (event: BatchEvent) => Promise<TriagedItem[]>;
@@ -197,24 +209,11 @@ export type BatchStepFunction = (event: BatchEvent) => Promise<TriagedItem[]>;
  * step's duration in each of their outcomes' `timings` (as observeStep does for a photo's step).
  */
 export function observeBatchStep(step: string, run: BatchStepFunction, telemetry: Telemetry = {}) {
-  return async (event: BatchEvent, lambdaContext?: Context): Promise<TriagedItem[]> => {
-    const logger = makeLogger(step, telemetry, { execution: event?.runId, items: Array.isArray(event?.items) ? event.items.length : undefined });
-    if (lambdaContext) logger.addContext(lambdaContext);
-    const metrics = new StepMetrics(step, telemetry);
-    const started = performance.now();
-    try {
-      const items = await run(event);
-      const ms = Math.round((performance.now() - started) * 10) / 10;
+  return (event: BatchEvent, lambdaContext?: Context): Promise<TriagedItem[]> =>
+    observed(step, telemetry, { execution: event?.runId, items: Array.isArray(event?.items) ? event.items.length : undefined }, lambdaContext, () => run(event), (items, ms, logger, metrics) => {
       const unchanged = items.filter((item) => item.unchanged).length;
       metrics.processed(unchanged);
       logger.info(`${step}: ${unchanged} of ${items.length} unchanged`, { unchanged, ms });
       return items.map((item) => (item.unchanged ? { ...item, unchanged: { ...item.unchanged, timings: { ...item.unchanged.timings, [step]: ms } } } : item));
-    } catch (error) {
-      const ms = Math.round((performance.now() - started) * 10) / 10;
-      logger.warn(`${step}: error (the state machine sends the batch to Dedupe)`, { ms, error: error as Error });
-      throw error;
-    } finally {
-      metrics.flush();
-    }
-  };
+    }, 'the state machine sends the batch to Dedupe');
 }
