@@ -20,6 +20,7 @@ import { type NotUploaded, scanFolder, type Skipped, skippedByReason, uploadPhot
 import type { FaultKind, FaultRates } from './faults';
 import { mirrorRemovals } from './mirror';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
+import { UPLOAD_INDEX_FILE, UploadIndex } from './upload-index';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
 /** Written under the data dir after each run: what verify and redrive look at. */
@@ -92,7 +93,8 @@ export async function runLocalMigration(options: LocalRunOptions): Promise<Local
   const progress = options.onProgress ?? (() => {});
   try {
     const started = performance.now();
-    const upload = await uploadPhotos(stack.uploadStore, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }), 4, () => stack.diskFull() !== undefined);
+    const index = await UploadIndex.open(join(stack.dataDir, UPLOAD_INDEX_FILE));
+    const upload = await uploadPhotos(stack.uploadStore, LOCAL_NAMES.sourceBucket, photos, (done) => progress({ phase: 'upload', done, total: photos.length }), 4, () => stack.diskFull() !== undefined, index);
     const { uploaded, notUploaded } = upload;
     if (stack.diskFull()) throw new DiskFullError(stack.diskFull()!);
     // Every file of the folder is uploaded or listed here with its reason (see photos.ts).

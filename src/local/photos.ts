@@ -29,7 +29,7 @@
  * bytes of the file it points to (deduplicated with that file: same content, one set of assets).
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { type BigIntStats, constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ConfigError, errorMessage, TransientError } from '../core/errors';
@@ -39,6 +39,7 @@ import type { ObjectStore } from '../core/ports';
 import { contentTypeOfName } from '../core/media-types';
 import { sniffImage } from '../core/sniff';
 import type { InventoryObject } from './inventory-writer';
+import type { UploadIndex } from './upload-index';
 
 
 export interface PhotoFile {
@@ -188,6 +189,8 @@ export async function uploadPhotos(
   parallel = 4,
   /** True once the upload must stop (a full disk): no further photo is started. */
   stopped: () => boolean = () => false,
+  /** What the last upload sent (src/local/upload-index.ts): unchanged files are not read again. Saved at the end. */
+  index?: UploadIndex,
 ): Promise<{ uploaded: UploadedObject[]; notUploaded: NotUploaded[]; skipped: Skipped[] }> {
   const existing = await listBucket(store, bucket);
   let done = 0;
@@ -195,12 +198,13 @@ export async function uploadPhotos(
     photos,
     parallel,
     async (photo) => {
-      const result = await uploadOne(store, bucket, photo, existing, stopped);
+      const result = await uploadOne(store, bucket, photo, existing, stopped, index);
       onUploaded(++done);
       return result;
     },
     { stopped },
   );
+  await index?.save();
   return {
     uploaded: results.filter((r): r is UploadedObject => r !== undefined && 'etag' in r),
     notUploaded: results.filter((r): r is NotUploaded => r !== undefined && 'error' in r),
@@ -218,7 +222,16 @@ async function listBucket(store: ObjectStore, bucket: string): Promise<Existing 
   }
 }
 
-async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, existing: Existing | undefined, stopped: () => boolean): Promise<UploadedObject | NotUploaded | Skipped> {
+async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, existing: Existing | undefined, stopped: () => boolean, index?: UploadIndex): Promise<UploadedObject | NotUploaded | Skipped> {
+  if (index && existing) {
+    // The same file as at the last upload, and the same object in the bucket: not read again.
+    const info = await stat(photo.path, { bigint: true }).catch(() => undefined);
+    const etag = info && index.unchanged(photo.key, photo.path, info, existing.get(photo.key) && { size: existing.get(photo.key)!.size, etag: unquoteEtag(existing.get(photo.key)!.etag) });
+    if (info && etag) {
+      index.record(photo.key, photo.path, info, etag);
+      return { key: photo.key, size: Number(info.size), etag, lastModified: new Date(Number(info.mtimeMs)) };
+    }
+  }
   let file;
   try {
     // O_NOFOLLOW: what was checked is what is read (a file swapped for a link since is refused);
@@ -246,15 +259,17 @@ async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, e
     if (isDiskFull(error)) throw error;
     return { key: photo.key, error: errorMessage(error) };
   }
+  index?.record(photo.key, photo.path, file.info, etag);
   return { key: photo.key, size: file.body.byteLength, etag, lastModified: file.mtime };
 }
 
-async function readPhoto(path: string): Promise<{ body: Buffer; mtime: Date }> {
+async function readPhoto(path: string): Promise<{ body: Buffer; mtime: Date; info: BigIntStats }> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
-    const info = await handle.stat();
+    const info = await handle.stat({ bigint: true });
     if (!info.isFile()) throw Object.assign(new Error(`not a file: ${path}`), { reason: 'not-a-file' satisfies SkipReason });
-    return { body: await handle.readFile(), mtime: info.mtime };
+    // Stat before reading: a file changed while it is read has a newer time than the one recorded.
+    return { body: await handle.readFile(), mtime: new Date(Number(info.mtimeMs)), info };
   } finally {
     await handle.close();
   }

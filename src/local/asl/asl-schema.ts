@@ -3,6 +3,10 @@
  * the form deployed: each `{"Fn::GetAtt": [<function>, "Arn"]}` a Lambda ARN, `{Ref}`s already
  * resolved by the caller. Its errors are reported with the executor's own problems.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import validator from 'asl-validator';
 import { functionNameOf } from './resources';
 
@@ -31,11 +35,57 @@ export function aslValidatorProblems(definition: unknown): string[] {
   const key = JSON.stringify(deployed);
   let problems = checked.get(key);
   if (!problems) {
-    problems = validate(deployed);
+    problems = acceptedBefore(key) ? [] : validate(deployed);
+    if (problems.length === 0) remember(key);
     if (checked.size >= KEEP) checked.delete(checked.keys().next().value!);
     checked.set(key, problems);
   }
   return [...problems];
+}
+
+/**
+ * Across processes (each `photo-scaler run` would pay the half second again): a definition this very
+ * asl-validator accepted is remembered by its sha-256 under node_modules/.cache (as build tools keep
+ * their caches), one empty file per definition. Only acceptance is kept: a rejected definition is
+ * checked again, so its problems are always reported in full. No cache where it cannot be written.
+ */
+const cacheDir = (() => {
+  try {
+    const manifest = createRequire(import.meta.url).resolve('asl-validator/package.json');
+    const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+    return { dir: join(dirname(manifest), '..', '.cache', 'photo-scaler', 'asl-validator'), version };
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Where the acceptance of `definition` is (or would be) remembered; undefined without a cache. */
+export function acceptanceFileOf(definition: unknown): string | undefined {
+  return cacheFile(JSON.stringify(deployedForm(definition)));
+}
+
+function cacheFile(key: string): string | undefined {
+  return cacheDir && join(cacheDir.dir, createHash('sha256').update(`${cacheDir.version}\u0000${key}`).digest('hex'));
+}
+
+function acceptedBefore(key: string): boolean {
+  const file = cacheFile(key);
+  try {
+    return file !== undefined && statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function remember(key: string): void {
+  const file = cacheFile(key);
+  if (!file) return;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, '');
+  } catch {
+    // A read-only install: every process checks again.
+  }
 }
 
 function validate(deployed: object): string[] {

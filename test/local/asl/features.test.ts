@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { aslValidatorProblems } from '../../../src/local/asl/asl-schema';
+import { existsSync, rmSync } from 'node:fs';
+import { acceptanceFileOf, aslValidatorProblems } from '../../../src/local/asl/asl-schema';
 import { FEATURES, type Scope } from '../../../src/local/asl/features';
 import { definitionProblems, InvalidDefinition, loadDefinition, resolveRefs, startExecution, type StateMachineDefinition } from '../../../src/local/asl';
 import { MemoryStore } from '../../helpers/memory-store';
@@ -261,6 +262,21 @@ describe('the executor refuses what it does not implement, before running anythi
     const message = await refusal(task({ Assign: {} }));
     expect(message).toContain('field "Assign" is not supported by the local executor');
     expect(message).toContain('asl-validator: MISSING_TRANSITION_TARGET: State T is not reachable');
+  });
+});
+
+describe('asl-validator\'s verdicts kept across processes (node_modules/.cache)', () => {
+  const machine = (next: string) => ({ StartAt: 'A', States: { A: { Type: 'Pass', Next: next }, B: { Type: 'Succeed' } } });
+
+  it('remembers an accepted definition by its exact content, and never a rejected one', () => {
+    const accepted = machine('B');
+    const rejected = machine('Nowhere');
+    for (const definition of [accepted, rejected]) rmSync(acceptanceFileOf(definition)!, { force: true });
+    expect(aslValidatorProblems(accepted)).toEqual([]);
+    expect(existsSync(acceptanceFileOf(accepted)!)).toBe(true);
+    expect(aslValidatorProblems(rejected).join('\n')).toMatch(/asl-validator: MISSING_TRANSITION_TARGET/);
+    expect(existsSync(acceptanceFileOf(rejected)!)).toBe(false);
+    expect(acceptanceFileOf(rejected)).not.toBe(acceptanceFileOf(accepted));
   });
 });
 
