@@ -1,6 +1,5 @@
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { DynamoCatalog } from '../aws/dynamo-catalog';
-import { S3ObjectStore } from '../aws/s3-store';
 import { config } from '../config';
 import { formatsToPrice } from '../core/estimate';
 import type { ManifestRef } from '../core/inventory/manifest';
@@ -9,10 +8,8 @@ import type { Catalog, ObjectStore } from '../core/ports';
 import { validateConfig } from '../core/presets';
 import { derivedPrefixOf } from '../core/source';
 import { loadDefinition } from '../local/asl';
-import { STATE_MACHINE_FILE } from '../local/migrate';
 import { openLocalReport } from '../local/report-dir';
-import { openLocalStack } from '../local/stack';
-import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
+import { type AwsFlags, parseS3Url, withAwsOptions } from './aws';
 import { formatList, positive, readTimings } from './estimate';
 
 interface PlanFlags extends AwsFlags {
@@ -26,6 +23,9 @@ interface PlanFlags extends AwsFlags {
   timings?: string;
   formats?: string;
 }
+
+/** statemachines/migrate.asl.yaml (src/local/migrate.ts STATE_MACHINE_FILE, without loading the local stack). */
+const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
 
 /** The Resize and Dedupe memory of serverless.yml (estimate's defaults). */
 const DEDUPE_MEMORY_MB = 512;
@@ -59,6 +59,8 @@ export function registerPlan(program: Command): void {
     try {
       if (onS3) {
         ref = parseS3Url(flags.manifest);
+        // The AWS adapters are loaded only for a report in S3: a report on disk is read in a lean process.
+        const [{ S3ObjectStore }, { DynamoCatalog }, { awsClients, deployedStackInRegion }] = await Promise.all([import('../aws/s3-store'), import('../aws/dynamo-catalog'), import('./aws')]);
         const clients = awsClients(flags.region);
         store = new S3ObjectStore(clients.s3);
         let table = flags.table;
@@ -74,8 +76,11 @@ export function registerPlan(program: Command): void {
         store = local.store;
         ref = local.ref;
         options = { ...options, where: local.where };
-        if (flags.table) catalog = new DynamoCatalog(awsClients(flags.region).dynamo, flags.table);
-        else if (flags.dataDir) {
+        if (flags.table) {
+          const [{ DynamoCatalog }, { awsClients }] = await Promise.all([import('../aws/dynamo-catalog'), import('./aws')]);
+          catalog = new DynamoCatalog(awsClients(flags.region).dynamo, flags.table);
+        } else if (flags.dataDir) {
+          const { openLocalStack } = await import('../local/stack');
           const stack = await openLocalStack(flags.dataDir);
           closeStack = () => stack.close();
           catalog = stack.context.catalog;

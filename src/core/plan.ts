@@ -112,7 +112,7 @@ const unit = (bytes: number) => (bytes >= 1e9 ? `${bytes / 1e9} GB` : bytes >= 1
 /** Extensions kept by name; the rest are counted together (a stranger's keys cannot grow the tally). */
 const MAX_EXTENSIONS = 200;
 const OTHER_EXTENSIONS = '(other)';
-/** Slots of the duplicate table: 2^23 x 9 bytes = 75 MB at most; it starts small and doubles. */
+/** Slots of the duplicate table: 2^23 x 6 bytes = 50 MB at most (6.3M distinct pairs); it starts small and doubles. */
 export const DUPLICATE_TABLE_SLOTS = 1 << 23;
 
 const MULTIPART_ETAG = /-\d+$/;
@@ -153,7 +153,7 @@ export class PlanTally {
       const entry = this.refusals.get(checked.reason)!;
       entry.objects++;
       entry.bytes += size;
-      if (entry.examples.length < (this.options.examples ?? 5)) entry.examples.push({ key: checked.key, why: checked.why });
+      if (entry.examples.length < (this.options.examples ?? 5)) entry.examples.push({ key: own(checked.key), why: own(checked.why) });
       return undefined;
     }
     this.accepted.objects++;
@@ -204,10 +204,10 @@ export class PlanTally {
   private countExtension(key: string, size: number): void {
     const ext = extensionOf(key) ?? '';
     const name = this.extensions.has(ext) || this.extensions.size < MAX_EXTENSIONS ? ext : OTHER_EXTENSIONS;
-    const entry = this.extensions.get(name) ?? { objects: 0, bytes: 0 };
+    let entry = this.extensions.get(name);
+    if (!entry) this.extensions.set(own(name), (entry = { objects: 0, bytes: 0 }));
     entry.objects++;
     entry.bytes += size;
-    this.extensions.set(name, entry);
   }
 
   private keepLargest(key: string, size: number): void {
@@ -216,7 +216,7 @@ export class PlanTally {
     if (this.largest.length >= limit && size <= this.largest[this.largest.length - 1]!.size) return;
     let at = this.largest.findIndex((entry) => size > entry.size);
     if (at < 0) at = this.largest.length;
-    this.largest.splice(at, 0, { key, size });
+    this.largest.splice(at, 0, { key: own(key), size });
     if (this.largest.length > limit) this.largest.pop();
   }
 
@@ -257,6 +257,12 @@ export class PlanTally {
   }
 }
 
+/**
+ * A copy of a string that is kept: a key parsed from a data file is a slice of that file's decoded
+ * text, and keeping the slice would keep the whole text (V8 sliced strings).
+ */
+const own = (text: string) => Buffer.from(text, 'utf8').toString('utf8');
+
 const extensionOf = (key: string): string | undefined => {
   const name = key.slice(key.lastIndexOf('/') + 1);
   const dot = name.lastIndexOf('.');
@@ -270,16 +276,17 @@ function formatOf(extension: string): string {
 }
 
 /**
- * A set of (ETag, size) fingerprints — two 32-bit hashes of `<etag>:<size>`, open addressing — with
- * one state per slot (seen once / seen again): 9 bytes a slot, no string kept, so 1M distinct pairs
- * take ~19 MB where a Map of strings takes ~100 MB. It doubles up to `maxSlots`; past 3/4 of that no
- * new pair is added (`saturated`), so memory stays bounded whatever the inventory's size.
+ * A set of (ETag, size) fingerprints — 47 bits of two hashes of `<etag>:<size>`, open addressing —
+ * with one flag per slot (seen again): 6 bytes a slot (a Uint32 and a Uint16), no string kept, so 1M
+ * distinct pairs take ~13 MB where a Map of strings takes ~100 MB. It doubles up to `maxSlots`; past
+ * 3/4 of that no new pair is added (`saturated`), so memory stays bounded whatever the inventory's
+ * size. Two different pairs share a fingerprint with odds of about n²/2^48 (~0.4 % for a million).
  */
 export class PairTable {
   private slots = 1 << 16;
   private hi = new Uint32Array(this.slots);
-  private lo = new Uint32Array(this.slots);
-  private state = new Uint8Array(this.slots);
+  /** 15 bits of the second hash (never 0: 0 marks an empty slot), shifted left; bit 0 = seen again. */
+  private lo = new Uint16Array(this.slots);
   private used = 0;
   groups = 0;
   objects = 0;
@@ -302,20 +309,20 @@ export class PairTable {
       h2 ^= h2 >>> 15;
     }
     h1 >>>= 0;
-    h2 = (h2 >>> 0) || 1; // 0 marks an empty slot
-    const slot = this.find(h1, h2);
-    if (this.state[slot] === 0) {
+    const fingerprint = ((h2 >>> 17) || 1) << 1;
+    const slot = this.find(h1, fingerprint);
+    const value = this.lo[slot]!;
+    if (value === 0) {
       if (this.used >= this.capacity) {
         this.saturated = true;
         return;
       }
       this.hi[slot] = h1;
-      this.lo[slot] = h2;
-      this.state[slot] = 1;
+      this.lo[slot] = fingerprint;
       this.used++;
       if (this.used > this.slots * 0.7 && this.slots < this.maxSlots) this.grow();
-    } else if (this.state[slot] === 1) {
-      this.state[slot] = 2;
+    } else if ((value & 1) === 0) {
+      this.lo[slot] = value | 1;
       this.groups++;
       this.objects += 2;
     } else {
@@ -323,25 +330,23 @@ export class PairTable {
     }
   }
 
-  private find(h1: number, h2: number): number {
+  private find(h1: number, fingerprint: number): number {
     const mask = this.slots - 1;
     let slot = h1 & mask;
-    while (this.state[slot] !== 0 && (this.hi[slot] !== h1 || this.lo[slot] !== h2)) slot = (slot + 1) & mask;
+    while (this.lo[slot] !== 0 && (this.hi[slot] !== h1 || (this.lo[slot]! & ~1) !== fingerprint)) slot = (slot + 1) & mask;
     return slot;
   }
 
   private grow(): void {
-    const { hi, lo, state } = this;
+    const { hi, lo } = this;
     this.slots *= 2;
     this.hi = new Uint32Array(this.slots);
-    this.lo = new Uint32Array(this.slots);
-    this.state = new Uint8Array(this.slots);
-    for (let i = 0; i < state.length; i++) {
-      if (state[i] === 0) continue;
-      const slot = this.find(hi[i]!, lo[i]!);
+    this.lo = new Uint16Array(this.slots);
+    for (let i = 0; i < lo.length; i++) {
+      if (lo[i] === 0) continue;
+      const slot = this.find(hi[i]!, lo[i]! & ~1);
       this.hi[slot] = hi[i]!;
       this.lo[slot] = lo[i]!;
-      this.state[slot] = state[i]!;
     }
   }
 }

@@ -80,7 +80,7 @@ class DirectoryStore implements ObjectStore {
   async openRead(ref: ObjectRef): Promise<ObjectStream> {
     const head = await this.head(ref);
     if (!head) throw this.missing(ref.key);
-    return { body: createReadStream(this.path(ref.key), { highWaterMark: 256 * 1024 }), size: head.size };
+    return { body: createReadStream(this.path(ref.key), { highWaterMark: 64 * 1024 }), size: head.size };
   }
 
   async head(ref: ObjectRef): Promise<ObjectHead | undefined> {

@@ -61,16 +61,16 @@ export async function* streamInventoryCsv(chunks: AsyncIterable<Uint8Array>, man
     failure ??= notGzippedCsv(file, error);
     resolve();
   }));
-  const drain = (final = false): InventoryRow[] => {
-    let text = '';
+  // One inflated chunk (16 KiB of CSV) at a time: the rows handed out in small groups die young.
+  const rowsOf = (chunk: Buffer | undefined): InventoryRow[] => {
+    let text: string;
     try {
-      for (const chunk of inflated.splice(0)) text += decoder.decode(chunk, { stream: true });
-      if (final) text += decoder.decode();
+      text = chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
     } catch (error) {
       throw notGzippedCsv(file, error);
     }
     const records = parser.push(text);
-    if (final) records.push(...parser.end());
+    if (!chunk) records.push(...parser.end());
     return records.map((record) => inventoryRow(record, manifest, file));
   };
   let bytes = 0;
@@ -80,15 +80,16 @@ export async function* streamInventoryCsv(chunks: AsyncIterable<Uint8Array>, man
     hash.update(chunk);
     if (failure !== undefined) continue;
     await Promise.race([new Promise<void>((resolve) => gunzip.write(chunk, () => resolve())), gunzipFailed]);
-    if (failure !== undefined) continue;
-    let rows: InventoryRow[];
-    try {
-      rows = drain();
-    } catch (error) {
-      failure = error;
-      continue;
+    while (failure === undefined && inflated.length > 0) {
+      let rows: InventoryRow[];
+      try {
+        rows = rowsOf(inflated.shift());
+      } catch (error) {
+        failure = error;
+        break;
+      }
+      if (rows.length > 0) yield rows;
     }
-    if (rows.length > 0) yield rows;
   }
   if (bytes !== file.size) throw sizeMismatch(file, bytes);
   const actual = hash.digest('hex');
@@ -100,7 +101,11 @@ export async function* streamInventoryCsv(chunks: AsyncIterable<Uint8Array>, man
     await Promise.race([ended, gunzipFailed]);
   }
   if (failure !== undefined) throw failure;
-  const rows = drain(true);
+  while (inflated.length > 0) {
+    const rows = rowsOf(inflated.shift());
+    if (rows.length > 0) yield rows;
+  }
+  const rows = rowsOf(undefined);
   if (rows.length > 0) yield rows;
 }
 
