@@ -4,7 +4,8 @@
  * (gzipped CSV data files of 10,000 rows, manifest.json with their MD5s, manifest.checksum), laid out
  * on disk as `aws s3 sync` copies a report. Each measurement in a fresh child process: wall time,
  * rows (items) per second, and peak RSS (VmHWM), for each row count: both must stay flat (≤ 200 MB)
- * however many rows there are.
+ * however many rows there are. Beside the CLI, plan's core alone (planInventory in a process that
+ * loads only it) and the CLI's fixed part (`plan --help`: main.ts loads every command's modules).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -52,7 +53,7 @@ export async function writeSyntheticReport(dir: string, rows: number): Promise<s
 }
 
 /** A fresh `node` running `args` (with tsx), its wall time, peak RSS (VmHWM, MB), CPU time and stdout as JSON. */
-async function measured(work: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number; peakRssMB: number; json: Record<string, any> }> {
+async function measured(work: string, args: string[], json = true): Promise<{ seconds: number; cpuSeconds: number; peakRssMB: number; json: Record<string, any> }> {
   const hwmFile = join(work, `hwm-${process.pid}-${Date.now()}`);
   const preload = join(work, 'plan-hwm.mjs');
   await writeFile(preload, `import { readFileSync, writeFileSync } from 'node:fs';
@@ -70,7 +71,7 @@ process.on('exit', () => {
   const seconds = round((performance.now() - started) / 1000);
   if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}: ${out.slice(0, 500)}`);
   const usage = JSON.parse(await readFile(hwmFile, 'utf8')) as { kB: number; cpuMicros: number };
-  return { seconds, cpuSeconds: round(usage.cpuMicros / 1e6), peakRssMB: Math.round(usage.kB / 1024), json: JSON.parse(out) as Record<string, any> };
+  return { seconds, cpuSeconds: round(usage.cpuMicros / 1e6), peakRssMB: Math.round(usage.kB / 1024), json: json ? (JSON.parse(out) as Record<string, any>) : {} };
 }
 
 /**
@@ -121,10 +122,27 @@ const result = await startExecution({
 process.stdout.write(JSON.stringify({ status: result.status, error: result.error, cause: result.cause, items, totalItems, seconds: (performance.now() - started) / 1000, resultBytes: written }));
 `;
 
+/** plan's core alone (planInventory over the report on disk), in a process that loads nothing else: plan's own memory, without the CLI's. */
+const CORE_SCRIPT = (src: string) => `import { planInventory } from ${JSON.stringify(join(src, 'core/plan.ts'))};
+import { openLocalReport } from ${JSON.stringify(join(src, 'local/report-dir.ts'))};
+import { config } from ${JSON.stringify(join(src, 'config.ts'))};
+import { validateConfig } from ${JSON.stringify(join(src, 'core/presets.ts'))};
+import { derivedPrefixOf } from ${JSON.stringify(join(src, 'core/source.ts'))};
+const presets = validateConfig(config);
+const report = await openLocalReport(process.argv[2]);
+const { tally } = await planInventory(report.store, report.ref, { presets, derivedPrefixBytes: derivedPrefixOf({ presets, config }), maxInputBytes: config.limits.maxInputBytes, where: report.where });
+process.stdout.write(JSON.stringify({ objects: tally.objects }));
+`;
+
 export async function planBench(work: string, rowCounts: readonly number[], log: (line: string) => void) {
   const src = join(import.meta.dirname, '../src');
   const script = join(work, 'executor-read.mts');
   await writeFile(script, EXECUTOR_SCRIPT(src));
+  const coreScript = join(work, 'plan-core.mts');
+  await writeFile(coreScript, CORE_SCRIPT(src));
+  // What the CLI process holds before it reads a row: every command's modules are loaded by main.ts.
+  const cliBaseline = await measured(work, [join(import.meta.dirname, 'photo-scaler.mjs'), 'plan', '--help'], false);
+  log(`photo-scaler plan --help: peak RSS ${cliBaseline.peakRssMB} MB (the CLI's fixed part)`);
   const results = [];
   for (const rows of rowCounts) {
     const generatedAt = performance.now();
@@ -132,6 +150,8 @@ export async function planBench(work: string, rowCounts: readonly number[], log:
     const generateSeconds = round((performance.now() - generatedAt) / 1000);
     const plan = await measured(work, [join(import.meta.dirname, 'photo-scaler.mjs'), 'plan', '--manifest', manifest, '--json']);
     if (plan.json.objects !== rows) throw new Error(`plan counted ${plan.json.objects} objects of ${rows}`);
+    const core = await measured(work, ['--import', 'tsx', coreScript, manifest]);
+    if (core.json.objects !== rows) throw new Error(`plan's core counted ${core.json.objects} objects of ${rows}`);
     const executor = await measured(work, ['--import', 'tsx', script, manifest]);
     if (executor.json.status !== 'SUCCEEDED' || executor.json.items !== rows) throw new Error(`the executor's read of ${rows} rows: ${JSON.stringify(executor.json).slice(0, 500)}`);
     const entry = {
@@ -144,6 +164,7 @@ export async function planBench(work: string, rowCounts: readonly number[], log:
         peakRssMB: plan.peakRssMB,
         found: { refused: plan.json.refused, duplicates: { groups: plan.json.duplicates.groups, objects: plan.json.duplicates.objects }, totalUsd: plan.json.estimate.totalUsd, recommendedMaxConcurrency: plan.json.requestRate.recommendedMaxConcurrency },
       },
+      planCore: { seconds: core.seconds, cpuSeconds: core.cpuSeconds, rowsPerSecond: Math.round(rows / core.seconds), peakRssMB: core.peakRssMB },
       executor: {
         seconds: executor.seconds,
         cpuSeconds: executor.cpuSeconds,
@@ -151,13 +172,14 @@ export async function planBench(work: string, rowCounts: readonly number[], log:
         peakRssMB: executor.peakRssMB,
       },
     };
-    log(`plan of ${rows.toLocaleString('en-US')} rows: ${entry.plan.seconds} s (${entry.plan.rowsPerSecond.toLocaleString('en-US')} rows/s), peak RSS ${entry.plan.peakRssMB} MB; executor ItemReader+ItemBatcher: ${entry.executor.seconds} s (${entry.executor.itemsPerSecond.toLocaleString('en-US')} items/s), peak RSS ${entry.executor.peakRssMB} MB`);
+    log(`plan of ${rows.toLocaleString('en-US')} rows: ${entry.plan.seconds} s (${entry.plan.rowsPerSecond.toLocaleString('en-US')} rows/s), peak RSS ${entry.plan.peakRssMB} MB (core alone ${entry.planCore.peakRssMB} MB); executor ItemReader+ItemBatcher: ${entry.executor.seconds} s (${entry.executor.itemsPerSecond.toLocaleString('en-US')} items/s), peak RSS ${entry.executor.peakRssMB} MB`);
     results.push(entry);
   }
   const [first, last] = [results[0]!, results[results.length - 1]!];
   return {
     reports: results,
+    cliBaselinePeakRssMB: cliBaseline.peakRssMB,
     targetPeakRssMB: 200,
-    ratios: { planPeakRss: round(last.plan.peakRssMB / first.plan.peakRssMB), executorPeakRss: round(last.executor.peakRssMB / first.executor.peakRssMB), rows: round(last.rows / first.rows) },
+    ratios: { planPeakRss: round(last.plan.peakRssMB / first.plan.peakRssMB), planCorePeakRss: round(last.planCore.peakRssMB / first.planCore.peakRssMB), executorPeakRss: round(last.executor.peakRssMB / first.executor.peakRssMB), rows: round(last.rows / first.rows) },
   };
 }

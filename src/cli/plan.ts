@@ -150,7 +150,7 @@ function human(where: string, sourceBucket: string, plan: Plan): string {
         ]),
     '',
     `Request rate: ${requestRate.putPerSecond} PUT/s, ${requestRate.getPerSecond} GET/s at MaxConcurrency ${requestRate.maxConcurrency} — S3 allows ${count(requestRate.limits.putPerSecondPerPrefix)} PUT/s and ${count(requestRate.limits.getPerSecondPerPrefix)} GET/s per partitioned prefix (${requestRate.limits.source})`,
-    `  ${requestRate.throttled ? `over: lower MaxConcurrency to ${requestRate.recommendedMaxConcurrency}` : `within: MaxConcurrency ${requestRate.recommendedMaxConcurrency} is fine`}. ${requestRate.how}`,
+    `  ${requestRate.throttled ? `over: lower MaxConcurrency to ${requestRate.recommendedMaxConcurrency} (wall clock then ${requestRate.wallClockHoursAtRecommended.toFixed(2)} h)` : `within: MaxConcurrency ${requestRate.recommendedMaxConcurrency} is fine`}. ${requestRate.how}`,
   ];
   return `${lines.join('\n')}\n`;
 }

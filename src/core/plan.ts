@@ -440,6 +440,8 @@ export interface RequestRate {
   limits: { putPerSecondPerPrefix: number; getPerSecondPerPrefix: number; source: string };
   /** The Distributed Map MaxConcurrency that keeps both rates within one prefix's (never above the configured one). */
   recommendedMaxConcurrency: number;
+  /** The estimate's wall clock at recommendedMaxConcurrency (the same when not throttled). */
+  wallClockHoursAtRecommended: number;
   throttled: boolean;
   how: string;
 }
@@ -476,7 +478,7 @@ export function planOf(tally: Tally, options: PlanEstimateOptions): Plan {
     return {
       ...tally,
       estimate: { input: null, lines: [], totalUsd: 0, storagePerMonthUsd: 0, wallClockHours: 0, how: 'nothing to process' },
-      requestRate: { concurrency, maxConcurrency: machine.maxConcurrency, photosPerSecond: 0, putPerSecond: 0, getPerSecond: 0, limits, recommendedMaxConcurrency: machine.maxConcurrency, throttled: false, how: 'nothing to process' },
+      requestRate: { concurrency, maxConcurrency: machine.maxConcurrency, photosPerSecond: 0, putPerSecond: 0, getPerSecond: 0, limits, recommendedMaxConcurrency: machine.maxConcurrency, wallClockHoursAtRecommended: 0, throttled: false, how: 'nothing to process' },
     };
   }
   const priced = estimate(input, options.timings);
@@ -500,6 +502,7 @@ export function planOf(tally: Tally, options: PlanEstimateOptions): Plan {
       getPerSecond: round(getPerSecond),
       limits,
       recommendedMaxConcurrency,
+      wallClockHoursAtRecommended: Math.round(((priced.wallClockHours * machine.maxConcurrency) / recommendedMaxConcurrency) * 100) / 100,
       throttled: headroom < 1,
       how:
         `${concurrency} photos at once (MaxConcurrency ${machine.maxConcurrency} x ${machine.batchConcurrency} per child), ${Math.round(msPerPhoto)} ms each on average ` +

@@ -245,6 +245,12 @@ describe('planOf: the estimate and the request rate', () => {
     const fast = planOf(tally, { machine: { ...MACHINE, maxConcurrency: 200 }, timings: DEFAULT_TIMINGS, presets: 4, memoryMB: 1769, dedupeMemoryMB: 512, avgMegapixels: 0.1 });
     expect(fast.requestRate.throttled).toBe(true);
     expect(fast.requestRate.recommendedMaxConcurrency).toBeLessThan(200);
+    // A million such photos: the wall clock at the recommended concurrency is the estimate's, scaled.
+    const million = { ...tally, accepted: { objects: 1e6, bytes: 4e11 }, toProcess: { objects: 1e6, bytes: 4e11 } };
+    const slow = planOf(million, { machine: { ...MACHINE, maxConcurrency: 200 }, timings: DEFAULT_TIMINGS, presets: 4, memoryMB: 1769, dedupeMemoryMB: 512 });
+    expect(slow.requestRate.throttled).toBe(true);
+    expect(slow.requestRate.wallClockHoursAtRecommended).toBeCloseTo((slow.estimate.wallClockHours * 200) / slow.requestRate.recommendedMaxConcurrency, 1);
+    expect(slow.requestRate.wallClockHoursAtRecommended).toBeGreaterThan(slow.estimate.wallClockHours);
     // At the recommended concurrency, the rates fit.
     const paced = planOf(tally, { machine: { ...MACHINE, maxConcurrency: fast.requestRate.recommendedMaxConcurrency }, timings: DEFAULT_TIMINGS, presets: 4, memoryMB: 1769, dedupeMemoryMB: 512, avgMegapixels: 0.1 });
     expect(paced.requestRate.putPerSecond).toBeLessThanOrEqual(S3_PREFIX_RATES.putPerSecond);
