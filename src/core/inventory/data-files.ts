@@ -73,40 +73,46 @@ export async function* streamInventoryCsv(chunks: AsyncIterable<Uint8Array>, man
     if (!chunk) records.push(...parser.end());
     return records.map((record) => inventoryRow(record, manifest, file));
   };
-  let bytes = 0;
-  for await (const chunk of chunks) {
-    bytes += chunk.byteLength;
-    if (bytes > file.size) throw sizeMismatch(file, bytes);
-    hash.update(chunk);
-    if (failure !== undefined) continue;
-    await Promise.race([new Promise<void>((resolve) => gunzip.write(chunk, () => resolve())), gunzipFailed]);
-    while (failure === undefined && inflated.length > 0) {
-      let rows: InventoryRow[];
-      try {
-        rows = rowsOf(inflated.shift());
-      } catch (error) {
-        failure = error;
-        break;
+  // The inflater's native memory is freed as soon as the file is done (or abandoned), not when a GC finds it.
+  try {
+    let bytes = 0;
+    for await (const chunk of chunks) {
+      bytes += chunk.byteLength;
+      if (bytes > file.size) throw sizeMismatch(file, bytes);
+      hash.update(chunk);
+      if (failure !== undefined) continue;
+      await Promise.race([new Promise<void>((resolve) => gunzip.write(chunk, () => resolve())), gunzipFailed]);
+      while (failure === undefined && inflated.length > 0) {
+        let rows: InventoryRow[];
+        try {
+          rows = rowsOf(inflated.shift());
+        } catch (error) {
+          failure = error;
+          break;
+        }
+        if (rows.length > 0) yield rows;
       }
+    }
+    if (bytes !== file.size) throw sizeMismatch(file, bytes);
+    const actual = hash.digest('hex');
+    if (actual !== file.MD5checksum.toLowerCase()) throw md5Mismatch(file, actual);
+    if (failure === undefined) {
+      const ended = new Promise<void>((resolve) => gunzip.once('end', () => resolve()));
+      gunzip.end();
+      gunzip.resume();
+      await Promise.race([ended, gunzipFailed]);
+    }
+    if (failure !== undefined) throw failure;
+    while (inflated.length > 0) {
+      const rows = rowsOf(inflated.shift());
       if (rows.length > 0) yield rows;
     }
-  }
-  if (bytes !== file.size) throw sizeMismatch(file, bytes);
-  const actual = hash.digest('hex');
-  if (actual !== file.MD5checksum.toLowerCase()) throw md5Mismatch(file, actual);
-  if (failure === undefined) {
-    const ended = new Promise<void>((resolve) => gunzip.once('end', () => resolve()));
-    gunzip.end();
-    gunzip.resume();
-    await Promise.race([ended, gunzipFailed]);
-  }
-  if (failure !== undefined) throw failure;
-  while (inflated.length > 0) {
-    const rows = rowsOf(inflated.shift());
+    const rows = rowsOf(undefined);
     if (rows.length > 0) yield rows;
+
+  } finally {
+    gunzip.destroy();
   }
-  const rows = rowsOf(undefined);
-  if (rows.length > 0) yield rows;
 }
 
 export interface CsvRecord {
