@@ -26,6 +26,10 @@
  *   heic            a 12 MP iPhone-sized HEIC (made by heif-enc) vs the same photo as JPEG: render of every
  *                   preset (ms, median of 3), the WebAssembly decode alone, and peak RSS of a fresh process
  *                   rendering each (`--only heic`; needs Debian's libheif-examples)
+ *   plan            `photo-scaler plan` and the local executor's ItemReader + ItemBatcher (no-op processor)
+ *                   on synthetic real-format inventory reports of 100,000 and 1,000,000 rows: wall time,
+ *                   rows/s, peak RSS of each in a fresh process (`--only plan`, `--plan-rows <n,n>`;
+ *                   scripts/bench-plan.ts)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -53,6 +57,7 @@ import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../src/local/stac
 import { TIMINGS_FILE } from '../src/cli/estimate';
 import type { Timings } from '../src/core/prices';
 import { animationBench } from './bench-animation';
+import { planBench } from './bench-plan';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const run = promisify(execFile);
@@ -68,6 +73,16 @@ interface Photo {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
+  if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'plan') {
+    const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-plan-'));
+    try {
+      const rows = args.includes('--plan-rows') ? args[args.indexOf('--plan-rows') + 1]!.split(',').map(Number) : [100_000, 1_000_000];
+      process.stdout.write(`${JSON.stringify({ plan: await planBench(work, rows, (line) => json || process.stderr.write(`${line}\n`)) })}\n`);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    return;
+  }
   if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'heic') {
     const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-heic-'));
     try {

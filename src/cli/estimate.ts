@@ -68,7 +68,7 @@ export function registerEstimate(program: Command): void {
     });
 }
 
-function readTimings(file: string | undefined): Timings {
+export function readTimings(file: string | undefined): Timings {
   const path = file ?? join(DEFAULT_DATA_DIR, TIMINGS_FILE);
   if (!existsSync(path)) {
     if (file) throw new Error(`no timings file at ${file}`);
@@ -78,7 +78,7 @@ function readTimings(file: string | undefined): Timings {
   return { ...DEFAULT_TIMINGS, ...measured, source: `${measured.source ?? 'npm run bench'} (${path})` };
 }
 
-function formatList(value: string | undefined): VariantFormat[] {
+export function formatList(value: string | undefined): VariantFormat[] {
   if (value === undefined) return [];
   const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
   const unknown = names.filter((name) => !(VARIANT_FORMATS as readonly string[]).includes(name));
@@ -86,7 +86,7 @@ function formatList(value: string | undefined): VariantFormat[] {
   return [...new Set(names)] as VariantFormat[];
 }
 
-function positive(value: string, flag: string): number {
+export function positive(value: string, flag: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new Error(`${flag} must be a positive number, got ${value}`);
   return number;

@@ -168,6 +168,19 @@ export function servingCost(input: ServingInput): Serving {
 }
 const n = (value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
+/**
+ * The S3 requests of a migration (the estimate's S3 lines; plan's request rates): per photo a Dedupe
+ * GET, per new content a Resize GET and a HEAD per object it writes, PUTs of an asset and a pointer
+ * per object of new content, of a pointer per object of a duplicate.
+ */
+export function s3Requests(input: Pick<EstimateInput, 'photos' | 'duplicateShare' | 'presets' | 'formats'>): { resized: number; objectsPerPhoto: number; gets: number; puts: number } {
+  const resized = input.photos * (1 - input.duplicateShare);
+  const objectsPerPhoto = input.presets + 1 + (input.formats ?? []).reduce((sum, f) => sum + f.presets, 0);
+  const gets = input.photos + resized + resized * objectsPerPhoto;
+  const puts = resized * objectsPerPhoto * 2 + (input.photos - resized) * objectsPerPhoto;
+  return { resized, objectsPerPhoto, gets, puts };
+}
+
 export function estimate(input: EstimateInput, timings: Timings): Estimate {
   if (!(input.photos > 0)) throw new Error('photos must be a positive number');
   if (!(input.concurrency > 0)) throw new Error('concurrency must be a positive number');
@@ -180,9 +193,8 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   const formatRenderMs = formats.map((f) => jpegRenderMs * VARIANT_COSTS[f.format].renderTimeAdded * f.pixelShare);
   const renderMs = jpegRenderMs + formatRenderMs.reduce((sum, ms) => sum + ms, 0);
   const resizeMs = AWS_ASSUMPTIONS.resizeFixedMs + readMs + hashMs + renderMs;
-  const resized = input.photos * (1 - input.duplicateShare);
+  const { resized, objectsPerPhoto, gets, puts } = s3Requests(input);
   const batches = Math.ceil(input.photos / input.batchSize);
-  const objectsPerPhoto = input.presets + 1 + formats.reduce((sum, f) => sum + f.presets, 0);
 
   const dedupeGbS = (input.photos * dedupeMs * input.dedupeMemoryMB) / 1024 / 1000;
   const resizeGbS = (resized * resizeMs * input.memoryMB) / 1024 / 1000;
@@ -190,8 +202,6 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   const invocations = input.photos + resized + batches;
   const expressGbS = (batches * ((dedupeMs + resizeMs) * input.batchSize) * AWS_ASSUMPTIONS.expressMemoryGb) / 1000;
   const transitions = batches + 4;
-  const gets = input.photos + resized + resized * objectsPerPhoto;
-  const puts = resized * objectsPerPhoto * 2 + (input.photos - resized) * objectsPerPhoto;
   const writeUnits = resized * (objectsPerPhoto + 3) + (input.photos - resized) * (objectsPerPhoto + 1);
   // BatchGetItem reads each item as its own GetItem, a strongly consistent one of up to 4 KB for 1 RRU
   // (DynamoDB Developer Guide, "DynamoDB read and write operations"); counted for every row FindUnchanged

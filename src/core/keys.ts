@@ -9,7 +9,8 @@ import { ASSETS_PREFIX, dynamicName, LIBRARY_PREFIXES } from './layout';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const EXT = /^[a-z0-9]{1,5}$/;
-const MAX_KEY_BYTES = 1024;
+/** S3's longest key, in UTF-8 bytes (S3 User Guide, "Naming Amazon S3 objects"). */
+export const MAX_KEY_BYTES = 1024;
 
 export function assetKey(sha256: string, ext: string): string {
   if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha-256 hex digest: ${sha256}`);
@@ -60,8 +61,13 @@ export function validateSourceKey(key: string, presetNames: readonly string[], d
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new PhotoError('key-refused', 'key contains control characters');
   if (key.startsWith('/')) throw new PhotoError('key-refused', 'key starts with "/"');
   if (key.split('/').some((segment) => segment === '..' || segment === '.')) throw new PhotoError('key-refused', 'key contains "." or ".." segments');
+  const collision = layoutCollision(key, presetNames);
+  if (collision) throw new PhotoError('key-refused', collision);
+}
+
+/** Why a key collides with the library's layout (its first folder is a library prefix or a preset name), or undefined. */
+export function layoutCollision(key: string, presetNames: readonly string[]): string | undefined {
   const first = key.split('/', 1)[0] ?? '';
-  if (key.includes('/') && (LIBRARY_PREFIXES.includes(first) || presetNames.includes(first))) {
-    throw new PhotoError('key-refused', `key starts with "${first}/", a prefix the library uses for ${LIBRARY_PREFIXES.includes(first) ? 'its own objects' : 'the crops of that preset'}`);
-  }
+  if (!key.includes('/') || !(LIBRARY_PREFIXES.includes(first) || presetNames.includes(first))) return undefined;
+  return `key starts with "${first}/", a prefix the library uses for ${LIBRARY_PREFIXES.includes(first) ? 'its own objects' : 'the crops of that preset'}`;
 }

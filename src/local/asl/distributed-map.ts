@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { LOCAL_ARN_PREFIX } from './arns';
 import { ExecutionAborted, fromTaskError, States, StatesError } from './errors';
 import { itemsAt, maxConcurrencyOf, selectItem } from './inline-map';
-import { batchItems } from './item-batcher';
+import { type Batch, streamBatches } from './item-batcher';
 import { readItems } from './item-reader';
 import { mapLimit } from '../../core/map-limit';
 import { type ChildRecord, type PendingRecord, ResultSink } from './result-writer';
@@ -43,29 +43,42 @@ export function mapRunIds(runtime: Runtime, label: string, id = randomUUID()): M
 }
 
 export async function runDistributedMap(name: string, state: MapState, effective: unknown, context: ContextObject, runtime: Runtime, run: RunMachine): Promise<unknown> {
-  const items = state.ItemReader ? await readItems(state.ItemReader, effective, context, runtime.store) : itemsAt(state, effective, context);
-  const selected = items.map((value, index) => selectItem(state, effective, context, value, index));
-  const batches = batchItems(selected, state.ItemBatcher, effective, context);
+  const source = state.ItemReader ? await readItems(state.ItemReader, effective, context, runtime.store) : inlineItems(itemsAt(state, effective, context));
+  async function* selected(): AsyncGenerator<unknown> {
+    let index = 0;
+    for await (const value of source.read()) yield selectItem(state, effective, context, value, index++);
+  }
+  const batchesOf = () => streamBatches(selected(), state.ItemBatcher, effective, context);
+  // Read through once before any child starts: every item is checked (a bad report, a failing
+  // ItemSelector fails the Map before any work, as with Step Functions) and counted; only the
+  // counts are kept, then the items are read again as the children start.
+  let totalItems = 0;
+  let batchCount = 0;
+  for await (const batch of batchesOf()) {
+    totalItems += batch.items;
+    batchCount++;
+  }
+  const selectedCount = totalItems;
   const tolerance = toleranceOf(state, effective, context);
   const maxConcurrency = maxConcurrencyOf(state, effective, context) || DISTRIBUTED_MAX_CONCURRENCY;
   const ids = mapRunIds(runtime, state.Label ?? name);
   const processor = state.ItemProcessor as StateMachineDefinition;
   const childRuntime: Runtime = { ...runtime, stateMachineArn: ids.childMachine.arn, stateMachineName: ids.childMachine.name };
-  runtime.onEvent({ type: 'mapRunStarted', state: name, totalItems: selected.length, batches: batches.length });
+  runtime.onEvent({ type: 'mapRunStarted', state: name, totalItems, batches: batchCount });
 
   // With a ResultWriter the records stream to it as children end (nothing is kept per item);
   // without one, the outputs are the Map's output and are kept.
   const sink = state.ResultWriter ? new ResultSink(state.ResultWriter, effective, context, runtime.store, ids) : undefined;
-  const outcomes: Array<{ record: ChildRecord; output?: unknown } | PendingRecord | undefined> = sink ? [] : new Array(batches.length);
+  const outcomes: Array<{ record: ChildRecord; output?: unknown } | PendingRecord | undefined> = sink ? [] : new Array(batchCount);
   const settle = (index: number, outcome: { record: ChildRecord; output?: unknown } | PendingRecord) => {
     if (!sink) outcomes[index] = outcome;
     else if ('record' in outcome) sink.add(outcome.record.Status, index, outcome.record);
     else sink.add('PENDING', index, outcome);
   };
   let failedItems = 0;
-  const exceeded = () => exceedsTolerance(failedItems, selected.length, tolerance);
+  const exceeded = () => exceedsTolerance(failedItems, selectedCount, tolerance);
 
-  const jobs = batches.map((batch, index) => async () => {
+  const job = async (batch: Batch, index: number) => {
     const input = JSON.stringify(batch.input);
     if (exceeded() || runtime.signal?.aborted) {
       settle(index, { Input: input, InputDetails: { Included: true }, Status: 'PENDING' });
@@ -91,8 +104,10 @@ export async function runDistributedMap(name: string, state: MapState, effective
       failedItems += batch.items;
       runtime.onEvent({ type: 'childFailed', items: batch.items, error: error.error, execution: executionArn });
     }
-  });
-  await mapLimit(jobs, maxConcurrency, (job) => job(), { settle: true });
+  };
+  // The first wave (up to MaxConcurrency batches, at most START_WAVE) is read before any child starts,
+  // so they all start together, as when the items were all in memory; later batches are read as slots free up.
+  await mapLimit(await startingWave(batchesOf(), Math.min(maxConcurrency, START_WAVE)), maxConcurrency, job, { settle: true });
 
   const counted = (status: 'SUCCEEDED' | 'FAILED' | 'PENDING') =>
     sink ? sink.count(status) : outcomes.filter((outcome) => outcome !== undefined && ('record' in outcome ? outcome.record.Status : outcome.Status) === status).length;
@@ -103,9 +118,42 @@ export async function runDistributedMap(name: string, state: MapState, effective
   if (exceeded()) {
     throw new StatesError(
       States.ExceedToleratedFailureThreshold,
-      `${failedItems} of ${selected.length} items failed (${counted('FAILED')} child executions), more than the Map Run ${ids.arn} tolerates (${describeTolerance(tolerance)})`,
+      `${failedItems} of ${selectedCount} items failed (${counted('FAILED')} child executions), more than the Map Run ${ids.arn} tolerates (${describeTolerance(tolerance)})`,
     );
   }
   if (details) return { MapRunArn: ids.arn, ResultWriterDetails: details };
   return outcomes.map((outcome) => (outcome && 'record' in outcome ? (outcome.record.Status === 'SUCCEEDED' ? outcome.output : outcome.record) : outcome));
+}
+
+/** Batches read ahead for the first wave of children: bounded, so MaxConcurrency 0 (10,000) does not read a report whole. */
+const START_WAVE = 1_000;
+
+async function startingWave<T>(items: AsyncGenerator<T>, count: number): Promise<AsyncGenerator<T>> {
+  const first: T[] = [];
+  let done = false;
+  while (first.length < count) {
+    const step = await items.next();
+    if (step.done) {
+      done = true;
+      break;
+    }
+    first.push(step.value);
+  }
+  return (async function* () {
+    try {
+      yield* first.splice(0);
+      if (!done) yield* items;
+    } finally {
+      await items.return(undefined);
+    }
+  })();
+}
+
+/** Items given inline (ItemsPath), read as the ItemReader's are. */
+function inlineItems(items: readonly unknown[]): { read(): AsyncIterable<unknown> } {
+  return {
+    async *read() {
+      yield* items;
+    },
+  };
 }

@@ -4,6 +4,8 @@ import { type ExecutionEvent, InvalidDefinition, startExecution, type StateMachi
 import { batchItems } from '../../../src/local/asl/item-batcher';
 import { exceedsTolerance } from '../../../src/local/asl/tolerance';
 import type { ContextObject } from '../../../src/local/asl/types';
+import { decodeInventoryKey } from '../../../src/core/inventory/keys';
+import { buildInventoryReport } from '../../../src/local/inventory-writer';
 import { MemoryStore } from '../../helpers/memory-store';
 
 class PhotoError extends Error {
@@ -47,6 +49,36 @@ async function run(definition: unknown, input: unknown, work: Handler, options: 
 }
 
 describe('items', () => {
+  it('from an S3 Inventory report (MANIFEST): streamed — read through once to check and count, then again as children start — never a data file whole', async () => {
+    const keys = Array.from({ length: 23 }, (_, i) => `photo ${i}+ü.jpg`);
+    const built = buildInventoryReport({ sourceBucket: 'src', destinationBucket: 'inv', prefix: 'inventory', objects: keys.map((key, i) => ({ key, size: i + 1, etag: `e${i}`, lastModified: new Date(0) })), now: new Date(0), rowsPerFile: 5 });
+    const store = new (class extends MemoryStore {
+      wholeReads: string[] = [];
+      override async get(ref: { bucket: string; key: string }) {
+        this.wholeReads.push(ref.key);
+        return super.get(ref);
+      }
+    })();
+    store.chunkBytes = 50;
+    for (const file of built.files) await store.put({ bucket: 'inv', key: file.key }, file.body, {});
+    const definition = distributed({
+      ItemReader: { Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'MANIFEST' }, Parameters: { Bucket: 'inv', Key: built.manifestKey } },
+      ItemSelector: { 'key.$': '$$.Map.Item.Value.Key', 'index.$': '$$.Map.Item.Index' },
+      ItemBatcher: { MaxItemsPerBatch: 4 },
+      MaxConcurrency: 2,
+    });
+    const seen: Array<{ key: string; index: number }> = [];
+    const { result, events } = await run(definition, {}, async (event) => (seen.push(...event.Items), null), { store });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(events.filter((e) => e.type === 'mapRunStarted')).toEqual([{ type: 'mapRunStarted', state: 'Run', totalItems: 23, batches: 6 }]);
+    expect(seen.map((item) => decodeInventoryKey(item.key))).toEqual(keys);
+    expect(seen.map((item) => item.index)).toEqual(keys.map((_, i) => i));
+    const dataKeys = built.files.filter((f) => f.key.endsWith('.csv.gz')).map((f) => f.key);
+    expect(store.wholeReads.filter((key) => dataKeys.includes(key))).toEqual([]);
+    // Each data file streamed twice, in chunks.
+    expect(store.streamed).toBe(2 * built.files.filter((f) => f.key.endsWith('.csv.gz')).reduce((sum, f) => sum + Math.ceil(f.body.byteLength / 50), 0));
+  });
+
   it('from ItemsPath: one child per item, ItemSelector in the parent context, outputs in item order', async () => {
     const definition = distributed(
       { ItemsPath: '$.photos', ItemSelector: { 'photo.$': '$$.Map.Item.Value', 'index.$': '$$.Map.Item.Index', 'parent.$': '$$.Execution.Name' } },

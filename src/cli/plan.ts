@@ -1,0 +1,156 @@
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { config } from '../config';
+import { formatsToPrice } from '../core/estimate';
+import type { ManifestRef } from '../core/inventory/manifest';
+import { type MachineShape, type Plan, planInventory, type PlanInventoryOptions, planOf } from '../core/plan';
+import type { Catalog, ObjectStore } from '../core/ports';
+import { validateConfig } from '../core/presets';
+import { derivedPrefixOf } from '../core/source';
+import { loadDefinition } from '../local/asl';
+import { openLocalReport } from '../local/report-dir';
+import { type AwsFlags, parseS3Url, withAwsOptions } from './aws';
+import { formatList, positive, readTimings } from './estimate';
+
+interface PlanFlags extends AwsFlags {
+  manifest: string;
+  json?: boolean;
+  aws?: boolean;
+  table?: string;
+  dataDir?: string;
+  avgMegapixels?: string;
+  memory: string;
+  timings?: string;
+  formats?: string;
+}
+
+/** statemachines/migrate.asl.yaml (src/local/migrate.ts STATE_MACHINE_FILE, without loading the local stack). */
+const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
+
+/** The Resize and Dedupe memory of serverless.yml (estimate's defaults). */
+const DEDUPE_MEMORY_MB = 512;
+
+export function registerPlan(program: Command): void {
+  const command = program
+    .command('plan')
+    .description('read an S3 Inventory report (streamed) and say what a run on it will do and cost, before you start it')
+    .requiredOption('--manifest <s3-url|path>', 'the report: s3://<bucket>/<prefix>/manifest.json, or a manifest.json on disk (as aws s3 sync copies a report)')
+    .option('--json', 'print one JSON object')
+    .option('--aws', 'compare with the deployed stack\'s catalog (what a rerun would skip)')
+    .option('--table <name>', 'compare with this catalog table on AWS (what a rerun would skip)')
+    .option('--data-dir <dir>', 'compare with the catalog of the local stack in <dir> (what a local rerun would skip)')
+    .option('--avg-megapixels <n>', 'average megapixels of an original (default: from the average size, 3 MP per MB)')
+    .option('--memory <MB>', 'Resize Lambda memory (1769 MB = one vCPU)', '1769')
+    .option('--timings <file>', 'per-photo timings from npm run bench (default: as estimate)')
+    .option('--formats <list>', 'extra formats to price on every preset, as estimate --formats');
+  withAwsOptions(command).action(async (flags: PlanFlags) => {
+    const presets = validateConfig(config);
+    const base = {
+      presets,
+      derivedPrefixBytes: derivedPrefixOf({ presets, config }),
+      maxInputBytes: config.limits.maxInputBytes,
+    };
+    const onS3 = flags.manifest.startsWith('s3://');
+    let closeStack: (() => Promise<void>) | undefined;
+    let store: ObjectStore;
+    let ref: ManifestRef;
+    let options: PlanInventoryOptions = base;
+    let catalog: Catalog | undefined;
+    try {
+      if (onS3) {
+        ref = parseS3Url(flags.manifest);
+        // The AWS adapters are loaded only for a report in S3: a report on disk is read in a lean process.
+        const [{ S3ObjectStore }, { DynamoCatalog }, { awsClients, deployedStackInRegion }] = await Promise.all([import('../aws/s3-store'), import('../aws/dynamo-catalog'), import('./aws')]);
+        const clients = awsClients(flags.region);
+        store = new S3ObjectStore(clients.s3);
+        let table = flags.table;
+        if (flags.aws) {
+          const stack = await deployedStackInRegion(flags, clients.s3);
+          table ??= stack.catalogTable;
+          options = { ...options, expectedSourceBucket: stack.sourceBucket };
+        }
+        if (table) catalog = new DynamoCatalog(clients.dynamo, table);
+      } else {
+        if (flags.aws) throw new Error('--aws needs an s3:// manifest (the report in the stack\'s inventory bucket)');
+        const local = await openLocalReport(flags.manifest);
+        store = local.store;
+        ref = local.ref;
+        options = { ...options, where: local.where };
+        if (flags.table) {
+          const [{ DynamoCatalog }, { awsClients }] = await Promise.all([import('../aws/dynamo-catalog'), import('./aws')]);
+          catalog = new DynamoCatalog(awsClients(flags.region).dynamo, flags.table);
+        } else if (flags.dataDir) {
+          const { openLocalStack } = await import('../local/stack');
+          const stack = await openLocalStack(flags.dataDir);
+          closeStack = () => stack.close();
+          catalog = stack.context.catalog;
+        }
+      }
+      const { manifest, tally } = await planInventory(store, ref, { ...options, ...(catalog ? { catalog: { catalog } } : {}) });
+      const definition = (await loadDefinition(STATE_MACHINE_FILE)) as { States: Record<string, any> };
+      const map = definition.States.ProcessInventory;
+      const machine: MachineShape = { maxConcurrency: map.MaxConcurrency, batchConcurrency: map.ItemProcessor.States.EachPhoto.MaxConcurrency ?? 1, batchSize: map.ItemBatcher.MaxItemsPerBatch };
+      const plan = planOf(tally, {
+        machine,
+        timings: readTimings(flags.timings),
+        presets: presets.filter((preset) => preset.variantOf === undefined).length,
+        formats: formatsToPrice(presets, formatList(flags.formats)),
+        memoryMB: positive(flags.memory, '--memory'),
+        dedupeMemoryMB: DEDUPE_MEMORY_MB,
+        avgMegapixels: flags.avgMegapixels ? positive(flags.avgMegapixels, '--avg-megapixels') : undefined,
+      });
+      const where = onS3 ? flags.manifest : options.where!(ref.key);
+      process.stdout.write(flags.json ? `${JSON.stringify({ manifest: where, sourceBucket: manifest.sourceBucket, ...plan })}\n` : human(where, manifest.sourceBucket, plan));
+    } finally {
+      await closeStack?.();
+    }
+  });
+}
+
+const count = (value: number) => value.toLocaleString('en-US');
+const size = (bytes: number) => (bytes >= 1e12 ? `${(bytes / 1e12).toFixed(2)} TB` : bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(1)} KB` : `${bytes} B`);
+
+/** A key as printed: long ones cut in the middle (--json has them whole). */
+const shorten = (text: string) => (text.length > 120 ? `${text.slice(0, 80)}…${text.slice(-30)} (${text.length} characters)` : text);
+
+function human(where: string, sourceBucket: string, plan: Plan): string {
+  const { estimate, requestRate, duplicates } = plan;
+  const lines = [
+    `${where}: ${count(plan.objects)} objects, ${size(plan.bytes)}, of bucket ${sourceBucket}`,
+    '',
+    'Sizes:',
+    ...plan.sizes.filter((bucket) => bucket.objects > 0).map((bucket) => `  ${bucket.range.padEnd(20)} ${count(bucket.objects).padStart(12)}   ${size(bucket.bytes)}`),
+    '',
+    'Extensions:',
+    ...plan.extensions.slice(0, 15).map((ext) => `  ${ext.extension.padEnd(10)} ${count(ext.objects).padStart(12)}   ${size(ext.bytes).padStart(10)}   ${ext.format}`),
+    ...(plan.extensions.length > 15 ? [`  … ${plan.extensions.length - 15} more (--json lists them)`] : []),
+    '',
+    'Largest:',
+    ...plan.largest.map((object) => `  ${size(object.size).padStart(10)}   ${shorten(object.key)}`),
+    '',
+    plan.refusals.length === 0 ? 'Refused before rendering: none' : `Refused before rendering: ${count(Object.values(plan.refused).reduce((sum, n) => sum + n, 0))}`,
+    ...plan.refusals.flatMap((refusal) => [
+      `  ${refusal.reason.padEnd(17)} ${count(refusal.objects).padStart(10)}   ${refusal.what}`,
+      ...refusal.examples.map((example) => `      ${shorten(JSON.stringify(example.key))}: ${example.why}`),
+    ]),
+    '',
+    `Likely duplicates (same ETag and size): ${count(duplicates.groups)} groups, ${count(duplicates.objects)} objects (${count(duplicates.extraCopies)} copies beyond the first)${duplicates.exact ? '' : ' — lower bound'}; ${count(duplicates.multipartObjects)} objects have multipart ETags`,
+    `  ${duplicates.note}`,
+    ...(plan.catalog ? ['', `Already in the catalog, unchanged (a rerun skips them): ${count(plan.catalog.unchanged)} of ${count(plan.catalog.checked)} checked, ${size(plan.catalog.unchangedBytes)}`] : []),
+    '',
+    `To process: ${count(plan.toProcess.objects)} photos, ${size(plan.toProcess.bytes)}`,
+    ...(estimate.input === null
+      ? ['  nothing to process: $0.00']
+      : [
+          ...estimate.lines.map((line) => `  ${line.item.padEnd(34)} $${line.usd.toFixed(2).padStart(10)}   ${line.how}`),
+          `  ${'total (one run)'.padEnd(34)} $${estimate.totalUsd.toFixed(2).padStart(10)}`,
+          `  ${'storage per month'.padEnd(34)} $${estimate.storagePerMonthUsd.toFixed(2).padStart(10)}   ${estimate.storageHow}`,
+          `  ${'wall clock'.padEnd(34)} ${estimate.wallClockHours.toFixed(2).padStart(8)} h   ${estimate.wallClockHow}`,
+          `  (avg ${estimate.input.avgMegapixels} MP assumed; timings: ${estimate.timings})`,
+        ]),
+    '',
+    `Request rate: ${requestRate.putPerSecond} PUT/s, ${requestRate.getPerSecond} GET/s at MaxConcurrency ${requestRate.maxConcurrency} — S3 allows ${count(requestRate.limits.putPerSecondPerPrefix)} PUT/s and ${count(requestRate.limits.getPerSecondPerPrefix)} GET/s per partitioned prefix (${requestRate.limits.source})`,
+    `  ${requestRate.throttled ? `over: lower MaxConcurrency to ${requestRate.recommendedMaxConcurrency} (wall clock then ${requestRate.wallClockHoursAtRecommended.toFixed(2)} h)` : `within: MaxConcurrency ${requestRate.recommendedMaxConcurrency} is fine`}. ${requestRate.how}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
