@@ -85,7 +85,9 @@ export function dynamicKey(size: Size, key: string, format?: VariantFormat): str
  */
 export function splitVariantSize(text: string): { size: string; format?: VariantFormat } {
   const dot = text.lastIndexOf('.');
-  const format = text.slice(dot + 1);
+  // Any case (`300x200.WEBP`), named in lower case: the API answers with the canonical URL, the
+  // resolver refuses any other spelling (resolve.ts) — one asset, pointer and row per size.
+  const format = text.slice(dot + 1).toLowerCase();
   return dot > 0 && (VARIANT_FORMATS as readonly string[]).includes(format) ? { size: text.slice(0, dot), format: format as VariantFormat } : { size: text };
 }
 

@@ -1,14 +1,17 @@
 /**
  * The on-demand core (src/core/on-demand.ts serveDynamic) on in-memory ports, every store and catalog
  * call logged in order: how few calls a new size takes, that a size already made is never rendered
- * again, and that each half-written state a crash can leave is completed by the next request.
+ * again, that each half-written state a crash can leave is completed by the next request, and how
+ * an explicit variant's suffix is spelled.
  */
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
-import { type OnDemandContext, serveDynamic } from '../../src/core/on-demand';
+import { type OnDemandContext, serveDynamic, splitVariantSize } from '../../src/core/on-demand';
 import { validateConfig } from '../../src/core/presets';
+import { resolveLogical } from '../../src/core/resolve';
+import { makeOnDemandHandler } from '../../src/handlers/on-demand';
 import { RenderGate } from '../../src/core/render-gate';
 import { noiseJpeg } from '../helpers/images';
 import { MemoryCatalog } from '../helpers/memory-catalog';
@@ -110,3 +113,41 @@ describe('a new size (the API path: nothing known about the pointer)', () => {
   });
 });
 
+describe('an explicit variant\'s suffix', () => {
+  it('is read in any case and named in lower case: `300x200.WEBP` is the size `300x200.webp`', () => {
+    for (const text of ['300x200.webp', '300x200.WEBP', '300x200.Webp']) expect(splitVariantSize(text), text).toEqual({ size: '300x200', format: 'webp' });
+    expect(splitVariantSize('300x200.AVIF')).toEqual({ size: '300x200', format: 'avif' });
+    // Not a variant format: the whole segment is the size (refused as malformed by parseSize).
+    expect(splitVariantSize('300x200.JPG')).toEqual({ size: '300x200.JPG' });
+    expect(splitVariantSize('.webp')).toEqual({ size: '.webp' });
+  });
+
+  const WEBSITE = 'http://library.s3-website-us-east-1.amazonaws.com';
+  const handler = () => makeOnDemandHandler(() => ({ context, websiteUrl: WEBSITE }), { sink: () => undefined });
+
+  it('the API (website mode) makes `300x200.WEBP` as `300x200.webp` and answers 301 to that canonical URL: one asset, pointer and row, no second render', async () => {
+    const upper = await handler()({ rawPath: '/dynamic/300x200.WEBP/trips/a%20b.jpg' });
+    expect([upper.statusCode, upper.headers.Location]).toEqual([301, `${WEBSITE}/dynamic/300x200.webp/trips/a%20b.jpg`]);
+    const row = (await rowOf(`dynamic/300x200.webp/${KEY}`))!;
+    expect(row).toMatchObject({ preset: 'dynamic/300x200.webp', contentType: 'image/webp', width: 300, height: 200 });
+    expect(await pointerOf(`dynamic/300x200.webp/${KEY}`)).toBe(`/${row.assetKey}`);
+    const puts = store.puts;
+    for (const spelling of ['300x200.webp', '300x200.Webp']) {
+      const again = await handler()({ rawPath: `/dynamic/${spelling}/trips/a%20b.jpg` });
+      expect([again.statusCode, again.headers.Location], spelling).toEqual([301, `${WEBSITE}/dynamic/300x200.webp/trips/a%20b.jpg`]);
+    }
+    expect(store.puts).toBe(puts);
+    expect((await catalog.rowsForKey(KEY)).filter((r) => r.preset.startsWith('dynamic/')).map((r) => r.logicalKey)).toEqual([`dynamic/300x200.webp/${KEY}`]);
+    // A suffix that is no variant format, in any case, is a malformed size.
+    const jpg = await handler()({ rawPath: '/dynamic/300x200.JPG/trips/a%20b.jpg' });
+    expect([jpg.statusCode, JSON.parse(jpg.body).error]).toEqual([400, 'malformed size "300x200.JPG": use WxH or WxH-inside']);
+  });
+
+  it('the CDN resolver refuses `300x200.WEBP` with a 404 naming the canonical spelling (another URL would be a cache entry no invalidation reaches), writing nothing', async () => {
+    const refused = await resolveLogical(context, { path: '/dynamic/300x200.WEBP/trips/a%20b.jpg' });
+    expect(refused).toMatchObject({ status: 404, error: 'not the canonical spelling of this size: 300x200.webp' });
+    expect(store.puts).toBe(1);
+    const served = await resolveLogical(context, { path: '/dynamic/300x200.webp/trips/a%20b.jpg' });
+    expect(served).toMatchObject({ status: 200, rendered: true, headers: { 'Content-Type': 'image/webp' } });
+  });
+});
