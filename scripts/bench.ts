@@ -20,6 +20,10 @@
  *                   JPEG + WebP + AVIF, each in a fresh child process (`--only peak-rss`)
  *   onDemandSpeed   a new on-demand size (serveDynamic on the local stack) vs a bare sharp resize of the same
  *                   ~20 MP JPEG, and where its time goes, step by step (`--only on-demand-speed`, `--samples <n>`)
+ *   negotiation     what negotiating a logical URL's format costs beside asking for the variant by its explicit
+ *                   URL: the resolver's store calls and ms per request (best variant there; best one missing, so
+ *                   the next is looked up; an on-demand size), and the edge function's formatChoice per call
+ *                   (`--only negotiation`, `--samples <n>`)
  *   memory          RSS of `serve` as the CLI launches it, under on-demand misses: after 2,000 sequential
  *                   misses vs after the first 200 (a ratio: ~1 when memory plateaus), and its peak during 50
  *                   concurrent identical and 50 concurrent distinct misses (`--only memory`, `--misses <n>`)
@@ -48,6 +52,10 @@ import { type OnDemandContext, serveDynamic } from '../src/core/on-demand';
 import { sha256Hex } from '../src/core/library';
 import { resolvePreset } from '../src/core/presets';
 import { RenderGate } from '../src/core/render-gate';
+import { resolveLogical } from '../src/core/resolve';
+import { formatChoice } from '../src/core/negotiate';
+import { encodeKeyPath } from '../src/core/cdn';
+import type { VariantFormat } from '../src/core/layout';
 import { sniffImage } from '../src/core/sniff';
 import { runLocalMigration } from '../src/local/migrate';
 import { listPhotos } from '../src/local/photos';
@@ -135,6 +143,10 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ onDemandSpeed: await onDemandSpeed(decodable, join(work, 'on-demand-speed'), speedSamples) })}\n`);
       return;
     }
+    if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'negotiation') {
+      process.stdout.write(`${JSON.stringify({ negotiation: await negotiationCost(largest, join(work, 'negotiation'), speedSamples) })}\n`);
+      return;
+    }
     const localRunPhotos = args.includes('--local-run-photos') ? Number(args[args.indexOf('--local-run-photos') + 1]) : 5000;
     if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'local-run') {
       process.stdout.write(`${JSON.stringify({ localRun: await localRunScale(join(work, 'local-run'), localRunPhotos) })}\n`);
@@ -183,6 +195,8 @@ async function main(): Promise<void> {
     log(`peak RSS for a 50 MP JPEG: ${peakRssFormats.jpegOnlyMB} MB in JPEG, ${peakRssFormats.allFormatsMB} MB in JPEG+WebP+AVIF (progressive: ${peakRssFormats.progressive.allFormatsMB} MB)`);
     const onDemandSpeedResult = await onDemandSpeed(decodable, join(work, 'on-demand-speed'), speedSamples);
     log(`new on-demand size ${onDemandSpeedResult.onDemandMsP50} ms vs bare sharp ${onDemandSpeedResult.sharpResizeMsP50} ms (${onDemandSpeedResult.ratios.onDemandOverSharpResize}x)`);
+    const negotiation = await negotiationCost(largestJpeg, join(work, 'negotiation'), speedSamples);
+    log(`negotiation: ${negotiation.ratios.negotiatedOverExplicit}x an explicit variant URL's resolver time when the best variant exists, ${negotiation.ratios.fallbackOverExplicit}x when it is missing (+${negotiation.storeCalls.fallback.head - negotiation.storeCalls.explicit.head} HEAD); formatChoice ${negotiation.formatChoiceNs} ns`);
 
     const localRun = await localRunScale(join(work, 'local-run'), localRunPhotos);
     log(`local run of ${localRun.photos} tiny photos: ${localRun.firstRun.seconds} s (${localRun.firstRun.itemsPerSecond}/s, peak RSS ${localRun.firstRun.peakRssMB} MB, ${localRun.rssKBPerPhoto} KB a photo), no-op rerun ${localRun.noopRerun.seconds} s, verify ${localRun.verify.seconds} s`);
@@ -201,6 +215,7 @@ async function main(): Promise<void> {
       mozjpeg: { coreWithMozjpeg: round(mozCore), cropBytes, cropBytesWithMozjpeg: mozBytes, bytesSaved: round(1 - mozBytes / cropBytes), timeCost: round(core / mozCore) },
       onDemand,
       onDemandSpeed: onDemandSpeedResult,
+      negotiation,
       formats,
       peakRssFormats,
       cdn,
@@ -642,6 +657,99 @@ async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) 
       onDemandCpuMsP50: percentile(onDemandCpu, 50),
       steps: { emulatorCalls: medians(calls), callsPerRequest: Object.fromEntries([...calls].map(([name, values]) => [name, round(values.length / samples)])), cpu: medians(cpu) },
       ratios: { onDemandOverSharpResize: round(percentile(onDemand, 50) / percentile(bare, 50)), onDemandCpuOverSharpResizeCpu: round(percentile(onDemandCpu, 50) / percentile(bareCpu, 50)) },
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
+ * What negotiation's extra step costs (issue 18): the same image asked for by its explicit variant URL
+ * (`/small.avif/<key>`, what website mode and `<picture>` use) and by its logical URL with Chrome's Accept
+ * (`/small/<key>`: the resolver looks up the best variant the client takes), through the resolver core
+ * (resolveLogical on the local stack: the CDN's origin work, no HTTP, no cache), alternating one of each:
+ *   negotiated  the best variant's pointer exists: the same lookups as the explicit URL
+ *   fallback    the best variant's pointer is missing (its key deleted): one more HEAD, then the next
+ *   dynamic     an on-demand size already made, `dynamic/300x200.webp/<key>` vs `dynamic/300x200/<key>`
+ * `storeCalls`: store and catalog calls per request of each (counted, so exact); ms: medians, the body
+ * read whole. `formatChoiceNs`: the edge function's normalisation of Chrome's Accept, per call.
+ * A ~2 MP copy of the photo (the resolver reads crops, not originals), `samples` keys.
+ */
+async function negotiationCost(photo: Photo, dataDir: string, samples: number) {
+  const chrome = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+  const negotiationConfig = { ...config, presets: { ...config.presets, small: { ...config.presets.small!, formats: ['webp', 'avif'] as VariantFormat[] } }, onDemand: { ...config.onDemand, formats: ['webp'] as VariantFormat[] } };
+  const photosDir = join(dataDir, 'photos');
+  await mkdir(join(photosDir, 'bench'), { recursive: true });
+  const bytes = await sharp(photo.bytes).rotate().resize(1800, 1800, { fit: 'inside' }).jpeg({ quality: 90 }).toBuffer();
+  const keys = [...Array(samples).keys()].map((i) => `bench/${i}.jpg`);
+  for (const key of keys) await writeFile(join(photosDir, key), bytes);
+  const stack = await openLocalStack(join(dataDir, 'data'), { config: negotiationConfig });
+  try {
+    await runLocalMigration({ photosDir, dataDir: stack.dataDir, stack, config: negotiationConfig, timeScale: 0 });
+    const counts = new Map<string, number>();
+    const counted = <T extends object>(target: T, prefix: string): T =>
+      new Proxy(target, {
+        get(object, property, receiver) {
+          const value = Reflect.get(object, property, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            counts.set(`${prefix}.${String(property)}`, (counts.get(`${prefix}.${String(property)}`) ?? 0) + 1);
+            return value.apply(object, args);
+          };
+        },
+      });
+    const context: OnDemandContext = { ...stack.context, store: counted(stack.context.store, 'store'), catalog: counted(stack.context.catalog, 'catalog'), sourceBucket: LOCAL_NAMES.sourceBucket, signingSecret: undefined, renderGate: new RenderGate(1) };
+    const calls = new Map<string, Record<string, number>>();
+    const ms = new Map<string, number[]>();
+    const request = async (name: string, path: string, accept: string, expected: string) => {
+      counts.clear();
+      const at = performance.now();
+      const resolution = await resolveLogical(context, { path, accept });
+      if (resolution.status !== 200 || resolution.headers['Content-Type'] !== expected) throw new Error(`${path} (${name}) answered ${resolution.status} ${resolution.headers['Content-Type']}`);
+      for await (const chunk of resolution.body!) void chunk;
+      ms.set(name, [...(ms.get(name) ?? []), performance.now() - at]);
+      calls.set(name, Object.fromEntries(counts));
+    };
+    // Each on-demand variant made once, by its explicit URL; a warm-up of every kind of request.
+    for (const key of keys) await request('make', `/dynamic/300x200.webp/${encodeKeyPath(key)}`, '*/*', 'image/webp');
+    await request('warm', `/small/${encodeKeyPath(keys[0]!)}`, chrome, 'image/avif');
+    for (const key of keys) {
+      const path = encodeKeyPath(key);
+      await request('explicit', `/small.avif/${path}`, '*/*', 'image/avif');
+      await request('negotiated', `/small/${path}`, chrome, 'image/avif');
+      await request('dynamicExplicit', `/dynamic/300x200.webp/${path}`, '*/*', 'image/webp');
+      await request('dynamicNegotiated', `/dynamic/300x200/${path}`, chrome, 'image/webp');
+    }
+    // The best variant missing: Chrome's AVIF pointer gone, its WebP answers; beside the explicit WebP URL.
+    for (const key of keys) await stack.store.delete({ bucket: LOCAL_NAMES.libraryBucket, key: `small.avif/${key}` });
+    for (const key of keys) {
+      const path = encodeKeyPath(key);
+      await request('explicitWebp', `/small.webp/${path}`, '*/*', 'image/webp');
+      await request('fallback', `/small/${path}`, chrome, 'image/webp');
+    }
+    const choices = 200_000;
+    let chosen = '';
+    const choiceAt = process.hrtime.bigint();
+    for (let i = 0; i < choices; i++) chosen = formatChoice(chrome);
+    const formatChoiceNs = round(Number(process.hrtime.bigint() - choiceAt) / choices);
+    if (chosen !== 'avif,webp') throw new Error(`formatChoice(chrome) = ${chosen}`);
+    const p50 = (name: string) => percentile(ms.get(name)!, 50);
+    const headsOf = (name: string) => ({ head: calls.get(name)!['store.head'] ?? 0, openRead: calls.get(name)!['store.openRead'] ?? 0, catalog: Object.entries(calls.get(name)!).filter(([k]) => k.startsWith('catalog.')).reduce((sum, [, n]) => sum + n, 0) });
+    return {
+      samples,
+      explicitMsP50: p50('explicit'),
+      negotiatedMsP50: p50('negotiated'),
+      explicitWebpMsP50: p50('explicitWebp'),
+      fallbackMsP50: p50('fallback'),
+      dynamicExplicitMsP50: p50('dynamicExplicit'),
+      dynamicNegotiatedMsP50: p50('dynamicNegotiated'),
+      formatChoiceNs,
+      storeCalls: { explicit: headsOf('explicit'), negotiated: headsOf('negotiated'), fallback: headsOf('fallback'), dynamicExplicit: headsOf('dynamicExplicit'), dynamicNegotiated: headsOf('dynamicNegotiated') },
+      ratios: {
+        negotiatedOverExplicit: round(p50('negotiated') / p50('explicit')),
+        fallbackOverExplicit: round(p50('fallback') / p50('explicitWebp')),
+        dynamicNegotiatedOverExplicit: round(p50('dynamicNegotiated') / p50('dynamicExplicit')),
+      },
     };
   } finally {
     await stack.close();

@@ -4,12 +4,12 @@
  * the pointer at `dynamic/<size>/<key>` and its catalog row, and send the client back to the website.
  * Every limit is checked before any decode or write; image bytes never travel through the API.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { keepsAnimationOf } from './animation';
 import { type StepContext, nowIso } from './context';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
 import { pointerTarget, validateSourceKey } from './keys';
-import { POINTER_CACHE_CONTROL, putAsset, sha256Hex } from './library';
+import { POINTER_CACHE_CONTROL, putAsset } from './library';
 import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
 import type { CatalogRow } from './ports';
 import { parseSize, resolvePreset, resolveVariant, type Size } from './presets';
@@ -85,7 +85,9 @@ export function dynamicKey(size: Size, key: string, format?: VariantFormat): str
  */
 export function splitVariantSize(text: string): { size: string; format?: VariantFormat } {
   const dot = text.lastIndexOf('.');
-  const format = text.slice(dot + 1);
+  // Any case (`300x200.WEBP`), named in lower case: the API answers with the canonical URL, the
+  // resolver refuses any other spelling (resolve.ts) — one asset, pointer and row per size.
+  const format = text.slice(dot + 1).toLowerCase();
   return dot > 0 && (VARIANT_FORMATS as readonly string[]).includes(format) ? { size: text.slice(0, dot), format: format as VariantFormat } : { size: text };
 }
 
@@ -109,14 +111,25 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
   return (context.renderGate ?? processRenderGate).run(`${context.libraryBucket}/${logicalKey}`, () => makeDynamic(context, size, key, logicalKey, options, request.format));
 }
 
-/** The pointer if there is one, else the source and one render: its 301, or why not. */
+/**
+ * The pointer if there is one, else the source and one render: its 301, or why not.
+ *
+ * The calls, in order (a new size: 4 round trips, 5 calls): the key's rows; the source (one GET,
+ * hashed as it arrives); the asset; then its pointer and its row together. Whether the size exists
+ * already is read from the rows the source needs anyway: only when they hold this size's row is its
+ * pointer read (HEAD) — a size already made (two requests racing, a cached 404 sending a client
+ * twice, a stranger calling the API directly) is answered without a render. A pointer without its row
+ * (a crash between the two writes) is rendered again: the same content-addressed asset, the same
+ * pointer, and the row is written this time. `pointerMissing` (the resolver read the pointer a moment
+ * ago): no HEAD at all.
+ */
 async function makeDynamic(context: OnDemandContext, size: Size, key: string, logicalKey: string, options: ServeOptions, format?: VariantFormat): Promise<OnDemandResult> {
-  // Two requests can race to here (or a cached 404 sent a client twice): the pointer decides.
-  if (!options.pointerMissing && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
-    return { status: 301, logicalKey, rendered: false };
-  }
   try {
-    const source = await findSource(context, key, size);
+    const rows = await context.catalog.rowsForKey(key);
+    if (!options.pointerMissing && rows.some((row) => row.logicalKey === logicalKey) && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
+      return { status: 301, logicalKey, rendered: false };
+    }
+    const source = await findSource(context, key, size, rows);
     const asset = await render(context, size, key, logicalKey, source, format);
     return { status: 301, logicalKey, rendered: true, asset };
   } catch (error) {
@@ -171,8 +184,7 @@ export const INTERMEDIATE_FACTOR = 2;
  * that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's
  * copy, or the source bucket's when the batch has not stored it yet. Throws PhotoError (gone, too-large).
  */
-async function findSource(context: OnDemandContext, key: string, size: Size): Promise<SourceBytes> {
-  const rows = await context.catalog.rowsForKey(key);
+async function findSource(context: OnDemandContext, key: string, size: Size, rows: readonly CatalogRow[]): Promise<SourceBytes> {
   const original = rows.find(isOriginalRow);
   if (original) {
     const wanted = resultSize(original.width, original.height, size);
@@ -189,13 +201,18 @@ async function findSource(context: OnDemandContext, key: string, size: Size): Pr
     }
   }
   const ref = original ? { bucket: context.libraryBucket, key: original.assetKey } : { bucket: context.sourceBucket, key };
-  const read = await readWhole(context, ref);
+  // The source bucket's original is hashed as it arrives (its row records the sha-256): no second pass over its bytes.
+  const read = await readWhole(context, ref, !original);
   if (read instanceof PhotoError) throw read.reason === 'gone' ? new PhotoError('gone', `no original for ${key}`) : read;
-  return { body: read.body, sha256: original?.sha256 ?? sha256Hex(read.body), etag: original?.sourceEtag ?? read.etag ?? '', bucket: original?.sourceBucket ?? context.sourceBucket };
+  return { body: read.body, sha256: original?.sha256 ?? read.sha256!, etag: original?.sourceEtag ?? read.etag ?? '', bucket: original?.sourceBucket ?? context.sourceBucket };
 }
 
-/** One GET (no HEAD first): its length is checked against the limit before the body is read. A missing or too large object is answered as its PhotoError. */
-async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }): Promise<{ body: Uint8Array; etag?: string } | PhotoError> {
+/**
+ * One GET (no HEAD first): its length is checked against the limit before the body is read. A
+ * missing or too large object is answered as its PhotoError. `hash`: its sha-256 too, computed chunk
+ * by chunk while the rest is still arriving.
+ */
+async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }, hash = false): Promise<{ body: Uint8Array; etag?: string; sha256?: string } | PhotoError> {
   const { maxInputBytes } = context.config.limits;
   let object: Awaited<ReturnType<OnDemandContext['store']['openRead']>>;
   try {
@@ -205,14 +222,16 @@ async function readWhole(context: OnDemandContext, ref: { bucket: string; key: s
     throw error;
   }
   const chunks: Uint8Array[] = [];
+  const hasher = hash ? createHash('sha256') : undefined;
   let read = 0;
   for await (const chunk of object.body) {
     read += chunk.byteLength;
     // Leaving the loop closes the connection: no more of it is downloaded.
     if (read > maxInputBytes || (object.size ?? 0) > maxInputBytes) return new PhotoError('too-large', `too large: ${Math.max(read, object.size ?? 0)} bytes, limit is ${maxInputBytes}`);
     chunks.push(chunk);
+    hasher?.update(chunk);
   }
-  return { body: Buffer.concat(chunks), etag: object.etag };
+  return { body: Buffer.concat(chunks), etag: object.etag, ...(hasher ? { sha256: hasher.digest('hex') } : {}) };
 }
 
 /** The size a `cover` or `inside` resize of a WxH frame gives (inside never enlarges). */

@@ -124,7 +124,8 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
   if (kind.kind === 'dynamic') {
     // An explicit variant (`dynamic/300x200.webp/<key>`) is served as named; otherwise, with
     // onDemand.formats, the one the client takes — made now if it is new (one render, one variant).
-    const split = splitVariantSize(kind.size);
+    const segment = kind.size;
+    const split = splitVariantSize(segment);
     const explicit = split.format;
     if (explicit) {
       kind.size = split.size;
@@ -143,7 +144,10 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
     if (!context.config.onDemand.sizes.some((allowed) => parseSize(allowed)?.text === size.text)) {
       return refuse(400, `size ${size.text} is not allowed; allowed: ${context.config.onDemand.sizes.join(', ')}`);
     }
-    if (kind.size !== size.text) return refuse(404, `not the canonical spelling of this size: ${size.text}`);
+    // `300x200-cover`, `300x200.WEBP`: the same size, but another URL — a cache entry no invalidation
+    // reaches — so refused, naming the one spelling (the API, website mode, answers 301 to it instead).
+    const canonicalSegment = explicit ? variantName(size.text, explicit) : size.text;
+    if (segment !== canonicalSegment) return refuse(404, `not the canonical spelling of this size: ${canonicalSegment}`);
     if (explicit && !(context.config.onDemand.formats ?? []).includes(explicit)) {
       return refuse(404, `${explicit} is not made on demand (config onDemand.formats)`);
     }

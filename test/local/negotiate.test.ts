@@ -21,7 +21,7 @@ import { isLibraryContent, listKeys, servedLibrary } from '../helpers/library';
 let stack: LocalStack;
 let server: LocalServer;
 const SECRET = 'a-signing-secret-of-at-least-32-bytes-for-tests';
-const KEYS = ['trips/beach day.jpg', 'trips/fallback.jpg', 'trips/cache.jpg', 'trips/dynamic.jpg', 'trips/sync.jpg'] as const;
+const KEYS = ['trips/beach day.jpg', 'trips/fallback.jpg', 'trips/cache.jpg', 'trips/dynamic.jpg', 'trips/sync.jpg', 'trips/website.jpg'] as const;
 
 const CONFIG: PhotoScalerConfig = {
   ...config,
@@ -196,5 +196,60 @@ describe('on-demand sizes follow the same rule', () => {
     // Nothing made yet, unsigned: refused as before (and not cached).
     const fresh = await get(url(`dynamic/800x600-inside/${key}`), BROWSER_ACCEPT.chrome);
     expect([fresh.status, fresh.headers.get('cache-control')]).toEqual([403, 'no-store']);
+  });
+});
+
+// An S3 website cannot vary on Accept: a routing rule's only conditions are a key prefix and the
+// error code (CloudFormation User Guide, "AWS::S3::Bucket RoutingRuleCondition": HttpErrorCodeReturnedEquals,
+// KeyPrefixEquals), and a pointer's WebsiteRedirectLocation is one fixed target.
+describe('website mode does not negotiate: each variant has its own explicit URL', () => {
+  const key = KEYS[5];
+  const onWebsite = (logicalKey: string, query = '') => `${server.website.url}/${encodeKeyPath(logicalKey)}${query}`;
+  const followed = async (target: string, accept: string) => {
+    const response = await fetch(target, { headers: { Accept: accept } });
+    const body = Buffer.from(await response.arrayBuffer());
+    const meta = response.status === 200 ? await sharp(body).metadata() : undefined;
+    return { status: response.status, url: response.url, vary: response.headers.get('vary'), contentType: response.headers.get('content-type'), image: meta ? [meta.format, meta.width, meta.height] : undefined };
+  };
+
+  it('a preset\'s logical URL is its primary for every browser; `small.webp`, `small.avif`, `medium.webp` redirect to their own assets', async () => {
+    for (const client of ['chrome', 'safari', 'firefox', 'curl'] as const) {
+      const primary = await followed(onWebsite(`small/${key}`), BROWSER_ACCEPT[client]);
+      expect([primary.status, primary.image, primary.contentType, primary.vary], client).toEqual([200, ['jpeg', 300, 200], 'image/jpeg', null]);
+    }
+    const rows = await stack.context.catalog.rowsForKey(key);
+    for (const [variant, format, contentType, size] of [['small.webp', 'webp', 'image/webp', [300, 200]], ['small.avif', 'heif', 'image/avif', [300, 200]], ['medium.webp', 'webp', 'image/webp', [600, 400]]] as const) {
+      const pointer = await fetch(onWebsite(`${variant}/${key}`), { redirect: 'manual' });
+      const row = rows.find((r) => r.preset === variant)!;
+      expect([pointer.status, pointer.headers.get('location')?.replace(/^https?:\/\/[^/]+/, '')], variant).toEqual([301, `/${row.assetKey}`]);
+      const image = await followed(onWebsite(`${variant}/${key}`), BROWSER_ACCEPT.curl);
+      expect([image.status, image.image, image.contentType], variant).toEqual([200, [format, ...size], contentType]);
+    }
+    // No variant of a preset that has none, nor of a format the preset does not list.
+    for (const missing of ['thumb.webp', 'medium.avif']) expect((await fetch(onWebsite(`${missing}/${key}`), { redirect: 'manual' })).status, missing).toBe(404);
+  });
+
+  it('an on-demand size through the API: Chrome gets the primary JPEG at `300x200`, the WebP at `300x200.webp` — also spelled `300x200.WEBP`, which lands on the same asset', async () => {
+    const sig = `?sig=${signRequest(SECRET, '300x200', key)}`;
+    const before = new Set(await listKeys(stack.s3, LOCAL_NAMES.libraryBucket));
+    const primary = await followed(onWebsite(`dynamic/300x200/${key}`, sig), BROWSER_ACCEPT.chrome);
+    expect([primary.status, primary.image, primary.contentType, primary.vary]).toEqual([200, ['jpeg', 300, 200], 'image/jpeg', null]);
+    const webp = await followed(onWebsite(`dynamic/300x200.webp/${key}`, sig), BROWSER_ACCEPT.curl);
+    expect([webp.status, webp.image, webp.contentType]).toEqual([200, ['webp', 300, 200], 'image/webp']);
+    const written = (await listKeys(stack.s3, LOCAL_NAMES.libraryBucket)).filter((k) => !before.has(k));
+    expect(written.filter((k) => !k.startsWith('assets/')).sort()).toEqual([`dynamic/300x200.webp/${key}`, `dynamic/300x200/${key}`]);
+
+    // The routing rule's 307 to the API, whose 301 names the canonical URL; nothing new is made.
+    const miss = await fetch(onWebsite(`dynamic/300x200.WEBP/${key}`, sig), { redirect: 'manual' });
+    expect(miss.status).toBe(307);
+    const api = await fetch(miss.headers.get('location')!, { redirect: 'manual' });
+    expect([api.status, api.headers.get('location')]).toEqual([301, onWebsite(`dynamic/300x200.webp/${key}`)]);
+    const upper = await followed(onWebsite(`dynamic/300x200.WEBP/${key}`, sig), BROWSER_ACCEPT.chrome);
+    expect([upper.status, upper.image]).toEqual([200, ['webp', 300, 200]]);
+    expect((await listKeys(stack.s3, LOCAL_NAMES.libraryBucket)).filter((k) => !before.has(k))).toEqual(written);
+    expect((await stack.context.catalog.rowsForKey(key)).filter((row) => row.preset.startsWith('dynamic/')).map((row) => row.preset).sort()).toEqual(['dynamic/300x200', 'dynamic/300x200.webp']);
+    // The CDN view keeps one spelling per URL: the upper-case suffix is refused there, naming the canonical one.
+    const cdn = await fetch(url(`dynamic/300x200.WEBP/${key}`, sig));
+    expect([cdn.status, ((await cdn.json()) as { error: string }).error]).toEqual([404, 'not the canonical spelling of this size: 300x200.webp']);
   });
 });
