@@ -7,7 +7,8 @@ import { readInventoryReport } from '../core/inventory/read';
 import { validateConfig } from '../core/presets';
 import { type RepairReport, repairRun } from '../core/repair';
 import { readLastRun } from '../local/migrate';
-import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
+import { runRows } from '../local/sources';
+import { DEFAULT_DATA_DIR, openLocalStack } from '../local/stack';
 import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
 
 interface RepairFlags extends AwsFlags {
@@ -39,10 +40,11 @@ export function registerRepair(program: Command): void {
       const context: StepContext = { store, catalog: new DynamoCatalog(clients.dynamo, stack.catalogTable), libraryBucket: stack.libraryBucket, config, presets };
       report = await repairRun(context, await readInventoryReport(store, parseS3Url(flags.manifest), { expectedSourceBucket: stack.sourceBucket }), REPAIR_RUN_ID);
     } else {
-      const manifest = flags.manifest ? parseS3Url(flags.manifest) : (await readLastRun(flags.dataDir)).manifest;
+      // The last run's items: its inventory report's, or its sources CSV's (a sources run, issue 20).
+      const run = flags.manifest ? { manifest: parseS3Url(flags.manifest) } : await readLastRun(flags.dataDir);
       const stack = await openLocalStack(flags.dataDir);
       try {
-        report = await repairRun(stack.context, await readInventoryReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket }), REPAIR_RUN_ID);
+        report = await repairRun(stack.context, await runRows(stack.store, run), REPAIR_RUN_ID);
       } finally {
         await stack.close();
       }

@@ -7,6 +7,7 @@ import { validateConfig } from '../core/presets';
 import { type VerifyContext, type VerifyReport, verifyRun } from '../core/verify';
 import { localFileReads } from '../local/file-reads';
 import { readLastRun } from '../local/migrate';
+import { runRows } from '../local/sources';
 import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
 import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
 
@@ -63,7 +64,8 @@ export function registerVerify(program: Command): void {
       try {
         // Every asset and pointer is read from the local S3's files, not through HTTP (see file-reads.ts).
         const context: VerifyContext = { store: localFileReads(stack), catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };
-        report = await verifyRun(context, await readInventoryReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket }), { deep: flags.deep });
+        // The last run's items: its inventory report's, or its sources CSV's (a sources run, issue 20).
+        report = await verifyRun(context, await runRows(stack.store, last ?? { manifest }), { deep: flags.deep });
       } finally {
         await stack.close();
       }

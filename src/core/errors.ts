@@ -87,7 +87,7 @@ export function isFailureReason(value: unknown): value is FailureReason {
  * aws/aws-lambda-nodejs-runtime-interface-client, src/utils/error.ts, `toRapidResponse` in older
  * src/Errors.js) — and Step Functions passes that JSON on as the Catch's `Cause`. failureOf reads the prefix back and strips it.
  */
-const REASON_MARK = /^\[([a-z-]+)\] /;
+const REASON_MARK = /^\[([a-z0-9-]+)\] /;
 
 /** The photo itself is bad (corrupt, not an image, too large): retrying cannot help. */
 export class PhotoError extends Error {

@@ -19,7 +19,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { FetchError, type FetchReason } from '../errors';
 import { encodeInventoryKey } from '../inventory/keys';
-import type { InventoryItem } from '../item';
+import type { CopyStats, InventoryItem } from '../item';
 import { validateSourceKey } from '../keys';
 import type { ObjectHead, ObjectStore, ObjectUploads } from '../ports';
 import { httpGet, type OriginResponse, TransferError } from './http-get';
@@ -68,16 +68,8 @@ export interface FetchContext {
   options: FetchOptions;
 }
 
-/** What Fetch tells about a row: its bytes copied (0 when kept), how long, how many tries. */
-export interface CopyStats {
-  bytes: number;
-  ms: number;
-  attempts: number;
-  kept?: boolean;
-}
-
 /** The item Dedupe and Resize take, with the copy's figures (carried into the outcome: `copied`). */
-export interface FetchedItem extends InventoryItem {
+export interface FetchedItem extends Omit<InventoryItem, 'url'> {
   copied: CopyStats;
 }
 

@@ -86,7 +86,7 @@ function digestHex(value: string, bytes: number, what: string): string {
 }
 
 /** Every row of a sources file, streamed. Throws on a bad header; a bad row is yielded as `{line, error}`. */
-export async function* readSources(chunks: AsyncIterable<Uint8Array | string>, name = 'sources.csv'): AsyncGenerator<SourceRecordResult> {
+export async function* readSources(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, name = 'sources.csv'): AsyncGenerator<SourceRecordResult> {
   let header: string[] | undefined;
   const seen = new Set<string>();
   for await (const record of csvRecords(chunks, name)) {
@@ -130,7 +130,7 @@ function checkHeader(fields: string[], name: string): string[] {
 type CsvRecord = { line: number; fields: string[] } | { line: number; error: string };
 
 /** RFC 4180 records across chunk boundaries; a record over MAX_RECORD_BYTES or an unclosed quote is an error record. */
-async function* csvRecords(chunks: AsyncIterable<Uint8Array | string>, name: string): AsyncGenerator<CsvRecord> {
+async function* csvRecords(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, name: string): AsyncGenerator<CsvRecord> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let fields: string[] = [];
   let field = '';

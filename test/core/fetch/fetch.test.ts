@@ -22,7 +22,7 @@ let big: Buffer;
 beforeAll(async () => {
   photo = await noiseJpeg(320, 240, 7);
   // Over one part (the tests use 5 MiB parts): goes through a multipart upload.
-  big = await sharp({ create: { width: 2600, height: 2600, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg({ quality: 100 }).toBuffer();
+  big = await sharp({ create: { width: 2600, height: 2600, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg({ quality: 100 }).toBuffer();
   origin = await startOrigin({ photos: { 'a.jpg': photo, 'big.jpg': big }, failFirst: 2, slowMs: 1_500 });
 });
 afterAll(() => origin?.close());
