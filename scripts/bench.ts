@@ -26,6 +26,8 @@
  *   heic            a 12 MP iPhone-sized HEIC (made by heif-enc) vs the same photo as JPEG: render of every
  *                   preset (ms, median of 3), the WebAssembly decode alone, and peak RSS of a fresh process
  *                   rendering each (`--only heic`; needs Debian's libheif-examples)
+ *   fetch            a sources run's copy phase: MB/s and photos/s from a bounded origin on 127.0.0.1 at
+ *                   the chosen concurrency, peak RSS while copying a 200 MB original (`--only fetch`)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -53,6 +55,7 @@ import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../src/local/stac
 import { TIMINGS_FILE } from '../src/cli/estimate';
 import type { Timings } from '../src/core/prices';
 import { animationBench } from './bench-animation';
+import { fetchBench } from './bench-fetch';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const run = promisify(execFile);
@@ -72,6 +75,15 @@ async function main(): Promise<void> {
     const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-heic-'));
     try {
       process.stdout.write(`${JSON.stringify({ heic: await heicBench(work) })}\n`);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    return;
+  }
+  if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'fetch') {
+    const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-fetch-'));
+    try {
+      process.stdout.write(`${JSON.stringify({ fetch: await fetchBench(work) })}\n`);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

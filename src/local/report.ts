@@ -105,7 +105,8 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
   for (const photo of photos) if (photo.sha256) bySha.set(photo.sha256, [...(bySha.get(photo.sha256) ?? []), photo.key]);
   const duplicateGroups = [...bySha.entries()].filter(([, keys]) => keys.length > 1).map(([sha256, keys]) => ({ sha256, keys: keys.sort() }));
 
-  const summary = summarize(outcomes);
+  // A sources run (issue 20): its summary has the copy phase (summary.copy).
+  const summary = summarize(outcomes, { sources: last.sources === true });
   return {
     run: last,
     generatedAt: new Date().toISOString(),

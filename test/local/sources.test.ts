@@ -16,6 +16,8 @@ import { redriveLocal } from '../../src/local/redrive';
 import { runLocalSources, runRows } from '../../src/local/sources';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from '../../src/local/stack';
 import { jsonOf } from '../../src/cli/run';
+import { buildReport } from '../../src/local/report';
+import { renderReportHtml } from '../../src/local/report-html';
 import { noiseJpeg } from '../helpers/images';
 import { type Origin, startOrigin } from '../helpers/origin';
 
@@ -118,6 +120,17 @@ describe('run --sources: a CSV of URLs through the same Map', () => {
     expect(Object.keys(json).at(-1)).toBe('copy');
     expect(json.copy).toMatchObject({ fetched: done.length + 1, kept: 0, failed: 7, bytes: fetchedBytes, failedByReason: { unreachable: 1, truncated: 1, 'host-refused': 2, checksum: 1, 'http-4xx': 1, 'http-5xx': 1 } });
     expect(json.copy!.megabytesPerSecond).toBeGreaterThan(0);
+  });
+
+  it('the report shows the copy phase: bytes copied, throughput, Fetch failures by reason (and no URL secret)', async () => {
+    const data = await buildReport(stack);
+    expect(data.summary.copy).toMatchObject({ fetched: done.length + 1, failed: 7, failedByReason: { 'http-4xx': 1, 'http-5xx': 1 } });
+    const html = renderReportHtml(data);
+    expect(html).toContain('<h2>Copy phase</h2>');
+    expect(html).toContain(`data-copy="bytes">${data.summary.copy!.bytes}<`);
+    expect(html).toMatch(/data-copy-reason="host-refused">2</);
+    expect(html).toMatch(/MB\/s/);
+    expect(html).not.toContain('SECRET');
   });
 
   it('never writes the SAS token in a log line, a failure row or the summary', async () => {
