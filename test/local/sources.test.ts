@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRun } from '../../src/core/verify';
+import { fetchSource } from '../../src/core/fetch/fetch';
 import { ORIGINAL } from '../../src/core/ports';
 import { type LocalRunResult, readLastRun } from '../../src/local/migrate';
 import { redriveLocal } from '../../src/local/redrive';
@@ -48,13 +49,15 @@ const ROWS: Record<string, { path: string; sha256?: 'right' | 'wrong'; expect: '
   'notes.jpg': { path: '/photo/notes.txt', expect: 'not-an-image' },
 };
 const LOOPBACK_OFF_LIST = 'off-list.jpg';
+/** Over one part: goes through a multipart upload into the local S3. */
+const BIG = 12_000_000;
 const done = Object.keys(ROWS).filter((key) => ROWS[key]!.expect === 'done');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'photo-scaler-sources-'));
   const a = await noiseJpeg(400, 300, 1);
   photos = { 'a.jpg': a, 'a-again.jpg': a, 'b.jpg': await noiseJpeg(300, 400, 2), 'c.jpg': await noiseJpeg(500, 320, 3), 'd.jpg': await noiseJpeg(320, 320, 4), 'e.jpg': await noiseJpeg(640, 480, 5), 'f.jpg': await noiseJpeg(360, 240, 6), 'g.jpg': await noiseJpeg(200, 200, 7), 'h.jpg': await noiseJpeg(420, 300, 8), 'notes.txt': Buffer.from('not a photo at all\n'.repeat(20)) };
-  origin = await startOrigin({ photos, failFirst: 2, slowMs: 3_000 });
+  origin = await startOrigin({ photos, failFirst: 2, slowMs: 3_000, bigBytes: BIG });
   stack = await openLocalStack(join(dir, 'data'), {
     fetch: {
       connectTimeoutMs: 1_000,
@@ -131,6 +134,25 @@ describe('run --sources: a CSV of URLs through the same Map', () => {
     expect(html).toMatch(/data-copy-reason="host-refused">2</);
     expect(html).toMatch(/MB\/s/);
     expect(html).not.toContain('SECRET');
+  });
+
+  it('copies an original of several parts through a multipart upload into the local S3, whole and with its checksum', async () => {
+    const expected = createHash('sha256').update(Buffer.alloc(BIG, 0x5a)).digest('hex');
+    const context = {
+      store: stack.store,
+      uploads: stack.store,
+      sourceBucket: LOCAL_NAMES.sourceBucket,
+      maxInputBytes: stack.context.config.limits.maxInputBytes,
+      presetNames: stack.context.presets.map((preset) => preset.name),
+      derivedPrefixBytes: 0,
+      options: { ...stack.fetchOptions, partBytes: 5 * 1024 * 1024 },
+    };
+    const item = await fetchSource(context, { key: 'big/blob.bin', url: `${origin.url('/big/blob')}${SAS}`, sha256: expected });
+    expect(item.copied.bytes).toBe(BIG);
+    const head = await stack.store.head({ bucket: LOCAL_NAMES.sourceBucket, key: 'big/blob.bin' });
+    expect(head).toMatchObject({ size: BIG, metadata: { 'fetch-sha256': expected } });
+    expect(sha((await stack.store.get({ bucket: LOCAL_NAMES.sourceBucket, key: 'big/blob.bin' })).body)).toBe(expected);
+    await stack.store.delete({ bucket: LOCAL_NAMES.sourceBucket, key: 'big/blob.bin' });
   });
 
   it('never writes the SAS token in a log line, a failure row or the summary', async () => {
