@@ -101,9 +101,9 @@ export async function readStoredSources(store: ObjectStore, ref: ObjectRef): Pro
   return rows;
 }
 
-/** Sources rows as the inventory rows verify and redrive audit (the source bucket's objects at their keys). */
-export function inventoryRowsOfSources(rows: readonly SourceRow[]): InventoryRow[] {
-  return rows.map((row) => ({ Bucket: LOCAL_NAMES.sourceBucket, Key: encodeInventoryKey(row.key) }));
+/** Sources rows as the inventory rows verify, repair and redrive audit (the source bucket's objects at their keys). */
+export function inventoryRowsOfSources(rows: readonly SourceRow[], sourceBucket: string = LOCAL_NAMES.sourceBucket): InventoryRow[] {
+  return rows.map((row) => ({ Bucket: sourceBucket, Key: encodeInventoryKey(row.key) }));
 }
 
 /** The items of a recorded run: its inventory report's rows, or its sources CSV's, as inventory rows. */
