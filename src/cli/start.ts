@@ -77,7 +77,7 @@ async function startSources(flags: StartFlags): Promise<void> {
     const stack = await deployedStackInRegion(flags, clients.s3);
     if (!stack.sourcesStateMachineArn) throw new ConfigError(`stack ${stack.stackName} has no sources state machine (output MigrateSourcesStateMachineArn): deployed from an older photo-scaler? Deploy again`);
     stateMachineArn = stack.sourcesStateMachineArn;
-    // The sources state machine's role may read CSVs only there (serverless.yml, ItemReaderReadsTheSourcesCsv).
+    // The sources state machine's role may read CSVs only there (serverless.yml, SourcesItemReaderReadsTheCsv).
     if (sources.bucket !== stack.inventoryBucket || !sources.key.startsWith(SOURCES_PREFIX)) {
       throw new ConfigError(
         `${flags.sources} is not under s3://${stack.inventoryBucket}/${SOURCES_PREFIX}: the state machine may read sources CSVs only there; copy it there first: aws s3 cp <file.csv> s3://${stack.inventoryBucket}/${SOURCES_PREFIX}`,
