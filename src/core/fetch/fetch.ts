@@ -191,11 +191,15 @@ async function open(options: FetchOptions, url: string, deadline: number): Promi
       const location = response.headers.location;
       if (!location) throw new FetchError('bad-source', `${shown}: answered ${status} without a Location`);
       if (hop >= options.maxRedirects) throw new FetchError('bad-source', `${shown}: more than ${options.maxRedirects} redirects`);
+      let next: URL;
       try {
-        current = new URL(location, current).href;
+        next = new URL(location, current);
       } catch {
         throw new FetchError('bad-source', `${shown}: answered ${status} with a Location that is not a URL`);
       }
+      // A redirect may carry a signed URL: never from https down to plain http.
+      if (current.startsWith('https:') && next.protocol !== 'https:') throw new FetchError('host-refused', `${shown}: redirected from https to ${redactUrl(next.href)}, refused`);
+      current = next.href;
       continue;
     }
     if (status === 429) throw new RetriableError('http-4xx', `${shown}: answered 429 Too Many Requests`, retryAfterMs(response.headers['retry-after']));

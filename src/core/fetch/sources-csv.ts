@@ -37,7 +37,11 @@ export const MAX_RECORD_BYTES = 64 * 1024;
 const MAX_KEY_BYTES = 1024;
 
 /** Checks one row given as `{column: value}` (a parsed record, or the ItemReader's item). Throws Error with a message safe to show (URLs redacted). */
-export function parseSourceRecord(record: Readonly<Record<string, unknown>>): SourceRow {
+export function parseSourceRecord(given: Readonly<Record<string, unknown>>): SourceRow {
+  // Column names as readSources reads them (any case, spaces around, a BOM before the first): the
+  // ItemReader keys each row by the header exactly as written.
+  const record: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(given)) record[column.replace(/^\ufeff/, '').trim().toLowerCase()] = value;
   const text = (column: string): string | undefined => {
     const value = record[column];
     if (value === undefined || value === null || value === '') return undefined;

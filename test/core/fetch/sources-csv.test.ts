@@ -73,5 +73,7 @@ describe('readSources: the sources file, streamed', () => {
   it('parseSourceRecord checks an ItemReader row the same way', () => {
     expect(parseSourceRecord({ key: 'a.jpg', url: 'https://h.example/a.jpg', size: '', md5: '', sha256: '', 'content-type': '' })).toEqual({ key: 'a.jpg', url: 'https://h.example/a.jpg' });
     expect(() => parseSourceRecord({ key: 'a.jpg' })).toThrow(/empty url/);
+    // The header as written (a BOM, another case): the ItemReader keys rows by it.
+    expect(parseSourceRecord({ '\ufeffKey': 'a.jpg', ' URL ': 'https://h.example/a.jpg', SHA256: 'A'.repeat(64) })).toEqual({ key: 'a.jpg', url: 'https://h.example/a.jpg', sha256: 'a'.repeat(64) });
   });
 });
