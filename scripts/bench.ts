@@ -34,6 +34,8 @@
  *                   on synthetic real-format inventory reports of 100,000 and 1,000,000 rows: wall time,
  *                   rows/s, peak RSS of each in a fresh process (`--only plan`, `--plan-rows <n,n>`;
  *                   scripts/bench-plan.ts)
+ *   fetch            a sources run's copy phase: MB/s and photos/s from a bounded origin on 127.0.0.1 at
+ *                   the chosen concurrency, peak RSS while copying a 200 MB original (`--only fetch`)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -66,6 +68,7 @@ import { TIMINGS_FILE } from '../src/cli/estimate';
 import type { Timings } from '../src/core/prices';
 import { animationBench } from './bench-animation';
 import { planBench } from './bench-plan';
+import { fetchBench } from './bench-fetch';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const run = promisify(execFile);
@@ -95,6 +98,15 @@ async function main(): Promise<void> {
     const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-heic-'));
     try {
       process.stdout.write(`${JSON.stringify({ heic: await heicBench(work) })}\n`);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    return;
+  }
+  if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'fetch') {
+    const work = await mkdtemp(join(tmpdir(), 'photo-scaler-bench-fetch-'));
+    try {
+      process.stdout.write(`${JSON.stringify({ fetch: await fetchBench(work) })}\n`);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

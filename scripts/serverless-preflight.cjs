@@ -42,6 +42,7 @@ class Preflight {
       signingSecretParameter: String(preflight.signingSecretParameter ?? ''),
       delivery: String(preflight.delivery ?? ''),
       cdnPriceClass: String(preflight.cdnPriceClass ?? ''),
+      fetchAllowHosts: String(preflight.fetchAllowHosts ?? ''),
       functionNames: functions.map((name) => service.getFunction(name).name),
       reservedConcurrency,
     };

@@ -3,6 +3,7 @@
  * runs these): names AWS would refuse, at package time (offline); the region and the account's Lambda
  * concurrency, at deploy time. Pure: the plugin gathers the facts, these functions judge them.
  */
+import { parseAllowHost } from '../core/fetch/url-check';
 
 /** GetBucketLocation's answer as a region: an empty constraint is us-east-1, `EU` the old name of eu-west-1 (S3 API Reference, GetBucketLocation). */
 export function regionOfLocation(constraint: string | null | undefined): string {
@@ -46,6 +47,8 @@ export interface PackageFacts {
   delivery: string;
   /** A CloudFront price class. */
   cdnPriceClass: string;
+  /** The fetch function's allowlist (sources runs, issue 20): comma-separated `host[:port]` entries; '' = none. */
+  fetchAllowHosts?: string;
   /** Full names of every function of the service. */
   functionNames: string[];
   reservedConcurrency: Record<string, unknown>;
@@ -74,6 +77,13 @@ export function packageProblems(facts: PackageFacts): string[] {
   if (!['cdn', 'website'].includes(facts.delivery)) problems.push(`param delivery "${facts.delivery}" must be cdn (private bucket behind CloudFront) or website (also the public S3 website)`);
   // CloudFront API Reference, DistributionConfig: PriceClass.
   if (!['PriceClass_100', 'PriceClass_200', 'PriceClass_All'].includes(facts.cdnPriceClass)) problems.push(`param cdnPriceClass "${facts.cdnPriceClass}" must be PriceClass_100, PriceClass_200 or PriceClass_All`);
+  for (const entry of (facts.fetchAllowHosts ?? '').split(/[\s,]+/).filter(Boolean)) {
+    try {
+      parseAllowHost(entry);
+    } catch (error) {
+      problems.push(`param fetchAllowHosts: ${(error as Error).message}`);
+    }
+  }
   for (const [fn, value] of Object.entries(facts.reservedConcurrency)) {
     if (!(Number.isInteger(Number(value)) && Number(value) >= 1)) problems.push(`reserved concurrency of ${fn} must be a whole number of at least 1 (got ${JSON.stringify(value)})`);
   }

@@ -1,12 +1,12 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client, UploadPartCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors';
 import { unquoteEtag } from '../core/etag';
-import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../core/ports';
+import type { ListedObject, MultipartUpload, ObjectHead, ObjectRef, ObjectStore, ObjectStream, ObjectUploads, PutOptions, StoredObject } from '../core/ports';
 import { isUnmodeledS3Error } from './sdk-errors';
 import { guard } from './transient';
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, ObjectUploads {
   constructor(private readonly s3: S3Client) {}
 
   async get(ref: ObjectRef): Promise<StoredObject> {
@@ -97,6 +97,39 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(ref: ObjectRef): Promise<void> {
     await guard(`DeleteObject ${url(ref)}`, () => this.s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
+  }
+
+  /**
+   * A multipart upload by hand (CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+   * AbortMultipartUpload: S3 API Reference; @aws-sdk/lib-storage is not a dependency): the caller
+   * holds one part in memory at a time, and completes only once the bytes are verified. Each call is
+   * guarded (retried when transient) like any other.
+   */
+  async startUpload(ref: ObjectRef, options: Pick<PutOptions, 'contentType' | 'metadata'>): Promise<MultipartUpload> {
+    const created = await guard(`CreateMultipartUpload ${url(ref)}`, () =>
+      this.s3.send(new CreateMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, ContentType: options.contentType, Metadata: options.metadata })),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new Error(`CreateMultipartUpload ${url(ref)}: no UploadId`);
+    const parts: Array<{ PartNumber: number; ETag?: string }> = [];
+    return {
+      uploadPart: async (body) => {
+        const PartNumber = parts.length + 1;
+        const part = await guard(`UploadPart ${url(ref)} #${PartNumber}`, () =>
+          this.s3.send(new UploadPartCommand({ Bucket: ref.bucket, Key: ref.key, UploadId: uploadId, PartNumber, Body: body, ContentLength: body.byteLength })),
+        );
+        parts.push({ PartNumber, ETag: part.ETag });
+      },
+      complete: async () => {
+        const done = await guard(`CompleteMultipartUpload ${url(ref)}`, () =>
+          this.s3.send(new CompleteMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
+        );
+        return { etag: unquoteEtag(done.ETag) };
+      },
+      abort: async () => {
+        await guard(`AbortMultipartUpload ${url(ref)}`, () => this.s3.send(new AbortMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, UploadId: uploadId })));
+      },
+    };
   }
 
   /**

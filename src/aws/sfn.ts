@@ -87,6 +87,9 @@ export async function describeRun(sfn: SFNClient, executionArn: string): Promise
     manifest: parseJson<{ manifest?: ManifestRef }>(execution.input)?.manifest,
     resultWriter: parseJson<{ ResultWriterDetails?: ResultWriterDetails }>(execution.output)?.ResultWriterDetails,
   };
+  // A sources run (issue 20): its input names the CSV of sources instead of a report.
+  const sources = parseJson<{ sources?: ManifestRef }>(execution.input)?.sources;
+  if (sources) status.sources = sources;
   if (execution.redriveStatus) status.redrive = { status: execution.redriveStatus, reason: execution.redriveStatusReason, count: execution.redriveCount };
 
   const mapRuns: MapRunListItem[] = [];

@@ -18,6 +18,8 @@ export interface DeployedStack {
   inventoryPrefix: string;
   websiteUrl?: string;
   onDemandApiUrl?: string;
+  /** The sources state machine (issue 20); absent on a stack deployed before it existed. */
+  sourcesStateMachineArn?: string;
 }
 
 const REQUIRED = {
@@ -53,5 +55,6 @@ export async function describeStack(cfn: CloudFormationClient, stackName: string
     inventoryPrefix: value(REQUIRED.inventoryPrefix),
     websiteUrl: outputs.get('LibraryWebsiteUrl'),
     onDemandApiUrl: outputs.get('OnDemandApiUrl'),
+    ...(outputs.get('MigrateSourcesStateMachineArn') ? { sourcesStateMachineArn: outputs.get('MigrateSourcesStateMachineArn') } : {}),
   };
 }

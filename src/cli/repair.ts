@@ -7,12 +7,14 @@ import { readInventoryReport } from '../core/inventory/read';
 import { validateConfig } from '../core/presets';
 import { type RepairReport, repairRun } from '../core/repair';
 import { readLastRun } from '../local/migrate';
-import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
+import { inventoryRowsOfSources, readStoredSources, runRows } from '../local/sources';
+import { DEFAULT_DATA_DIR, openLocalStack } from '../local/stack';
 import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
 
 interface RepairFlags extends AwsFlags {
   dataDir: string;
   manifest?: string;
+  sources?: string;
   json?: boolean;
   aws?: boolean;
 }
@@ -25,6 +27,7 @@ export function registerRepair(program: Command): void {
     .command('repair')
     .description('mend what verify --deep finds: render again every item with a missing or corrupt asset, a wrong or missing pointer or missing rows, then verify again; exit 1 unless clean')
     .option('--data-dir <dir>', 'local data (the last run there is repaired)', DEFAULT_DATA_DIR)
+    .option('--sources <s3-url>', 'with --aws: the items of this sources CSV instead (a sources run, started with start --sources)')
     .option('--manifest <s3-url>', 'repair the items of this inventory manifest instead (s3://bucket/key/manifest.json)')
     .option('--json', 'print one JSON object')
     .option('--aws', 'repair on AWS (credentials from the environment; renders on this machine) instead of the local stack');
@@ -32,17 +35,22 @@ export function registerRepair(program: Command): void {
     const presets = validateConfig(config);
     let report: RepairReport;
     if (flags.aws) {
-      if (!flags.manifest) throw new Error('--aws needs --manifest s3://<bucket>/<key>/manifest.json (the report the run was started on)');
+      if (!flags.manifest && !flags.sources) throw new Error('--aws needs --manifest s3://<bucket>/<key>/manifest.json (the report the run was started on), or --sources s3://<bucket>/sources/<name>.csv (a sources run\'s CSV)');
       const clients = awsClients(flags.region);
       const stack = await deployedStackInRegion(flags, clients.s3);
       const store = new S3ObjectStore(clients.s3);
       const context: StepContext = { store, catalog: new DynamoCatalog(clients.dynamo, stack.catalogTable), libraryBucket: stack.libraryBucket, config, presets };
-      report = await repairRun(context, await readInventoryReport(store, parseS3Url(flags.manifest), { expectedSourceBucket: stack.sourceBucket }), REPAIR_RUN_ID);
+      // A sources run's items: its CSV's keys, in the source bucket (issue 20).
+      const items = flags.sources
+        ? inventoryRowsOfSources(await readStoredSources(store, parseS3Url(flags.sources)), stack.sourceBucket)
+        : await readInventoryReport(store, parseS3Url(flags.manifest!), { expectedSourceBucket: stack.sourceBucket });
+      report = await repairRun(context, items, REPAIR_RUN_ID);
     } else {
-      const manifest = flags.manifest ? parseS3Url(flags.manifest) : (await readLastRun(flags.dataDir)).manifest;
+      // The last run's items: its inventory report's, or its sources CSV's (a sources run, issue 20).
+      const run = flags.manifest ? { manifest: parseS3Url(flags.manifest) } : await readLastRun(flags.dataDir);
       const stack = await openLocalStack(flags.dataDir);
       try {
-        report = await repairRun(stack.context, await readInventoryReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket }), REPAIR_RUN_ID);
+        report = await repairRun(stack.context, await runRows(stack.store, run), REPAIR_RUN_ID);
       } finally {
         await stack.close();
       }

@@ -73,6 +73,7 @@ export function progressLine(status: RunStatus): string {
 export function renderStatus(status: RunStatus, results?: RunResults): string {
   const lines = [`${status.executionArn}`, `  ${status.status}${timing(status)}`];
   if (status.manifest) lines.push(`  report   s3://${status.manifest.bucket}/${status.manifest.key}`);
+  if (status.sources) lines.push(`  sources  s3://${status.sources.bucket}/${status.sources.key}`);
   if (status.mapRun) {
     lines.push(`  items    ${progressLine(status).replace(`${status.name} `, '')}`);
     const children = status.mapRun.childExecutions;

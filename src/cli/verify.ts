@@ -7,12 +7,14 @@ import { validateConfig } from '../core/presets';
 import { type VerifyContext, type VerifyReport, verifyRun } from '../core/verify';
 import { localFileReads } from '../local/file-reads';
 import { readLastRun } from '../local/migrate';
+import { inventoryRowsOfSources, readStoredSources, runRows } from '../local/sources';
 import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../local/stack';
 import { type AwsFlags, awsClients, deployedStackInRegion, parseS3Url, withAwsOptions } from './aws';
 
 interface VerifyFlags extends AwsFlags {
   dataDir: string;
   manifest?: string;
+  sources?: string;
   deep?: boolean;
   json?: boolean;
   aws?: boolean;
@@ -26,6 +28,7 @@ export function registerVerify(program: Command): void {
     .command('verify')
     .description('audit a finished run against its inventory: every item DONE or FAILED with a reason; exit 1 on any discrepancy')
     .option('--data-dir <dir>', 'local data (the last run there is audited)', DEFAULT_DATA_DIR)
+    .option('--sources <s3-url>', 'with --aws: the items of this sources CSV instead (a sources run, started with start --sources)')
     .option('--manifest <s3-url>', 'audit against this inventory manifest instead (s3://bucket/key/manifest.json)')
     .option('--deep', 'download and hash every asset')
     .option('--json', 'print one JSON object')
@@ -37,7 +40,7 @@ export function registerVerify(program: Command): void {
     const presets = validateConfig(config);
     let report: VerifyReport;
     if (flags.aws) {
-      if (!flags.manifest) throw new Error('--aws needs --manifest s3://<bucket>/<key>/manifest.json (the report the run was started on)');
+      if (!flags.manifest && !flags.sources) throw new Error('--aws needs --manifest s3://<bucket>/<key>/manifest.json (the report the run was started on), or --sources s3://<bucket>/sources/<name>.csv (a sources run\'s CSV)');
       let libraryBucket = flags.libraryBucket ?? process.env.LIBRARY_BUCKET;
       let table = flags.table ?? process.env.CATALOG_TABLE;
       let sourceBucket = flags.sourceBucket;
@@ -51,7 +54,11 @@ export function registerVerify(program: Command): void {
       const store = new S3ObjectStore(clients.s3);
       const context: VerifyContext = { store, catalog: new DynamoCatalog(clients.dynamo, table), libraryBucket, presets };
       // Another bucket's report is refused; without a known source bucket every row is still matched by bucket and key.
-      report = await verifyRun(context, await readInventoryReport(store, parseS3Url(flags.manifest), { expectedSourceBucket: sourceBucket }), { deep: flags.deep });
+      // A sources run's items: its CSV's keys, in the source bucket (issue 20).
+      const items = flags.sources
+        ? inventoryRowsOfSources(await readStoredSources(store, parseS3Url(flags.sources)), sourceBucket ?? (await deployedStackInRegion(flags, clients.s3)).sourceBucket)
+        : await readInventoryReport(store, parseS3Url(flags.manifest!), { expectedSourceBucket: sourceBucket });
+      report = await verifyRun(context, items, { deep: flags.deep });
     } else {
       const last = flags.manifest ? undefined : await readLastRun(flags.dataDir);
       const manifest = flags.manifest ? parseS3Url(flags.manifest) : last!.manifest;
@@ -63,7 +70,8 @@ export function registerVerify(program: Command): void {
       try {
         // Every asset and pointer is read from the local S3's files, not through HTTP (see file-reads.ts).
         const context: VerifyContext = { store: localFileReads(stack), catalog: stack.context.catalog, libraryBucket: LOCAL_NAMES.libraryBucket, presets };
-        report = await verifyRun(context, await readInventoryReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket }), { deep: flags.deep });
+        // The last run's items: its inventory report's, or its sources CSV's (a sources run, issue 20).
+        report = await verifyRun(context, await runRows(stack.store, last ?? { manifest }), { deep: flags.deep });
       } finally {
         await stack.close();
       }

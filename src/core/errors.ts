@@ -29,6 +29,22 @@ export const PHOTO_REASONS = [
 export type PhotoReason = (typeof PHOTO_REASONS)[number];
 
 /**
+ * Why the Fetch step of a sources run (issue 20: a CSV of `key,url` rows) gave up on a row, besides
+ * `too-large` and `empty` (which a fetched original shares with any photo), all FetchError's:
+ *   host-refused  the URL's host is not on the allowlist, or resolves to a refused address
+ *                 (loopback, private, link-local, the instance metadata service…), or a redirect led there
+ *   unreachable   DNS, connect or read failures and timeouts, still failing after the retries
+ *   http-4xx      the origin answered 4xx (429 is retried first)
+ *   http-5xx      the origin answered 5xx, still after the retries
+ *   checksum      the bytes do not have the row's md5/sha256, or their length is not the row's size
+ *                 (nothing stored)
+ *   truncated     the body ended before its Content-Length (a reset mid-body), still after the retries
+ *   bad-source    the row's URL cannot be fetched at all (not https/http/s3, credentials in it…)
+ * Listed at the end of FAILURE_REASONS (added, never renamed).
+ */
+export type FetchReason = 'host-refused' | 'unreachable' | 'http-4xx' | 'http-5xx' | 'checksum' | 'bad-source' | 'truncated' | 'too-large' | 'empty';
+
+/**
  * Every reason a failure row can carry: the photo's own (PhotoError), and those of errors that are
  * not the photo's fault, named after the Step Functions error that reached the Catch (failureOf).
  */
@@ -48,6 +64,14 @@ export const FAILURE_REASONS = [
   'unclassified',
   /** Anything else: a crash (Lambda.Unknown), a bug, a configuration error. */
   'internal',
+  /** A sources run's Fetch step (FetchReason, above). */
+  'host-refused',
+  'unreachable',
+  'http-4xx',
+  'http-5xx',
+  'checksum',
+  'bad-source',
+  'truncated',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -63,7 +87,7 @@ export function isFailureReason(value: unknown): value is FailureReason {
  * aws/aws-lambda-nodejs-runtime-interface-client, src/utils/error.ts, `toRapidResponse` in older
  * src/Errors.js) — and Step Functions passes that JSON on as the Catch's `Cause`. failureOf reads the prefix back and strips it.
  */
-const REASON_MARK = /^\[([a-z-]+)\] /;
+const REASON_MARK = /^\[([a-z0-9-]+)\] /;
 
 /** The photo itself is bad (corrupt, not an image, too large): retrying cannot help. */
 export class PhotoError extends Error {
@@ -86,6 +110,25 @@ export class TransientError extends Error {
   override name = 'TransientError';
 }
 
+/**
+ * The Fetch step could not copy a row's original into the source bucket (issue 20). Carries its
+ * reason as PhotoError does (the `[reason] ` mark); its message never holds a URL's query or userinfo
+ * (src/core/fetch/url-check.ts redactUrl). Not retried by the state machine: fetch.ts retried what
+ * may pass (429, 5xx, timeouts, resets) already.
+ */
+export class FetchError extends Error {
+  override name = 'FetchError';
+  readonly detail: string;
+
+  constructor(
+    readonly reason: FetchReason,
+    detail: string,
+  ) {
+    super(`[${reason}] ${detail}`);
+    this.detail = detail;
+  }
+}
+
 /** Another worker is rendering the same content right now: Retry later, then reuse its crops. */
 export class ContentBusy extends Error {
   override name = 'ContentBusy';
@@ -103,7 +146,7 @@ export class ConfigError extends Error {
 
 /** What to show a person: a PhotoError's detail (without its mark), another error's message. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof PhotoError) return error.detail;
+  if (error instanceof PhotoError || error instanceof FetchError) return error.detail;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -141,7 +184,7 @@ export function failureOf(errorType: string, message: string): { reason: Failure
   const mark = REASON_MARK.exec(message);
   const marked = mark && isFailureReason(mark[1]) ? mark[1] : undefined;
   const error = marked ? message.slice(mark![0].length) : message;
-  if (errorType === 'PhotoError') return { reason: marked ?? 'unclassified', error };
+  if (errorType === 'PhotoError' || errorType === 'FetchError') return { reason: marked ?? 'unclassified', error };
   return { reason: REASON_OF_ERROR[errorType] ?? 'internal', error };
 }
 

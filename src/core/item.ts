@@ -3,6 +3,7 @@
  * ItemEvent; Dedupe, Resize and RecordFailure each return an ItemOutcome into `$.outcome`.
  */
 import type { FailureReason } from './errors';
+import { decodeInventoryKeyOrRaw } from './inventory/keys';
 
 /** One inventory row as the Distributed Map's ItemSelector passes it on. */
 export interface InventoryItem {
@@ -11,6 +12,29 @@ export interface InventoryItem {
   key: string;
   size?: string | number;
   etag?: string;
+  /**
+   * A sources run (issue 20): the row's URL, until Fetch has copied it (its item then is the object
+   * in the source bucket, without `url`). Such a row's `key` is the key as is, not URL-encoded. A
+   * failure before or in Fetch reaches RecordFailure with this row.
+   */
+  url?: string;
+  /** Set by Fetch (src/core/fetch/fetch.ts): the copy's figures, carried into the outcome as `copied`. */
+  copied?: CopyStats;
+}
+
+/** What Fetch did for one row of a sources run: bytes copied (0 when the object was kept), milliseconds, tries. */
+export interface CopyStats {
+  bytes: number;
+  ms: number;
+  attempts: number;
+  /** The object was already in the source bucket with the row's checksum: nothing fetched. */
+  kept?: boolean;
+}
+
+/** The decoded key of an item: an inventory row's is URL-encoded, a sources row's (with `url`) is as is. */
+export function keyOfItem(item: { key?: unknown; url?: unknown } | undefined): string {
+  if (!item || typeof item.key !== 'string') return '';
+  return typeof item.url === 'string' ? item.key : decodeInventoryKeyOrRaw(item.key);
 }
 
 /** The `{Error, Cause}` object a Catch puts at `$.error`. */
@@ -70,6 +94,8 @@ export interface ItemOutcome {
   crops?: number;
   /** Milliseconds each step took for this photo, added by the handlers (dedupe, resize, recordFailure). */
   timings?: Record<string, number>;
+  /** A sources run: what Fetch did for this photo (carried from its item by the handlers, observe.ts). */
+  copied?: CopyStats;
 }
 
 export const NOTHING_WRITTEN: Written = Object.freeze({ assets: 0, pointers: 0, catalogRows: 0 });

@@ -60,6 +60,23 @@ export interface ObjectStore {
   list(bucket: string, prefix: string): AsyncIterable<ListedObject>;
 }
 
+/**
+ * A multipart upload (S3 CreateMultipartUpload → UploadPart… → CompleteMultipartUpload, or
+ * AbortMultipartUpload): nothing is at the key until `complete`, so an original whose checksum turns
+ * out wrong is aborted, never stored (sources runs, src/core/fetch/fetch.ts). Parts are at least
+ * 5 MiB except the last, at most 10,000 of them (S3 User Guide, "Amazon S3 multipart upload limits").
+ */
+export interface MultipartUpload {
+  /** Parts in order, numbered from 1. */
+  uploadPart(body: Uint8Array): Promise<void>;
+  complete(): Promise<{ etag?: string }>;
+  abort(): Promise<void>;
+}
+
+export interface ObjectUploads {
+  startUpload(ref: ObjectRef, options: Pick<PutOptions, 'contentType' | 'metadata'>): Promise<MultipartUpload>;
+}
+
 export interface ListedObject {
   key: string;
   size: number;

@@ -6,14 +6,13 @@
 import { normalizeEtag } from './catalog-rows';
 import { type StepContext, nowIso } from './context';
 import { causeMessage, type FailureReason, failureOf } from './errors';
-import { decodeInventoryKeyOrRaw } from './inventory/keys';
-import type { CaughtError, ItemEvent, ItemOutcome } from './item';
+import { type CaughtError, type ItemEvent, type ItemOutcome, keyOfItem } from './item';
 import { FAILURE, type FailureRow } from './ports';
 
 const MAX_REASON = 1000;
 
 export async function recordFailure(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
-  const key = decodeInventoryKeyOrRaw(event.item?.key ?? '');
+  const key = keyOfItem(event.item);
   const { errorType, error, reason } = describeCaught(event.error);
   const row: FailureRow = {
     sourceKey: key,

@@ -4,9 +4,8 @@
  */
 import { causeMessage, type FailureReason, failureOf } from './errors';
 import type { ItemOutcome, ItemStatus, Written } from './item';
-import { addWritten, NOTHING_WRITTEN } from './item';
+import { addWritten, keyOfItem, NOTHING_WRITTEN } from './item';
 import type { ObjectStore } from './ports';
-import { decodeInventoryKeyOrRaw } from './inventory/keys';
 
 /** `photo-scaler run --json` prints exactly these fields first (users' scripts depend on them). */
 export interface RunSummary {
@@ -24,6 +23,29 @@ export interface RunSummary {
   resized: number;
   /** Variant catalog rows written (`<preset>.<format>`, issue 18): present only when non-zero. */
   variants?: number;
+  /** A sources run (issue 20): its copy phase. Present only for one. */
+  copy?: CopySummary;
+}
+
+/** The copy phase of a sources run: what Fetch did, over every row. */
+export interface CopySummary {
+  /** Rows whose original was copied into the source bucket by this run. */
+  fetched: number;
+  /** Rows whose object was already there with the row's checksum: nothing fetched. */
+  kept: number;
+  /** Rows whose Fetch failed (each is also in `failures`, with its reason). */
+  failed: number;
+  /** Bytes copied. */
+  bytes: number;
+  /** Milliseconds of Fetch, summed over the rows (in parallel: more than the run took). */
+  fetchMs: number;
+  /** Fetch failures by reason. */
+  failedByReason: Partial<Record<FailureReason, number>>;
+}
+
+export interface SummaryOptions {
+  /** The run read a sources CSV: its summary has `copy` (a failed outcome without `copied` failed in Fetch). */
+  sources?: boolean;
 }
 
 export interface ResultWriterDetails {
@@ -68,14 +90,14 @@ export async function* runOutcomes(store: ObjectStore, details: ResultWriterDeta
 }
 
 /** The run's summary from its result files, streamed: only the failures are kept. */
-export async function summarizeRun(store: ObjectStore, details: ResultWriterDetails): Promise<RunSummary> {
-  const summary = new SummaryBuilder();
+export async function summarizeRun(store: ObjectStore, details: ResultWriterDetails, options: SummaryOptions = {}): Promise<RunSummary> {
+  const summary = new SummaryBuilder(options);
   for await (const outcome of runOutcomes(store, details)) summary.add(outcome);
   return summary.result();
 }
 
-export function summarize(outcomes: Iterable<ItemOutcome>): RunSummary {
-  const summary = new SummaryBuilder();
+export function summarize(outcomes: Iterable<ItemOutcome>, options: SummaryOptions = {}): RunSummary {
+  const summary = new SummaryBuilder(options);
   for (const outcome of outcomes) summary.add(outcome);
   return summary.result();
 }
@@ -85,8 +107,26 @@ class SummaryBuilder {
   private readonly counts: Partial<Record<ItemStatus, number>> = {};
   private written: Written = NOTHING_WRITTEN;
   private readonly failures: RunSummary['failures'] = [];
+  private readonly copy?: CopySummary;
+
+  constructor(options: SummaryOptions = {}) {
+    if (options.sources) this.copy = { fetched: 0, kept: 0, failed: 0, bytes: 0, fetchMs: 0, failedByReason: {} };
+  }
 
   add(outcome: ItemOutcome): void {
+    if (this.copy) {
+      const copied = outcome.copied;
+      if (copied) {
+        if (copied.kept) this.copy.kept++;
+        else this.copy.fetched++;
+        this.copy.bytes += copied.bytes;
+        this.copy.fetchMs += copied.ms;
+      } else if (outcome.status === 'failed') {
+        const reason = failureReasonOf(outcome);
+        this.copy.failed++;
+        this.copy.failedByReason[reason] = (this.copy.failedByReason[reason] ?? 0) + 1;
+      }
+    }
     this.items++;
     this.counts[outcome.status] = (this.counts[outcome.status] ?? 0) + 1;
     this.written = addWritten(this.written, outcome.written ?? NOTHING_WRITTEN);
@@ -107,6 +147,7 @@ class SummaryBuilder {
       unchanged: count('unchanged'),
       resized: count('resized'),
       ...(this.written.variants ? { variants: this.written.variants } : {}),
+      ...(this.copy ? { copy: this.copy } : {}),
     };
   }
 }
@@ -118,8 +159,8 @@ export function failureReasonOf(outcome: Pick<ItemOutcome, 'reason' | 'errorType
 
 function batchItems(child: ChildResult): string[] {
   try {
-    const input = JSON.parse(child.Input ?? '{}') as { Items?: Array<{ key?: string }> };
-    return (input.Items ?? []).map((item) => decodeInventoryKeyOrRaw(item.key ?? ''));
+    const input = JSON.parse(child.Input ?? '{}') as { Items?: Array<{ key?: string; url?: string }> };
+    return (input.Items ?? []).map((item) => keyOfItem(item));
   } catch {
     return [];
   }

@@ -13,9 +13,8 @@ import { checksumKeyOf, type ReadManifestOptions, readManifest } from './invento
 import type { ObjectStore } from './ports';
 
 /** The execution input statemachines/migrate.asl.yaml expects. */
-export interface RunInput {
-  manifest: ManifestRef;
-}
+/** An inventory run's input (migrate.asl.yaml), or a sources run's (migrate-sources.asl.yaml, issue 20). */
+export type RunInput = { manifest: ManifestRef } | { sources: ManifestRef };
 
 export interface StartedExecution {
   executionArn: string;

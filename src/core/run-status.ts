@@ -37,6 +37,8 @@ export interface RunStatus {
   /** From the execution output, once the Map has written its results. */
   resultWriter?: ResultWriterDetails;
   mapRun?: { arn: string; status: string; items: ItemCounts; childExecutions: ItemCounts };
+  /** A sources run (issue 20): the CSV of sources, from the execution input (instead of `manifest`). */
+  sources?: ManifestRef;
 }
 
 export const FINISHED: ReadonlySet<ExecutionStatus> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);

@@ -18,9 +18,8 @@
 import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { decodeInventoryKeyOrRaw } from '../core/inventory/keys';
 import type { BatchEvent, TriagedItem } from '../core/find-unchanged';
-import type { ItemEvent, ItemOutcome } from '../core/item';
+import { type ItemEvent, type ItemOutcome, keyOfItem } from '../core/item';
 
 export const SERVICE = 'photo-scaler';
 export const NAMESPACE = 'photo-scaler';
@@ -147,7 +146,7 @@ export class StepMetrics {
 
 /** Log keys of one photo: decoded key, source bucket and ETag, and the execution (runId). */
 function photoKeys(event: ItemEvent): Record<string, unknown> {
-  const key = event.item?.key === undefined ? undefined : decodeInventoryKeyOrRaw(event.item.key);
+  const key = event.item?.key === undefined ? undefined : keyOfItem(event.item);
   return { key, sourceBucket: event.item?.bucket, sourceEtag: event.item?.etag, execution: event.runId, retryCount: event.retryCount };
 }
 
@@ -186,7 +185,9 @@ async function observed<R>(step: string, telemetry: Telemetry, keys: Record<stri
 export function observeStep(step: string, run: StepFunction, telemetry: Telemetry = {}) {
   return (event: ItemEvent, lambdaContext?: Context): Promise<ItemOutcome> =>
     observed(step, telemetry, photoKeys(event), lambdaContext, () => run(event), (outcome, ms, logger, metrics) => {
-      const timed: ItemOutcome = { ...outcome, timings: { ...event.outcome?.timings, ...outcome.timings, [step]: ms } };
+      // A sources run: the copy's figures ride on the item (Fetch's result) into every outcome.
+      const copied = outcome.copied ?? event.item?.copied;
+      const timed: ItemOutcome = { ...outcome, timings: { ...event.outcome?.timings, ...outcome.timings, [step]: ms }, ...(copied ? { copied } : {}) };
       metrics.record(timed, ms);
       logger.info(`${step}: ${outcome.status}`, {
         status: outcome.status,

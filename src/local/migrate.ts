@@ -23,6 +23,8 @@ import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 import { UPLOAD_INDEX_FILE, UploadIndex } from './upload-index';
 
 export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
+/** Its sibling for sources runs (issue 20): a CSV of URLs, each fetched first, then the same photo steps. */
+export const SOURCES_STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate-sources.asl.yaml', import.meta.url));
 /** Written under the data dir after each run: what verify and redrive look at. */
 export const LAST_RUN_FILE = 'last-run.json';
 
@@ -163,20 +165,29 @@ export async function writeInventoryReport(stack: LocalStack, prefix: string, ob
 export async function executeMigration(
   stack: LocalStack,
   manifest: ManifestRef,
-  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale' | 'signal'> & { name?: string; record?: 'run' | 'redrive'; skipped?: Skipped[] } = {},
+  options: Pick<LocalRunOptions, 'onProgress' | 'timeScale' | 'signal'> & {
+    name?: string;
+    record?: 'run' | 'redrive';
+    skipped?: Skipped[];
+    /** `manifest` is a sources CSV (issue 20, src/local/sources.ts), not an inventory report. */
+    sources?: boolean;
+    /** A sources run's allowlist (`--allow-host`), recorded for its redrive. */
+    allowHosts?: readonly string[];
+  } = {},
   started = performance.now(),
 ): Promise<LocalRunResult> {
   const progress = options.onProgress ?? (() => {});
   // As `start` and the auto-start Lambda do: a report the state machine cannot run (no Size or ETag,
   // every version listed, another bucket's) is refused before anything starts.
-  await checkReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket });
-  const definition = await loadDefinition(STATE_MACHINE_FILE);
+  // A sources CSV was checked row by row before it was stored (src/local/sources.ts).
+  if (!options.sources) await checkReport(stack.store, manifest, { expectedSourceBucket: LOCAL_NAMES.sourceBucket });
+  const definition = await loadDefinition(options.sources ? SOURCES_STATE_MACHINE_FILE : STATE_MACHINE_FILE);
   const execution = options.name ?? `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   const redriving = options.record === 'redrive' ? await readLastRun(stack.dataDir) : undefined;
   const record = async (status: string, details: Partial<LastRun> = {}) => {
     const run: LastRun = redriving
       ? { ...redriving, status: redriving.status, redrives: [...(redriving.redrives ?? []).filter((r) => r.execution !== execution), { execution, manifest, status, ...details }] }
-      : { execution, status, manifest, startedAt, ...(options.skipped ? { skipped: options.skipped } : {}), ...details };
+      : { execution, status, manifest, startedAt, ...(options.sources ? { sources: true as const, allowHosts: [...(options.allowHosts ?? [])] } : {}), ...(options.skipped ? { skipped: options.skipped } : {}), ...details };
     await writeLastRun(stack.dataDir, run);
   };
   const startedAt = new Date().toISOString();
@@ -201,7 +212,7 @@ export async function executeMigration(
     ended = await startExecution({
       definition,
       name: execution,
-      input: { manifest },
+      input: options.sources ? { sources: manifest } : { manifest },
       tasks: stack.tasks as unknown as Record<string, (event: unknown) => Promise<unknown>>,
       intrinsics: { LibraryBucket: LOCAL_NAMES.libraryBucket },
       store: stack.stepFunctionsStore,
@@ -237,7 +248,8 @@ export async function executeMigration(
   // Streamed from the result files: a summary, not every photo's outcome, is held. Read with the
   // client that wrote them (Step Functions' own, retrying longer): under injected faults a read
   // that gave up would leave a succeeded run with an empty summary.
-  const summary = resultWriter ? await summarizeRun(stack.stepFunctionsStore, resultWriter).catch(() => summarize([])) : summarize([]);
+  const sources = { sources: options.sources ?? redriving?.sources ?? false };
+  const summary = resultWriter ? await summarizeRun(stack.stepFunctionsStore, resultWriter, sources).catch(() => summarize([], sources)) : summarize([], sources);
   const diskFull = stack.diskFull();
   const result: LocalRunResult = {
     summary,
@@ -272,7 +284,12 @@ export interface LastRun {
   execution: string;
   /** RUNNING while it runs — and after, when it was killed or cut short; then SUCCEEDED, FAILED or ABORTED. */
   status: string;
+  /** The inventory report the run read; for a sources run (`sources`), its CSV of sources. */
   manifest: ManifestRef;
+  /** A sources run (issue 20): `manifest` (and each redrive's) is a CSV of `key,url` rows. */
+  sources?: true;
+  /** A sources run's allowlist (`--allow-host`): its redrive fetches from the same hosts. */
+  allowHosts?: string[];
   resultWriter?: ResultWriterDetails;
   startedAt?: string;
   finishedAt?: string;

@@ -302,17 +302,14 @@ export class ObjectFileStore extends FilesystemStore {
     return files;
   }
 
-  async initiateUpload(): Promise<never> {
-    throw new Error('multipart uploads are not supported by the local S3 (photo-scaler puts objects whole)');
-  }
-
-  async putPart(): Promise<never> {
-    return this.initiateUpload();
-  }
-
-  async putObjectMultipart(): Promise<never> {
-    return this.initiateUpload();
-  }
+  /*
+   * Multipart uploads (a sources run's Fetch sends an original over one part, 8 MiB, that way: issue
+   * 20) are s3rver's own: parts are files under the bucket's `uploads/<id>/`, outside OBJECTS_DIR, and
+   * CompleteMultipartUpload streams them, in order, through putObject above — so the object appears
+   * whole, at once, like any other. Its ETag is the MD5 of the whole object (S3's is the MD5 of the
+   * parts' MD5s, with `-<parts>`). s3rver has no route for AbortMultipartUpload: an aborted upload's
+   * part files stay under uploads/ (never an object).
+   */
 
   /**
    * Objects of s3rver's own layout (`<key>._S3rver_object` + `.md5` + `_metadata.json`), from a data

@@ -61,7 +61,7 @@ export function renderReportHtml(data: ReportData, baseUrl = ''): string {
 <body>
 <h1>photo-scaler — run <code>${esc(data.run.execution)}</code></h1>
 <p class="meta">Status <b data-run-status="${esc(data.run.status)}">${esc(data.run.status)}</b>${data.run.finishedAt ? `, finished ${esc(data.run.finishedAt)}` : ''}.
-Inventory <code>s3://${esc(data.run.manifest.bucket)}/${esc(data.run.manifest.key)}</code>.
+${data.run.sources ? 'Sources' : 'Inventory'} <code>s3://${esc(data.run.manifest.bucket)}/${esc(data.run.manifest.key)}</code>.
 ${throughput(data)}
 Images load from ${base ? `<code>${esc(base)}</code>` : 'this server'} at their logical URLs (run <code>npx photo-scaler serve</code>).
 Report generated ${esc(data.generatedAt)}.</p>
@@ -72,6 +72,7 @@ ${counts.map(([id, label, value]) => `<div class="count"><b data-count="${id}">$
 </div>
 <p class="meta">This run wrote ${n(s.assets)} assets, ${n(s.pointers)} pointers and ${n(s.catalogRows)} catalog rows (a rerun writes none).</p>
 
+${copySection(data)}
 <h2>Per-photo durations</h2>
 ${durationChart(data.photos)}
 
@@ -175,4 +176,20 @@ function durationChart(photos: readonly ReportPhoto[]): string {
 <text x="${pad}" y="14">photos per duration bucket (tallest: ${n(tallest)})</text>
 </svg>
 <p class="meta">${n(values.length)} photos · median ${pct(50).toFixed(0)} ms · p90 ${pct(90).toFixed(0)} ms · p99 ${pct(99).toFixed(0)} ms · max ${max.toFixed(0)} ms (dedupe + resize, or dedupe + recordFailure, per photo)</p>`;
+}
+
+/**
+ * A sources run's copy phase (issue 20): originals copied into the source bucket, bytes, throughput
+ * over the execution, those kept (already there with their checksum), Fetch failures by reason. No
+ * URL is shown: a row's may carry a SAS token.
+ */
+function copySection(data: ReportData): string {
+  const copy = data.summary.copy;
+  if (!copy) return '';
+  const seconds = data.run.executionSeconds;
+  const rate = seconds ? ` (${(copy.bytes / 1e6 / seconds).toFixed(1)} MB/s, ${(copy.fetched / seconds).toFixed(1)} photos/s over the run)` : '';
+  const reasons = Object.entries(copy.failedByReason).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `<h2>Copy phase</h2>
+<p class="meta">Copied <b data-copy="fetched">${copy.fetched}</b> originals into the source bucket, <b data-copy="bytes">${copy.bytes}</b> bytes${rate}; kept <b data-copy="kept">${copy.kept}</b> already there; <b data-copy="failed">${copy.failed}</b> not fetched.</p>
+${reasons.length ? `<table><tr><th>Fetch failed</th><th>photos</th></tr>${reasons.map(([reason, count]) => `<tr><td><code>${esc(reason)}</code></td><td data-copy-reason="${esc(reason)}">${count}</td></tr>`).join('')}</table>` : ''}`;
 }

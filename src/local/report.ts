@@ -5,13 +5,13 @@
  */
 import type { FailureReason } from '../core/errors';
 import { decodeInventoryKey } from '../core/inventory/keys';
-import { readInventoryReport } from '../core/inventory/read';
 import type { ItemOutcome, ItemStatus } from '../core/item';
 import { isOriginalRow, ORIGINAL, rowKind } from '../core/layout';
 import type { CatalogRow } from '../core/ports';
 import { readRunOutcomes, type RunSummary, summarize } from '../core/run-results';
 import { type FailureGroup, failureGroups } from '../core/run-status';
 import { type LastRun, readLastRun } from './migrate';
+import { runRows } from './sources';
 import type { Skipped } from './photos';
 import type { LocalStack } from './stack';
 
@@ -58,7 +58,7 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
   const last = run ?? (await readLastRun(stack.dataDir));
   const outcomes = last.resultWriter ? await readRunOutcomes(stack.store, last.resultWriter) : [];
   const byKey = new Map(outcomes.map((outcome) => [outcome.key, outcome]));
-  const keys = (await readInventoryReport(stack.store, last.manifest)).map((row) => decodeInventoryKey(row.Key ?? ''));
+  const keys = (await runRows(stack.store, last)).map((row) => decodeInventoryKey(row.Key ?? ''));
   const presets = stack.context.presets.map((preset) => preset.name);
   const order = new Map([ORIGINAL, ...presets].map((name, index) => [name, index]));
 
@@ -105,7 +105,8 @@ export async function buildReport(stack: LocalStack, run?: LastRun): Promise<Rep
   for (const photo of photos) if (photo.sha256) bySha.set(photo.sha256, [...(bySha.get(photo.sha256) ?? []), photo.key]);
   const duplicateGroups = [...bySha.entries()].filter(([, keys]) => keys.length > 1).map(([sha256, keys]) => ({ sha256, keys: keys.sort() }));
 
-  const summary = summarize(outcomes);
+  // A sources run (issue 20): its summary has the copy phase (summary.copy).
+  const summary = summarize(outcomes, { sources: last.sources === true });
   return {
     run: last,
     generatedAt: new Date().toISOString(),

@@ -34,7 +34,7 @@ export class LocalRunStarter implements RunStarter {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { executionArn, alreadyStarted: true };
       throw error;
     }
-    const result = await executeMigration(this.stack, input.manifest, { ...this.options, name });
+    const result = 'sources' in input ? await executeMigration(this.stack, input.sources, { ...this.options, name, sources: true }) : await executeMigration(this.stack, input.manifest, { ...this.options, name });
     this.results.set(name, result);
     await writeFile(record, `${JSON.stringify({ name, input, status: result.status, summary: result.summary }, null, 2)}\n`);
     return { executionArn, alreadyStarted: false };

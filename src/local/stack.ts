@@ -17,6 +17,9 @@ import { makeFindUnchangedHandler } from '../handlers/find-unchanged';
 import type { BatchEvent, TriagedItem } from '../core/find-unchanged';
 import { makeRecordFailureHandler } from '../handlers/record-failure';
 import { makeResizeHandler } from '../handlers/resize';
+import { type FetchEvent, makeFetchHandler, systemLookup } from '../handlers/fetch';
+import { DEFAULT_FETCH_OPTIONS, type FetchedItem, type FetchOptions } from '../core/fetch/fetch';
+import { derivedPrefixOf } from '../core/source';
 import { InvalidationLog } from './cdn';
 import { startEmulators } from './emulators';
 import { FaultInjector, type FaultRates, NO_FAULTS } from './faults';
@@ -38,6 +41,8 @@ export const DEFAULT_DATA_DIR = '.photo-scaler';
 
 export type LocalTasks = Record<'dedupe' | 'resize' | 'recordFailure', (event: ItemEvent) => Promise<ItemOutcome>> & {
   findUnchanged: (event: BatchEvent) => Promise<TriagedItem[]>;
+  /** A sources run's Fetch (issue 20), into the emulated source bucket. */
+  fetch: (event: FetchEvent) => Promise<FetchedItem>;
 };
 
 export interface LocalStack {
@@ -48,6 +53,11 @@ export interface LocalStack {
   s3: S3Client;
   dynamo: DynamoDBClient;
   tasks: LocalTasks;
+  /**
+   * The Fetch step's options, read at each invocation: `run --sources` sets the allowlist (`--allow-host`);
+   * empty, nothing is fetched (every row FAILED host-refused).
+   */
+  fetchOptions: FetchOptions;
   /** The ItemReader's and ResultWriter's store: Step Functions' own client, retrying longer. */
   stepFunctionsStore: S3ObjectStore;
   /** The store `run` uploads the photos with (the user's own upload, with its own retries). */
@@ -78,6 +88,8 @@ export interface LocalStackOptions {
   resizeConcurrency?: number;
   /** Scales the AWS SDK's waits between retries, as `timeScale` scales the state machine's (tests). */
   sdkTimeScale?: number;
+  /** The Fetch step's options (timeouts, tries, the allowlist) over DEFAULT_FETCH_OPTIONS (tests shorten them). */
+  fetch?: Partial<FetchOptions>;
 }
 
 /** What Step Functions itself uses to read the inventory and write the results: its own client, retrying longer. */
@@ -130,7 +142,7 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
       recordFailure: makeRecordFailureHandler(() => lambdaContext, telemetry),
     };
   });
-  const invoke = (name: Exclude<keyof LocalTasks, 'findUnchanged'>) => faults.crashing((event: ItemEvent) => containers.invoke((handlers) => handlers[name](event)));
+  const invoke = (name: 'dedupe' | 'resize' | 'recordFailure') => faults.crashing((event: ItemEvent) => containers.invoke((handlers) => handlers[name](event)));
   // Resize decodes a photo: at most this many at once on this machine. Each invocation still has a
   // container of its own (as on AWS, where they all run at once); its TimeoutSeconds counts from
   // when it gets a CPU slot (TaskHandler.queued), not from the wait, which Lambda does not have.
@@ -154,7 +166,23 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     { queued: true },
   );
   const findUnchanged = faults.crashing((event: BatchEvent) => containers.invoke((handlers) => handlers.findUnchanged(event)));
-  const tasks: LocalTasks = { findUnchanged, dedupe: invoke('dedupe'), resize, recordFailure: invoke('recordFailure') };
+  // Fetch, as the fetch Lambda: its own clients (the source bucket is all it writes), the options of
+  // the run (`--allow-host`) read at each invocation.
+  const fetchOptions: FetchOptions = { ...DEFAULT_FETCH_OPTIONS, allowlist: [], lookup: systemLookup, ...options.fetch };
+  const fetchStore = new S3ObjectStore(counted(emulators.newClients()).s3);
+  const fetch = makeFetchHandler(
+    () => ({
+      store: fetchStore,
+      uploads: fetchStore,
+      sourceBucket: LOCAL_NAMES.sourceBucket,
+      maxInputBytes: config.limits.maxInputBytes,
+      presetNames: presets.map((preset) => preset.name),
+      derivedPrefixBytes: derivedPrefixOf({ presets, config }),
+      options: fetchOptions,
+    }),
+    telemetry,
+  );
+  const tasks: LocalTasks = { findUnchanged, dedupe: invoke('dedupe'), resize, recordFailure: invoke('recordFailure'), fetch: (event) => fetch(event) };
   const stepFunctions = counted(emulators.newClients({ maxAttempts: STEP_FUNCTIONS_ATTEMPTS }));
   return {
     dataDir,
@@ -163,6 +191,7 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     s3: emulators.s3,
     dynamo: emulators.dynamo,
     tasks,
+    fetchOptions,
     stepFunctionsStore: new S3ObjectStore(stepFunctions.s3),
     uploadStore: new S3ObjectStore(counted(emulators.newClients({ maxAttempts: STEP_FUNCTIONS_ATTEMPTS })).s3),
     faults,

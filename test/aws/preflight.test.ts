@@ -43,6 +43,13 @@ describe('packageProblems', () => {
     expect(packageProblems(facts)).toEqual([]);
   });
 
+  it('checks the fetch allowlist (sources runs) entry by entry', () => {
+    expect(packageProblems({ ...facts, fetchAllowHosts: 'acct.blob.core.windows.net, *.example.com,images.example.org:8443' })).toEqual([]);
+    expect(packageProblems({ ...facts, fetchAllowHosts: 'ok.example.com,https://bad.example.com/x' })).toEqual([
+      'param fetchAllowHosts: not an allowed host: "https://bad.example.com/x" (host, host:port, *.domain, [ipv6]:port or s3://bucket)',
+    ]);
+  });
+
   it('names each bad parameter and how to mend it, all at once', () => {
     const problems = packageProblems({
       ...facts,

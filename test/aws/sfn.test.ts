@@ -124,6 +124,15 @@ describe('describeRun', () => {
     });
   });
 
+  it('names a sources run\'s CSV (issue 20: its input is {sources}, not {manifest})', async () => {
+    const sources = { bucket: 'photo-scaler-source-prod-inventory', key: 'sources/azure.csv' };
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: execution, stateMachineArn: machine, status: 'RUNNING', startDate: new Date(), input: JSON.stringify({ sources }) });
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+    const status = await describeRun(client, execution);
+    expect(status.sources).toEqual(sources);
+    expect(status.manifest).toBeUndefined();
+  });
+
   it('has no Map Run before the Map starts, and names an unknown execution', async () => {
     sfn.on(DescribeExecutionCommand).resolves({ executionArn: execution, stateMachineArn: machine, status: 'RUNNING', startDate: new Date() });
     sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });

@@ -25,7 +25,7 @@ import {
   RUNS,
 } from '../../src/core/layout';
 import { validateConfig } from '../../src/core/presets';
-import { loadAslFile } from '../helpers/definition';
+import { loadAslFile, SOURCES_ASL_FILE } from '../helpers/definition';
 
 type AnyObject = Record<string, any>;
 
@@ -149,6 +149,10 @@ describe('serverless.yml and the state machine use the layout\'s names', () => {
     expect(writers[0].Parameters).toEqual({ Bucket: { Ref: 'LibraryBucket' }, Prefix: RUNS });
     expect(statement(resources, 'ResultWriterWritesRunResults').Resource).toEqual({ 'Fn::Sub': `\${LibraryBucket.Arn}/${RUNS}/*` });
     expect(statement(resources, 'RunResultsAreNotPublic').Resource).toEqual({ 'Fn::Sub': `\${LibraryBucket.Arn}/${RUNS}/*` });
+    // The sources state machine (issue 20) writes its results there too.
+    const sourcesWriters = [...objects(loadAslFile(SOURCES_ASL_FILE))].filter((object) => object.ResultWriter).map((object) => object.ResultWriter);
+    expect(sourcesWriters.map((writer) => writer.Parameters)).toEqual([{ Bucket: { Ref: 'LibraryBucket' }, Prefix: RUNS }]);
+    expect(statement(resources, 'SourcesResultWriterWritesRunResults').Resource).toEqual({ 'Fn::Sub': `\${LibraryBucket.Arn}/${RUNS}/*` });
   });
 
   it('CloudFront reads assets/ from the bucket and sends dynamic/ to the resolver', () => {

@@ -6,10 +6,12 @@ import { parse } from 'yaml';
 export type AnyState = Record<string, any>;
 
 export const ASL_FILE = join(import.meta.dirname, '../../statemachines/migrate.asl.yaml');
+/** Its sibling for sources runs (issue 20). */
+export const SOURCES_ASL_FILE = join(import.meta.dirname, '../../statemachines/migrate-sources.asl.yaml');
 
 /** The ASL file as written (YAML anchors and aliases resolved), a fresh copy each time. */
-export function loadAslFile(): AnyState {
-  return parse(readFileSync(ASL_FILE, 'utf8'), { merge: true, maxAliasCount: -1 }) as AnyState;
+export function loadAslFile(file = ASL_FILE): AnyState {
+  return parse(readFileSync(file, 'utf8'), { merge: true, maxAliasCount: -1 }) as AnyState;
 }
 
 /** Every state of a definition, nested Map processors included, named by its path. */

@@ -1,7 +1,7 @@
 /** A Map-backed ObjectStore with S3's semantics for what the core uses (MD5 ETags, 404 as NotFoundError). */
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../../src/core/errors';
-import type { ListedObject, ObjectHead, ObjectRef, ObjectStore, ObjectStream, PutOptions, StoredObject } from '../../src/core/ports';
+import type { ListedObject, MultipartUpload, ObjectHead, ObjectRef, ObjectStore, ObjectStream, ObjectUploads, PutOptions, StoredObject } from '../../src/core/ports';
 
 interface Entry {
   body: Uint8Array;
@@ -79,3 +79,30 @@ export class MemoryStore implements ObjectStore {
 }
 
 const id = (ref: ObjectRef) => `${ref.bucket}\u0000${ref.key}`;
+
+/** Multipart uploads into a MemoryStore: nothing at the key until `complete`; `aborted` counts abandoned uploads, `parts` every part's size. */
+export class MemoryUploads implements ObjectUploads {
+  aborted = 0;
+  completed = 0;
+  parts: number[] = [];
+
+  constructor(private readonly store: MemoryStore) {}
+
+  async startUpload(ref: ObjectRef, options: Pick<PutOptions, 'contentType' | 'metadata'>): Promise<MultipartUpload> {
+    const parts: Uint8Array[] = [];
+    return {
+      uploadPart: async (body) => {
+        this.parts.push(body.byteLength);
+        parts.push(body.slice());
+      },
+      complete: async () => {
+        this.completed++;
+        await this.store.put(ref, Buffer.concat(parts), options);
+        return { etag: `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}` };
+      },
+      abort: async () => {
+        this.aborted++;
+      },
+    };
+  }
+}

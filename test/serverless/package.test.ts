@@ -180,7 +180,9 @@ describe('serverless package (offline)', () => {
     // The plugin's own role is not made when the machine has a role. The others: the functions' shared
     // role, the starter's own, and our custom resource's for the source bucket's notifications.
     expect(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual([
+      'FetchRole',
       'IamRoleLambdaExecution',
+      'MigrateSourcesStateMachineRole',
       'MigrateStateMachineRole',
       'OnDemandRole',
       'SourceNotificationsRole',
@@ -423,6 +425,26 @@ describe('serverless package (offline)', () => {
     expect(resources.StartRunLogGroup!.Properties.LogGroupName).toBe('/aws/lambda/photo-scaler-test-startRun');
   });
 
+  it('sources runs (issue 20): the fetch function writes the source bucket and its logs, nothing else; its own concurrency; the allowlist a parameter', () => {
+    const fetch = resources.FetchLambdaFunction!.Properties;
+    expect(fetch).toMatchObject({ Handler: 'src/handlers/fetch.handler', Timeout: 40, Role: { 'Fn::GetAtt': ['FetchRole', 'Arn'] }, ReservedConcurrentExecutions: 50 });
+    expect(fetch.Environment.Variables).toMatchObject({ SOURCE_BUCKET: 'photo-scaler-source-test', FETCH_ALLOW_HOSTS: '' });
+    expect(roleStatements('FetchRole').map((s) => [[s.Action].flat().sort(), s.Resource])).toEqual([
+      [['logs:CreateLogStream', 'logs:PutLogEvents'], { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/photo-scaler-test-fetch:*' }],
+      [['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test/*' }],
+      [['s3:ListBucket'], { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test' }],
+    ]);
+    expect(resources.FetchLogGroup!.Properties.LogGroupName).toBe('/aws/lambda/photo-scaler-test-fetch');
+    // Its Task's TimeoutSeconds is 5 s over the function's timeout, as every step's.
+    const machine = resources.MigrateSourcesStateMachine!;
+    expect(machine.Properties).toMatchObject({ StateMachineName: 'photo-scaler-migrate-sources-test', RoleArn: { 'Fn::GetAtt': ['MigrateSourcesStateMachineRole', 'Arn'] } });
+    expect(machine.Properties.LoggingConfiguration).toMatchObject({ IncludeExecutionData: false, Level: 'ERROR' });
+    const sourcesRole = roleStatements('MigrateSourcesStateMachineRole');
+    expect(statementWith(sourcesRole, 'lambda:InvokeFunction')[0]!.Resource).toContainEqual({ 'Fn::GetAtt': ['FetchLambdaFunction', 'Arn'] });
+    expect(statementWith(sourcesRole, 's3:GetObject')[0]!.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::photo-scaler-source-test-inventory/sources/*' });
+    expect(template.Outputs.MigrateSourcesStateMachineArn).toMatchObject({ Value: { Ref: 'MigrateSourcesStateMachine' } });
+  });
+
   it('syncs live: our custom resource puts the source bucket\'s notifications to the sync function, after S3 may invoke it; failures go to a dead-letter queue', () => {
     expect(Object.values(resources).filter((resource) => resource.Type === 'Custom::S3')).toEqual([]);
     const notifications = resources.SourceBucketNotifications!;
@@ -613,11 +635,11 @@ describe('serverless package: secrets, SSE-KMS, concurrency, failure destination
     expect(resources.OnDemandLambdaFunction!.Properties.Role).toEqual({ 'Fn::GetAtt': ['OnDemandRole', 'Arn'] });
   });
 
-  it('reserves concurrency for live sync and on-demand only, and keeps the starter\'s failed events in a queue', () => {
+  it('reserves concurrency for live sync, on-demand and fetch only, and keeps the starter\'s failed events in a queue', () => {
     const reserved = Object.fromEntries(
       Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.ReservedConcurrentExecutions !== undefined).map(([id, r]) => [id, r.Properties.ReservedConcurrentExecutions]),
     );
-    expect(reserved).toEqual({ SyncLambdaFunction: 20, OnDemandLambdaFunction: 50, ResolveLambdaFunction: 50 });
+    expect(reserved).toEqual({ SyncLambdaFunction: 20, OnDemandLambdaFunction: 50, ResolveLambdaFunction: 50, FetchLambdaFunction: 50 });
     expect(resources.StartRunLambdaEvConf!.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['StartRunDeadLetterQueue', 'Arn'] } } } });
     expect(resources.StartRunDeadLetterQueue!.Properties).toEqual({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
     expect(template.Outputs.StartRunDeadLetterQueueUrl).toEqual({ Value: { Ref: 'StartRunDeadLetterQueue' } });
