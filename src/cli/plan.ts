@@ -1,9 +1,15 @@
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { config } from '../config';
 import { formatsToPrice } from '../core/estimate';
 import type { ManifestRef } from '../core/inventory/manifest';
-import { type MachineShape, type Plan, planInventory, type PlanInventoryOptions, planOf } from '../core/plan';
+import { copyCost, putRequestsFor } from '../core/fetch/copy-cost';
+import { readSources } from '../core/fetch/sources-csv';
+import { redactUrl } from '../core/fetch/url-check';
+import { type MachineShape, type Plan, planInventory, type PlanInventoryOptions, type PlanObject, planOf, tallyObjects } from '../core/plan';
 import type { Catalog, ObjectStore } from '../core/ports';
 import { validateConfig } from '../core/presets';
 import { derivedPrefixOf } from '../core/source';
@@ -13,7 +19,8 @@ import { type AwsFlags, parseS3Url, withAwsOptions } from './aws';
 import { formatList, positive, readTimings } from './estimate';
 
 interface PlanFlags extends AwsFlags {
-  manifest: string;
+  manifest?: string;
+  sources?: string;
   json?: boolean;
   aws?: boolean;
   table?: string;
@@ -26,6 +33,7 @@ interface PlanFlags extends AwsFlags {
 
 /** statemachines/migrate.asl.yaml (src/local/migrate.ts STATE_MACHINE_FILE, without loading the local stack). */
 const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
+const SOURCES_STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate-sources.asl.yaml', import.meta.url));
 
 /** The Resize and Dedupe memory of serverless.yml (estimate's defaults). */
 const DEDUPE_MEMORY_MB = 512;
@@ -34,7 +42,8 @@ export function registerPlan(program: Command): void {
   const command = program
     .command('plan')
     .description('read an S3 Inventory report (streamed) and say what a run on it will do and cost, before you start it')
-    .requiredOption('--manifest <s3-url|path>', 'the report: s3://<bucket>/<prefix>/manifest.json, or a manifest.json on disk (as aws s3 sync copies a report)')
+    .option('--manifest <s3-url|path>', 'the report: s3://<bucket>/<prefix>/manifest.json, or a manifest.json on disk (as aws s3 sync copies a report)')
+    .option('--sources <s3-url|path>', 'instead of a report, a sources file (CSV of key,url,…: a sources run) — prices its copy phase and the run')
     .option('--json', 'print one JSON object')
     .option('--aws', 'compare with the deployed stack\'s catalog (what a rerun would skip)')
     .option('--table <name>', 'compare with this catalog table on AWS (what a rerun would skip)')
@@ -44,13 +53,16 @@ export function registerPlan(program: Command): void {
     .option('--timings <file>', 'per-photo timings from npm run bench (default: as estimate)')
     .option('--formats <list>', 'extra formats to price on every preset, as estimate --formats');
   withAwsOptions(command).action(async (flags: PlanFlags) => {
+    if ((flags.manifest === undefined) === (flags.sources === undefined)) throw new Error('give either --manifest <report> or --sources <file.csv>');
+    if (flags.sources !== undefined) return planSourcesCommand(flags);
     const presets = validateConfig(config);
     const base = {
       presets,
       derivedPrefixBytes: derivedPrefixOf({ presets, config }),
       maxInputBytes: config.limits.maxInputBytes,
     };
-    const onS3 = flags.manifest.startsWith('s3://');
+    const manifestAt = flags.manifest!;
+    const onS3 = manifestAt.startsWith('s3://');
     let closeStack: (() => Promise<void>) | undefined;
     let store: ObjectStore;
     let ref: ManifestRef;
@@ -58,7 +70,7 @@ export function registerPlan(program: Command): void {
     let catalog: Catalog | undefined;
     try {
       if (onS3) {
-        ref = parseS3Url(flags.manifest);
+        ref = parseS3Url(manifestAt);
         // The AWS adapters are loaded only for a report in S3: a report on disk is read in a lean process.
         const [{ S3ObjectStore }, { DynamoCatalog }, { awsClients, deployedStackInRegion }] = await Promise.all([import('../aws/s3-store'), import('../aws/dynamo-catalog'), import('./aws')]);
         const clients = awsClients(flags.region);
@@ -72,7 +84,7 @@ export function registerPlan(program: Command): void {
         if (table) catalog = new DynamoCatalog(clients.dynamo, table);
       } else {
         if (flags.aws) throw new Error('--aws needs an s3:// manifest (the report in the stack\'s inventory bucket)');
-        const local = await openLocalReport(flags.manifest);
+        const local = await openLocalReport(manifestAt);
         store = local.store;
         ref = local.ref;
         options = { ...options, where: local.where };
@@ -99,7 +111,7 @@ export function registerPlan(program: Command): void {
         dedupeMemoryMB: DEDUPE_MEMORY_MB,
         avgMegapixels: flags.avgMegapixels ? positive(flags.avgMegapixels, '--avg-megapixels') : undefined,
       });
-      const where = onS3 ? flags.manifest : options.where!(ref.key);
+      const where = onS3 ? manifestAt : options.where!(ref.key);
       process.stdout.write(flags.json ? `${JSON.stringify({ manifest: where, sourceBucket: manifest.sourceBucket, ...plan })}\n` : human(where, manifest.sourceBucket, plan));
     } finally {
       await closeStack?.();
@@ -153,4 +165,89 @@ function human(where: string, sourceBucket: string, plan: Plan): string {
     `  ${requestRate.throttled ? `over: lower MaxConcurrency to ${requestRate.recommendedMaxConcurrency} (wall clock then ${requestRate.wallClockHoursAtRecommended.toFixed(2)} h)` : `within: MaxConcurrency ${requestRate.recommendedMaxConcurrency} is fine`}. ${requestRate.how}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `plan --sources <file.csv>`: the sources file read twice, streamed (the first time to check every row,
+ * as `run --sources` and `start --sources` do, and to learn the average size of the rows that give one;
+ * the second to tally): the rows are planned as the objects the copy will make (a row without `size` at
+ * that average), then the copy phase is priced beside the run.
+ */
+async function planSourcesCommand(flags: PlanFlags): Promise<void> {
+  const presets = validateConfig(config);
+  const at = flags.sources!;
+  const open = await sourcesReader(at, flags);
+  const first = { rows: 0, sized: 0, sizedBytes: 0, bad: [] as string[] };
+  for await (const record of readSources(await open(), basename(at))) {
+    if ('error' in record) {
+      first.bad.push(`line ${record.line}: ${record.error}`);
+      continue;
+    }
+    first.rows++;
+    if (record.row.size !== undefined) {
+      first.sized++;
+      first.sizedBytes += record.row.size;
+    }
+  }
+  if (first.bad.length > 0) throw new Error(`${redactUrl(at)}: ${first.bad.length} bad row(s), nothing planned:\n  ${first.bad.slice(0, 20).join('\n  ')}`);
+  const assumedSize = first.sized > 0 ? Math.round(first.sizedBytes / first.sized) : 0;
+  const totals = { rows: 0, bytes: 0, requests: 0, parts: 0 };
+  async function* objects(): AsyncGenerator<PlanObject> {
+    for await (const record of readSources(await open(), basename(at))) {
+      if ('error' in record) continue;
+      const size = record.row.size ?? assumedSize;
+      const puts = putRequestsFor(size);
+      totals.rows++;
+      totals.bytes += size;
+      totals.requests += puts.requests;
+      totals.parts += puts.parts;
+      // A single-part PutObject's ETag is the MD5 of its bytes: a row's md5 is what its object's ETag will be.
+      yield { key: record.row.key, size, ...(record.row.md5 ? { etag: record.row.md5 } : {}) };
+    }
+  }
+  const tally = await tallyObjects(objects(), { presets, derivedPrefixBytes: derivedPrefixOf({ presets, config }), maxInputBytes: config.limits.maxInputBytes });
+  const definition = (await loadDefinition(SOURCES_STATE_MACHINE_FILE)) as { States: Record<string, any> };
+  const map = definition.States.ProcessSources;
+  const machine: MachineShape = { maxConcurrency: map.MaxConcurrency, batchConcurrency: map.ItemProcessor.States.EachPhoto.MaxConcurrency ?? 1, batchSize: map.ItemBatcher.MaxItemsPerBatch };
+  const plan = planOf(tally, {
+    machine,
+    timings: readTimings(flags.timings),
+    presets: presets.filter((preset) => preset.variantOf === undefined).length,
+    formats: formatsToPrice(presets, formatList(flags.formats)),
+    memoryMB: positive(flags.memory, '--memory'),
+    dedupeMemoryMB: DEDUPE_MEMORY_MB,
+    avgMegapixels: flags.avgMegapixels ? positive(flags.avgMegapixels, '--avg-megapixels') : undefined,
+  });
+  const copy = { ...copyCost(totals, Math.min(machine.maxConcurrency * machine.batchConcurrency, FETCH_CONCURRENCY)), rowsWithoutSize: first.rows - first.sized, assumedSizeBytes: assumedSize };
+  const where = redactUrl(at);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ sources: where, ...plan, copy })}\n`);
+    return;
+  }
+  const copyLines = [
+    '',
+    `Copy phase (sources run): ${count(copy.rows)} rows, ${size(copy.bytes)}${copy.rowsWithoutSize > 0 ? ` (${count(copy.rowsWithoutSize)} rows without a size counted at the others' average, ${size(assumedSize)})` : ''}`,
+    ...copy.lines.map((line) => `  ${line.item.padEnd(34)} $${line.usd.toFixed(2).padStart(10)}   ${line.how}`),
+    `  ${'total (copy)'.padEnd(34)} $${copy.totalUsd.toFixed(2).padStart(10)}`,
+    `  ${'wall clock (copy)'.padEnd(34)} ${copy.wallClockHours.toFixed(2).padStart(8)} h`,
+    `  ${copy.egress}`,
+  ];
+  process.stdout.write(human(where, 'the source bucket (after the copy)', plan) + `${copyLines.join('\n')}\n`);
+}
+
+/** The fetch function's reserved concurrency by default (serverless.yml param fetchConcurrency). */
+const FETCH_CONCURRENCY = 50;
+
+/** A way to read the sources file from its start, as many times as asked (a file, or an object in S3). */
+async function sourcesReader(at: string, flags: PlanFlags): Promise<() => Promise<AsyncIterable<Uint8Array>>> {
+  if (!at.startsWith('s3://')) {
+    await access(at).catch(() => {
+      throw new Error(`no sources file at ${at}`);
+    });
+    return async () => createReadStream(at);
+  }
+  const ref = parseS3Url(at);
+  const [{ S3ObjectStore }, { awsClients }] = await Promise.all([import('../aws/s3-store'), import('./aws')]);
+  const store = new S3ObjectStore(awsClients(flags.region).s3);
+  return async () => (await store.openRead(ref)).body as AsyncIterable<Uint8Array>;
 }
