@@ -16,7 +16,7 @@
  * Data dirs of earlier versions (s3rver's layout) are converted once, at start.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -79,6 +79,42 @@ export class ObjectFileStore extends FilesystemStore {
   private objectPath(bucket: string, key: string): string {
     const hash = createHash('sha256').update(key, 'utf8').digest('hex');
     return join(this.rootDirectory, bucket, OBJECTS_DIR, hash.slice(0, 2), hash);
+  }
+
+  /**
+   * readTrailer without the event loop: a listing reads every object's trailer (5,000 objects, 5,000
+   * files); five promise round trips through the thread pool per file cost more CPU than the reads.
+   * A few microseconds per file on the main thread, one file after another.
+   */
+  private readTrailerSync(path: string): Trailer | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const { size } = fstatSync(fd);
+      if (size < TRAILER_FIXED) return undefined;
+      // One read of the file's tail holds the whole trailer unless its metadata is unusually long.
+      const tail = Buffer.alloc(Math.min(size, 4096));
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+      const fixed = tail.subarray(tail.length - TRAILER_FIXED);
+      if (!fixed.subarray(4).equals(MAGIC)) return undefined;
+      const length = fixed.readUInt32BE(0);
+      if (length > size - TRAILER_FIXED) return undefined;
+      let json = tail.subarray(tail.length - TRAILER_FIXED - length, tail.length - TRAILER_FIXED);
+      if (length + TRAILER_FIXED > tail.length) {
+        json = Buffer.alloc(length);
+        readSync(fd, json, 0, length, size - TRAILER_FIXED - length);
+      }
+      const trailer = JSON.parse(json.toString('utf8')) as Trailer;
+      return trailer.size === size - TRAILER_FIXED - length ? trailer : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** The trailer of a stored object, or undefined when there is none or it cannot be read. */
@@ -282,7 +318,7 @@ export class ObjectFileStore extends FilesystemStore {
   async objectsOf(bucket: string): Promise<Trailer[]> {
     const trailers: Trailer[] = [];
     for (const path of await this.objectFiles(bucket)) {
-      const trailer = await this.readTrailer(path);
+      const trailer = this.readTrailerSync(path);
       if (trailer) trailers.push(trailer);
     }
     return trailers;
