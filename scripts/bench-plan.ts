@@ -53,7 +53,7 @@ export async function writeSyntheticReport(dir: string, rows: number): Promise<s
 }
 
 /** A fresh `node` running `args` (with tsx), its wall time, peak RSS (VmHWM, MB), CPU time and stdout as JSON. */
-async function measured(work: string, args: string[], json = true): Promise<{ seconds: number; cpuSeconds: number; peakRssMB: number; json: Record<string, any> }> {
+export async function measured(work: string, args: string[], json = true): Promise<{ seconds: number; cpuSeconds: number; peakRssMB: number; json: Record<string, any> }> {
   const hwmFile = join(work, `hwm-${process.pid}-${Date.now()}`);
   const preload = join(work, 'plan-hwm.mjs');
   await writeFile(preload, `import { readFileSync, writeFileSync } from 'node:fs';

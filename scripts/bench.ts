@@ -67,7 +67,7 @@ import { DEFAULT_DATA_DIR, LOCAL_NAMES, openLocalStack } from '../src/local/stac
 import { TIMINGS_FILE } from '../src/cli/estimate';
 import type { Timings } from '../src/core/prices';
 import { animationBench } from './bench-animation';
-import { planBench } from './bench-plan';
+import { measured, planBench } from './bench-plan';
 import { fetchBench } from './bench-fetch';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -937,25 +937,9 @@ async function writeTinyPhotos(dir: string, count: number): Promise<void> {
   }
 }
 
-/** `photo-scaler <args>` in a fresh process: its wall time, peak RSS (VmHWM) and JSON output. */
-async function cliMeasured(work: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number; peakRssMB: number; json: Record<string, any> }> {
-  const hwmFile = join(work, `hwm-${process.pid}-${Date.now()}`);
-  const preload = join(work, 'hwm.mjs');
-  await writeFile(preload, `import { readFileSync, writeFileSync } from 'node:fs';
-process.on('exit', () => {
-  const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  const usage = process.resourceUsage();
-  writeFileSync(process.env.PHOTO_SCALER_BENCH_HWM, JSON.stringify({ kB: hwm ? Number(hwm[1]) : usage.maxRSS, cpuMicros: usage.userCPUTime + usage.systemCPUTime }));
-});\n`);
-  const started = performance.now();
-  const child = spawn(process.execPath, ['--import', preload, join(import.meta.dirname, 'photo-scaler.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHOTO_SCALER_BENCH_HWM: hwmFile } });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const seconds = round((performance.now() - started) / 1000);
-  if (code !== 0) throw new Error(`photo-scaler ${args.join(' ')} exited ${code}: ${out.slice(0, 500)}`);
-  const usage = JSON.parse(await readFile(hwmFile, 'utf8')) as { kB: number; cpuMicros: number };
-  return { seconds, cpuSeconds: round(usage.cpuMicros / 1e6), peakRssMB: Math.round(usage.kB / 1024), json: JSON.parse(out) as Record<string, any> };
+/** `photo-scaler <args>` in a fresh process: its wall time, CPU time, peak RSS (VmHWM) and JSON output. */
+function cliMeasured(work: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number; peakRssMB: number; json: Record<string, any> }> {
+  return measured(work, [join(import.meta.dirname, 'photo-scaler.mjs'), ...args]);
 }
 
 /**

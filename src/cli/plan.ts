@@ -9,7 +9,7 @@ import type { ManifestRef } from '../core/inventory/manifest';
 import { copyCost, putRequestsFor } from '../core/fetch/copy-cost';
 import { readSources } from '../core/fetch/sources-csv';
 import { redactUrl } from '../core/fetch/url-check';
-import { type MachineShape, type Plan, planInventory, type PlanInventoryOptions, type PlanObject, planOf, tallyObjects } from '../core/plan';
+import { type MachineShape, type Plan, planInventory, type PlanInventoryOptions, type PlanObject, planOf, type Tally, tallyObjects } from '../core/plan';
 import type { Catalog, ObjectStore } from '../core/ports';
 import { validateConfig } from '../core/presets';
 import { derivedPrefixOf } from '../core/source';
@@ -99,18 +99,7 @@ export function registerPlan(program: Command): void {
         }
       }
       const { manifest, tally } = await planInventory(store, ref, { ...options, ...(catalog ? { catalog: { catalog } } : {}) });
-      const definition = (await loadDefinition(STATE_MACHINE_FILE)) as { States: Record<string, any> };
-      const map = definition.States.ProcessInventory;
-      const machine: MachineShape = { maxConcurrency: map.MaxConcurrency, batchConcurrency: map.ItemProcessor.States.EachPhoto.MaxConcurrency ?? 1, batchSize: map.ItemBatcher.MaxItemsPerBatch };
-      const plan = planOf(tally, {
-        machine,
-        timings: readTimings(flags.timings),
-        presets: presets.filter((preset) => preset.variantOf === undefined).length,
-        formats: formatsToPrice(presets, formatList(flags.formats)),
-        memoryMB: positive(flags.memory, '--memory'),
-        dedupeMemoryMB: DEDUPE_MEMORY_MB,
-        avgMegapixels: flags.avgMegapixels ? positive(flags.avgMegapixels, '--avg-megapixels') : undefined,
-      });
+      const { plan } = await priced(tally, STATE_MACHINE_FILE, 'ProcessInventory', flags);
       const where = onS3 ? manifestAt : options.where!(ref.key);
       process.stdout.write(flags.json ? `${JSON.stringify({ manifest: where, sourceBucket: manifest.sourceBucket, ...plan })}\n` : human(where, manifest.sourceBucket, plan));
     } finally {
@@ -206,18 +195,7 @@ async function planSourcesCommand(flags: PlanFlags): Promise<void> {
     }
   }
   const tally = await tallyObjects(objects(), { presets, derivedPrefixBytes: derivedPrefixOf({ presets, config }), maxInputBytes: config.limits.maxInputBytes });
-  const definition = (await loadDefinition(SOURCES_STATE_MACHINE_FILE)) as { States: Record<string, any> };
-  const map = definition.States.ProcessSources;
-  const machine: MachineShape = { maxConcurrency: map.MaxConcurrency, batchConcurrency: map.ItemProcessor.States.EachPhoto.MaxConcurrency ?? 1, batchSize: map.ItemBatcher.MaxItemsPerBatch };
-  const plan = planOf(tally, {
-    machine,
-    timings: readTimings(flags.timings),
-    presets: presets.filter((preset) => preset.variantOf === undefined).length,
-    formats: formatsToPrice(presets, formatList(flags.formats)),
-    memoryMB: positive(flags.memory, '--memory'),
-    dedupeMemoryMB: DEDUPE_MEMORY_MB,
-    avgMegapixels: flags.avgMegapixels ? positive(flags.avgMegapixels, '--avg-megapixels') : undefined,
-  });
+  const { plan, machine } = await priced(tally, SOURCES_STATE_MACHINE_FILE, 'ProcessSources', flags);
   const copy = { ...copyCost(totals, Math.min(machine.maxConcurrency * machine.batchConcurrency, FETCH_CONCURRENCY)), rowsWithoutSize: first.rows - first.sized, assumedSizeBytes: assumedSize };
   const where = redactUrl(at);
   if (flags.json) {
@@ -250,4 +228,22 @@ async function sourcesReader(at: string, flags: PlanFlags): Promise<() => Promis
   const [{ S3ObjectStore }, { awsClients }] = await Promise.all([import('../aws/s3-store'), import('./aws')]);
   const store = new S3ObjectStore(awsClients(flags.region).s3);
   return async () => (await store.openRead(ref)).body as AsyncIterable<Uint8Array>;
+}
+
+/** The tally priced (estimate.ts) and paced on the shape of the state machine in `file` (its Distributed Map `mapState`). */
+async function priced(tally: Tally, file: string, mapState: string, flags: PlanFlags): Promise<{ plan: Plan; machine: MachineShape }> {
+  const presets = validateConfig(config);
+  const definition = (await loadDefinition(file)) as { States: Record<string, any> };
+  const map = definition.States[mapState];
+  const machine: MachineShape = { maxConcurrency: map.MaxConcurrency, batchConcurrency: map.ItemProcessor.States.EachPhoto.MaxConcurrency ?? 1, batchSize: map.ItemBatcher.MaxItemsPerBatch };
+  const plan = planOf(tally, {
+    machine,
+    timings: readTimings(flags.timings),
+    presets: presets.filter((preset) => preset.variantOf === undefined).length,
+    formats: formatsToPrice(presets, formatList(flags.formats)),
+    memoryMB: positive(flags.memory, '--memory'),
+    dedupeMemoryMB: DEDUPE_MEMORY_MB,
+    avgMegapixels: flags.avgMegapixels ? positive(flags.avgMegapixels, '--avg-megapixels') : undefined,
+  });
+  return { plan, machine };
 }
