@@ -95,7 +95,12 @@ describe('kill -9 at 20 seeded points of a run: nothing corrupt, nothing lost', 
     try {
       // In real time, as the killed runs go: the duplicate waits for its twin's crops (ContentBusy).
       const run = await runLocalMigration({ photosDir, dataDir: stack.dataDir, stack, timeScale: 1 });
-      expect(run.summary).toMatchObject({ items: 5, succeeded: 5, duplicates: 1 });
+      expect(run.summary).toMatchObject({ items: 5, succeeded: 5 });
+      // The duplicate waits for its twin (ContentBusy, full jitter): on a loaded machine its patience may
+      // end first, and it renders the same content itself (src/core/dedupe.ts CONTENT_BUSY_PATIENCE: an
+      // optimisation, never a failure). Either way both are DONE; the kill points below come from the
+      // writes this very run made.
+      expect(run.summary.duplicates + run.summary.resized).toBe(5);
       // Each wait costs the duplicate one more claim write: a run may make that many fewer.
       writes = { s3: stack.faults.writes.s3, dynamodb: stack.faults.writes.dynamodb - run.retries };
       // The drill's own check, shown to fail: an asset whose bytes are not its hash, a source cut short.
