@@ -94,7 +94,12 @@ describe('run --sources: a CSV of URLs through the same Map', () => {
     expected.push({ key: LOOPBACK_OFF_LIST, reason: 'host-refused' });
     const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : 1);
     expect(first.summary.failures.map(({ key, reason }) => ({ key, reason })).sort(byKey)).toEqual(expected.sort(byKey));
-    expect(first.summary).toMatchObject({ items: Object.keys(ROWS).length + 1, succeeded: done.length, duplicates: 1, resized: done.length - 1 });
+    expect(first.summary).toMatchObject({ items: Object.keys(ROWS).length + 1, succeeded: done.length });
+    // a.jpg and its twin: the second waits for the first's crops (ContentBusy), at timeScale 0.01 for a
+    // few hundred ms at most; on a loaded machine its patience may end first and it renders the same
+    // content itself (src/core/dedupe.ts CONTENT_BUSY_PATIENCE: an optimisation, never a failure).
+    expect(first.summary.duplicates).toBeLessThanOrEqual(1);
+    expect(first.summary.duplicates + first.summary.resized).toBe(done.length);
   });
 
   it('copies each original into the source bucket at its key; a failed fetch leaves nothing there', async () => {
