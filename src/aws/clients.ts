@@ -30,6 +30,8 @@ export interface ClientOptions {
    * scale it down as they scale the state machine's waits. Never set on AWS.
    */
   retryDelayMs?: (attempt: number) => number;
+  /** Instead of the SDK's Node HTTP handler (the local emulators' in-process one). Never set on AWS. */
+  requestHandler?: object;
 }
 
 const DEFAULT_ATTEMPTS = 5;
@@ -48,7 +50,7 @@ const DYNAMO_SOCKET_TIMEOUT_MS = 10_000;
 export function makeS3Client(options: ClientOptions = {}): S3Client {
   return new S3Client({
     ...common(options),
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: S3_SOCKET_TIMEOUT_MS },
+    requestHandler: options.requestHandler ?? { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: S3_SOCKET_TIMEOUT_MS },
     // Path-style URLs on an emulator: `http://127.0.0.1:port/bucket/key` (no bucket DNS names).
     forcePathStyle: options.endpoint !== undefined,
     // On AWS, a bucket in another region than the client's is reached anyway (the CLI's buckets).
@@ -62,7 +64,7 @@ export function makeS3Client(options: ClientOptions = {}): S3Client {
 export function makeDynamoClient(options: ClientOptions = {}): DynamoDBClient {
   return new DynamoDBClient({
     ...common(options),
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: DYNAMO_SOCKET_TIMEOUT_MS },
+    requestHandler: options.requestHandler ?? { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: DYNAMO_SOCKET_TIMEOUT_MS },
   });
 }
 

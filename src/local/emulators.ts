@@ -18,6 +18,7 @@ import { catalogTableSchema } from '../aws/catalog-schema';
 import { makeDynamoClient, makeS3Client } from '../aws/clients';
 import { decodeUrlPath } from '../core/cdn';
 import { type FaultInjector, gateServer } from './faults';
+import { InProcessHandler } from './in-process';
 import { ListObjectsV2Answer } from './list-objects';
 import { type DiskFullListener, ObjectFileStore } from './object-files';
 
@@ -111,10 +112,14 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     const s3Endpoint = `http://127.0.0.1:${s3Port}`;
     const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
     const made: Array<{ destroy(): void }> = [];
+    // In process by default (src/local/in-process.ts); PHOTO_SCALER_EMULATOR_TRANSPORT=http keeps sockets.
+    const inProcess = process.env.PHOTO_SCALER_EMULATOR_TRANSPORT !== 'http';
+    const s3Handler = inProcess ? new InProcessHandler(s3rver.httpServer) : undefined;
+    const dynamoHandler = inProcess ? new InProcessHandler(dynamoServer) : undefined;
     const newClients = (extra: { maxAttempts?: number } = {}) => {
       const pair = {
-        s3: makeS3Client({ endpoint: s3Endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, retryDelayMs: options.retryDelayMs, ...extra }),
-        dynamo: makeDynamoClient({ endpoint: dynamoEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, retryDelayMs: options.retryDelayMs, ...extra }),
+        s3: makeS3Client({ endpoint: s3Endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, retryDelayMs: options.retryDelayMs, requestHandler: s3Handler, ...extra }),
+        dynamo: makeDynamoClient({ endpoint: dynamoEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, retryDelayMs: options.retryDelayMs, requestHandler: dynamoHandler, ...extra }),
       };
       made.push(pair.s3, pair.dynamo);
       return pair;
