@@ -51,6 +51,32 @@ interface S3ObjectLike {
 const MAGIC = Buffer.from('PSOBJv1\n');
 const TRAILER_FIXED = 4 + MAGIC.byteLength;
 export const OBJECTS_DIR = '.objects';
+/** One read of a file's last bytes holds its whole trailer unless its metadata is unusually long. */
+const TAIL_BYTES = 4096;
+
+/**
+ * The trailer at the end of `tail`, the last bytes of an object file of `size` bytes: the trailer;
+ * undefined when there is none (no magic, a length or size that does not add up, another key's); or,
+ * when `tail` is too short to hold it, how many of the file's last bytes do.
+ */
+function parseTrailer(size: number, tail: Buffer, key?: string): Trailer | number | undefined {
+  if (size < TRAILER_FIXED || tail.length < TRAILER_FIXED) return undefined;
+  const fixed = tail.subarray(tail.length - TRAILER_FIXED);
+  if (!fixed.subarray(4).equals(MAGIC)) return undefined;
+  const length = fixed.readUInt32BE(0);
+  if (length > size - TRAILER_FIXED) return undefined;
+  if (length + TRAILER_FIXED > tail.length) return length + TRAILER_FIXED;
+  const trailer = JSON.parse(tail.subarray(tail.length - TRAILER_FIXED - length, tail.length - TRAILER_FIXED).toString('utf8')) as Trailer;
+  if (trailer.size !== size - TRAILER_FIXED - length) return undefined;
+  if (key !== undefined && trailer.key !== key) return undefined;
+  return trailer;
+}
+
+/** A second parse, of a tail read to the length the first asked for, is a trailer or none. */
+function asTrailer(parsed: Trailer | number | undefined): Trailer | undefined {
+  return typeof parsed === 'number' ? undefined : parsed;
+}
+
 /** A temporary file older than this is a crash's leftover (a live write takes seconds at most). */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -86,7 +112,7 @@ export class ObjectFileStore extends FilesystemStore {
    * files); five promise round trips through the thread pool per file cost more CPU than the reads.
    * A few microseconds per file on the main thread, one file after another.
    */
-  private readTrailerSync(path: string): Trailer | undefined {
+  private readTrailerSync(path: string, key?: string): Trailer | undefined {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -95,21 +121,13 @@ export class ObjectFileStore extends FilesystemStore {
     }
     try {
       const { size } = fstatSync(fd);
-      if (size < TRAILER_FIXED) return undefined;
-      // One read of the file's tail holds the whole trailer unless its metadata is unusually long.
-      const tail = Buffer.alloc(Math.min(size, 4096));
-      readSync(fd, tail, 0, tail.length, size - tail.length);
-      const fixed = tail.subarray(tail.length - TRAILER_FIXED);
-      if (!fixed.subarray(4).equals(MAGIC)) return undefined;
-      const length = fixed.readUInt32BE(0);
-      if (length > size - TRAILER_FIXED) return undefined;
-      let json = tail.subarray(tail.length - TRAILER_FIXED - length, tail.length - TRAILER_FIXED);
-      if (length + TRAILER_FIXED > tail.length) {
-        json = Buffer.alloc(length);
-        readSync(fd, json, 0, length, size - TRAILER_FIXED - length);
-      }
-      const trailer = JSON.parse(json.toString('utf8')) as Trailer;
-      return trailer.size === size - TRAILER_FIXED - length ? trailer : undefined;
+      const tailOf = (length: number) => {
+        const tail = Buffer.alloc(Math.min(size, length));
+        readSync(fd, tail, 0, tail.length, size - tail.length);
+        return tail;
+      };
+      const first = parseTrailer(size, tailOf(TAIL_BYTES), key);
+      return typeof first === 'number' ? asTrailer(parseTrailer(size, tailOf(first), key)) : first;
     } catch {
       return undefined;
     } finally {
@@ -127,18 +145,13 @@ export class ObjectFileStore extends FilesystemStore {
     }
     try {
       const { size } = await handle.stat();
-      if (size < TRAILER_FIXED) return undefined;
-      const fixed = Buffer.alloc(TRAILER_FIXED);
-      await handle.read(fixed, 0, TRAILER_FIXED, size - TRAILER_FIXED);
-      if (!fixed.subarray(4).equals(MAGIC)) return undefined;
-      const length = fixed.readUInt32BE(0);
-      if (length > size - TRAILER_FIXED) return undefined;
-      const json = Buffer.alloc(length);
-      await handle.read(json, 0, length, size - TRAILER_FIXED - length);
-      const trailer = JSON.parse(json.toString('utf8')) as Trailer;
-      if (trailer.size !== size - TRAILER_FIXED - length) return undefined;
-      if (key !== undefined && trailer.key !== key) return undefined;
-      return trailer;
+      const tailOf = async (length: number) => {
+        const tail = Buffer.alloc(Math.min(size, length));
+        await handle.read(tail, 0, tail.length, size - tail.length);
+        return tail;
+      };
+      const first = parseTrailer(size, await tailOf(TAIL_BYTES), key);
+      return typeof first === 'number' ? asTrailer(parseTrailer(size, await tailOf(first), key)) : first;
     } catch {
       return undefined;
     } finally {

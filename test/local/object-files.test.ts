@@ -166,3 +166,16 @@ describe('bucket configurations (s3rver reads them on every request: kept in mem
     });
   });
 });
+
+describe('a trailer longer than one read of the file\'s tail', () => {
+  it('is read whole by a GET, a HEAD and a listing (metadata of 6 KB)', async () => {
+    const root = join(dir, 'long-trailer');
+    await mkdir(join(root, 'b'), { recursive: true });
+    const store = new ObjectFileStore(root);
+    const metadata = { 'content-type': 'image/jpeg', 'x-amz-meta-note': 'n'.repeat(6 * 1024) };
+    await store.putObject({ bucket: 'b', key: 'long.jpg', content: Buffer.from('bytes'), metadata });
+    expect(await store.existsObject('b', 'long.jpg')).toBe(true);
+    expect((await store.describeObject('b', 'long.jpg'))?.metadata['x-amz-meta-note']).toHaveLength(6 * 1024);
+    expect((await store.objectsOf('b')).map((trailer) => [trailer.key, trailer.metadata['x-amz-meta-note']?.length])).toEqual([['long.jpg', 6 * 1024]]);
+  });
+});

@@ -7,14 +7,16 @@
  * internet is free (Amazon S3 pricing, "Data transfer IN to Amazon S3 from the internet: $0.00").
  */
 import { PRICES } from '../prices';
+import { DEFAULT_FETCH_OPTIONS } from './fetch';
 
 /** Assumed throughput of one fetch from an origin outside AWS (an Azure Blob or an old server). */
 export const ORIGIN_MBPS = 20;
 /** Fixed time per Fetch invocation: connect, TLS, HEAD of the source bucket, PUT (ms). */
 export const FETCH_FIXED_MS = 150;
-/** serverless.yml `fetch.memorySize`; parts of src/core/fetch/fetch.ts DEFAULT_FETCH_OPTIONS.partBytes. */
+/** serverless.yml `fetch.memorySize`. */
 export const FETCH_MEMORY_MB = 256;
-export const PART_BYTES = 8 * 1024 * 1024;
+/** The part size Fetch uploads in (one PutObject up to it, a multipart upload above). */
+const PART_BYTES = DEFAULT_FETCH_OPTIONS.partBytes;
 
 export interface CopyCostLine {
   item: string;
@@ -35,7 +37,7 @@ export interface CopyCost {
 const usd = (value: number) => Math.round(value * 100) / 100;
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 
-/** `sizes`: each row's size in bytes, as the tally saw them (streamed: only sums are kept). */
+/** The copy's totals as the plan streamed them: rows, bytes, PUT requests and parts among them. */
 export function copyCost(totals: { rows: number; bytes: number; requests: number; parts: number }, concurrency: number): CopyCost {
   const { rows, bytes, requests, parts } = totals;
   const fetchMs = rows * FETCH_FIXED_MS + (bytes / 1e6 / ORIGIN_MBPS) * 1000;
