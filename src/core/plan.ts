@@ -10,6 +10,7 @@
 import { type Estimate, type EstimateInput, estimate, s3Requests } from './estimate';
 import { PhotoError } from './errors';
 import { isComplete } from './catalog-rows';
+import { ORIGINAL } from './layout';
 import type { InventoryRow } from './inventory/data-files';
 import { layoutCollision, MAX_KEY_BYTES, validateSourceKey } from './keys';
 import { contentTypeOfName } from './media-types';
@@ -357,21 +358,28 @@ export async function* inventoryObjects(groups: AsyncIterable<InventoryRow[]>): 
 }
 
 /**
- * Tallies every object. With a catalog, each accepted object with an ETag is looked up (at most
- * `concurrency` lookups at once, 16 by default): complete rows with its ETag mean a rerun skips it.
+ * Tallies every object. With a catalog, the accepted objects with an ETag are looked up in groups of
+ * CATALOG_GROUP (one BatchGetItem of their ORIGINAL and preset rows each, as FindUnchanged reads a batch;
+ * at most `concurrency` groups at once, 16 by default): complete rows with its ETag mean a rerun skips it.
  */
 export async function tallyObjects(objects: AsyncIterable<PlanObject | PlanObject[]>, options: PlanOptions): Promise<Tally> {
   const tally = new PlanTally(options);
   const lookup = options.catalog;
+  const kinds = [ORIGINAL, ...options.presets.map((preset) => preset.name)];
   const pending = new Set<Promise<void>>();
   let failure: unknown;
-  const check = (key: string, object: PlanObject) => {
-    const etag = normalizeEtag(object.etag);
+  let group: Array<{ key: string; object: PlanObject }> = [];
+  const check = (objects: Array<{ key: string; object: PlanObject }>) => {
     const done = lookup!.catalog
-      .rowsForKey(key)
+      .rowsForKeys(
+        objects.map(({ key }) => key),
+        kinds,
+      )
       .then((rows) => {
-        tally.addChecked();
-        if (isComplete(rows, options.presets, { etag, bucket: lookup!.sourceBucket })) tally.addUnchanged(object.size);
+        for (const { key, object } of objects) {
+          tally.addChecked();
+          if (isComplete(rows.get(key) ?? [], options.presets, { etag: normalizeEtag(object.etag), bucket: lookup!.sourceBucket })) tally.addUnchanged(object.size);
+        }
       })
       .catch((error: unknown) => {
         failure ??= error;
@@ -383,15 +391,22 @@ export async function tallyObjects(objects: AsyncIterable<PlanObject | PlanObjec
     for (const object of Array.isArray(item) ? item : [item]) {
       const key = tally.add(object);
       if (!lookup || key === undefined || !object.etag) continue;
-      check(key, object);
+      group.push({ key, object });
+      if (group.length < CATALOG_GROUP) continue;
+      check(group);
+      group = [];
       while (pending.size >= (lookup.concurrency ?? 16)) await Promise.race(pending);
       if (failure !== undefined) throw failure;
     }
   }
+  if (group.length > 0) check(group);
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
   return tally.result();
 }
+
+/** Objects looked up in the catalog at once: with 4 presets their rows fill one BatchGetItem (100 keys). */
+const CATALOG_GROUP = 20;
 
 /** The state machine's shape the plan needs (statemachines/migrate.asl.yaml). */
 export interface MachineShape {

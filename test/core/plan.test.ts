@@ -219,6 +219,8 @@ describe('planInventory: the catalog', () => {
     await catalog.putRows([...rows('done.jpg', single(1)), ...rows('changed.jpg', single(99))]);
     const { tally } = await planInventory(store, ref, { ...OPTIONS, catalog: { catalog } });
     expect(tally.catalog).toEqual({ checked: 3, unchanged: 1, unchangedBytes: 100 });
+    // The three looked up together, as FindUnchanged reads a batch: one BatchGetItem, not a query each.
+    expect(catalog.readRequests).toBe(1);
     expect(tally.toProcess).toEqual({ objects: 2, bytes: 200 });
     const without = await planInventory(store, ref, OPTIONS);
     expect(without.tally.catalog).toBeUndefined();
