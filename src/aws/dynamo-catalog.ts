@@ -2,7 +2,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  type BatchGetCommandInput,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   DeleteCommand,
@@ -27,7 +26,6 @@ export const BATCH_LIMIT = 25;
  */
 export const BATCH_GET_LIMIT = 100;
 
-type KeysAndAttributes = NonNullable<BatchGetCommandInput['RequestItems']>[string];
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
@@ -187,21 +185,15 @@ export class DynamoCatalog implements Catalog {
 
   /**
    * One BatchGetItem (strongly consistent, as rowsForKey's Query); keys it leaves unprocessed (a
-   * partial result: throttling, 16 MB) are asked again with backoff (API Reference, "BatchGetItem").
+   * partial result: throttling, 16 MB) are asked again (API Reference, "BatchGetItem").
    */
   private async batchGet(keys: Array<Record<string, string>>): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = [];
-    let pending: KeysAndAttributes | undefined = { Keys: keys, ConsistentRead: true };
-    for (let attempt = 1; pending?.Keys?.length; attempt++) {
-      if (attempt > this.batchAttempts) {
-        throw new TransientError(`BatchGetItem ${this.table}: ${pending.Keys.length} of ${keys.length} keys still unprocessed after ${this.batchAttempts} attempts`);
-      }
-      if (attempt > 1) await this.sleep(this.random() * Math.min(2_000, 50 * 2 ** (attempt - 1)));
-      const request: KeysAndAttributes = pending;
-      const response = await guard(`BatchGetItem ${this.table}`, () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: request } })));
+    await this.untilProcessed('BatchGetItem', 'keys', keys, async (pending) => {
+      const response = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
       items.push(...(response.Responses?.[this.table] ?? []));
-      pending = response.UnprocessedKeys?.[this.table];
-    }
+      return (response.UnprocessedKeys?.[this.table]?.Keys ?? []) as Array<Record<string, string>>;
+    });
     return items;
   }
 
@@ -212,17 +204,28 @@ export class DynamoCatalog implements Catalog {
     }
   }
 
-  /** One BatchWriteItem; items DynamoDB leaves unprocessed (throttling) are sent again with backoff. */
+  /** One BatchWriteItem; items DynamoDB leaves unprocessed (throttling) are sent again. */
   private async batchWrite(requests: WriteRequest[]): Promise<void> {
-    let pending = requests;
+    await this.untilProcessed('BatchWriteItem', 'items', requests, async (pending) => {
+      const response = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+      return response.UnprocessedItems?.[this.table] ?? [];
+    });
+  }
+
+  /**
+   * A batch request sent again for what DynamoDB left unprocessed, with exponential backoff and full
+   * jitter (0–100 ms, 0–200 ms, … capped at 2 s), until nothing is left; after `batchAttempts`, what
+   * is still left is a TransientError. `send` answers the part left unprocessed.
+   */
+  private async untilProcessed<T>(operation: string, unit: string, all: T[], send: (pending: T[]) => Promise<T[]>): Promise<void> {
+    let pending = all;
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > this.batchAttempts) {
-        throw new TransientError(`BatchWriteItem ${this.table}: ${pending.length} of ${requests.length} items still unprocessed after ${this.batchAttempts} attempts`);
+        throw new TransientError(`${operation} ${this.table}: ${pending.length} of ${all.length} ${unit} still unprocessed after ${this.batchAttempts} attempts`);
       }
-      // Exponential backoff with full jitter: 0–100 ms, 0–200 ms, … capped at 2 s.
       if (attempt > 1) await this.sleep(this.random() * Math.min(2_000, 50 * 2 ** (attempt - 1)));
-      const response = await guard(`BatchWriteItem ${this.table}`, () => this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } })));
-      pending = response.UnprocessedItems?.[this.table] ?? [];
+      const sent = pending;
+      pending = await guard(`${operation} ${this.table}`, () => send(sent));
     }
   }
 }

@@ -189,8 +189,9 @@ function lowerCased(headers: Record<string, string | undefined>): IncomingHttpHe
 
 /** The request body into the server's request stream: a string, bytes or a stream, then its end. */
 async function feed(incoming: Readable & { complete: boolean }, body: unknown): Promise<void> {
+  // The emulators attach their listeners synchronously in 'request': what is pushed here reaches them.
   if (body === undefined || body === null) {
-    // (Listeners are attached synchronously by the emulators: the end comes after them.)
+    // no body: only its end
   } else if (typeof body === 'string' || body instanceof Uint8Array) {
     incoming.push(typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   } else if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {

@@ -226,7 +226,8 @@ async function uploadOne(store: ObjectStore, bucket: string, photo: PhotoFile, e
   if (index && existing) {
     // The same file as at the last upload, and the same object in the bucket: not read again.
     const info = await stat(photo.path, { bigint: true }).catch(() => undefined);
-    const etag = info && index.unchanged(photo.key, photo.path, info, existing.get(photo.key) && { size: existing.get(photo.key)!.size, etag: unquoteEtag(existing.get(photo.key)!.etag) });
+    const there = existing.get(photo.key);
+    const etag = info && index.unchanged(photo.key, photo.path, info, there && { size: there.size, etag: unquoteEtag(there.etag) });
     if (info && etag) {
       index.record(photo.key, photo.path, info, etag);
       return { key: photo.key, size: Number(info.size), etag, lastModified: new Date(Number(info.mtimeMs)) };
