@@ -1,13 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { config } from '../config';
 import { formatsToPrice } from '../core/estimate';
 import type { ManifestRef } from '../core/inventory/manifest';
 import { copyCost, putRequestsFor } from '../core/fetch/copy-cost';
-import { readSources } from '../core/fetch/sources-csv';
+import { checkSourceRows, readSources } from '../core/fetch/sources-csv';
 import { redactUrl } from '../core/fetch/url-check';
 import { type MachineShape, type Plan, planInventory, type PlanInventoryOptions, type PlanObject, planOf, type Tally, tallyObjects } from '../core/plan';
 import type { Catalog, ObjectStore } from '../core/ports';
@@ -166,23 +165,17 @@ async function planSourcesCommand(flags: PlanFlags): Promise<void> {
   const presets = validateConfig(config);
   const at = flags.sources!;
   const open = await sourcesReader(at, flags);
-  const first = { rows: 0, sized: 0, sizedBytes: 0, bad: [] as string[] };
-  for await (const record of readSources(await open(), basename(at))) {
-    if ('error' in record) {
-      first.bad.push(`line ${record.line}: ${record.error}`);
-      continue;
-    }
-    first.rows++;
-    if (record.row.size !== undefined) {
-      first.sized++;
-      first.sizedBytes += record.row.size;
-    }
-  }
-  if (first.bad.length > 0) throw new Error(`${redactUrl(at)}: ${first.bad.length} bad row(s), nothing planned:\n  ${first.bad.slice(0, 20).join('\n  ')}`);
+  // Checked as run and start check it: a bad row refuses the whole file, each bad line named.
+  const first = { sized: 0, sizedBytes: 0 };
+  const rows = await checkSourceRows(await open(), redactUrl(at), 'nothing planned', (row) => {
+    if (row.size === undefined) return;
+    first.sized++;
+    first.sizedBytes += row.size;
+  });
   const assumedSize = first.sized > 0 ? Math.round(first.sizedBytes / first.sized) : 0;
   const totals = { rows: 0, bytes: 0, requests: 0, parts: 0 };
   async function* objects(): AsyncGenerator<PlanObject> {
-    for await (const record of readSources(await open(), basename(at))) {
+    for await (const record of readSources(await open(), redactUrl(at))) {
       if ('error' in record) continue;
       const size = record.row.size ?? assumedSize;
       const puts = putRequestsFor(size);
@@ -196,7 +189,7 @@ async function planSourcesCommand(flags: PlanFlags): Promise<void> {
   }
   const tally = await tallyObjects(objects(), { presets, derivedPrefixBytes: derivedPrefixOf({ presets, config }), maxInputBytes: config.limits.maxInputBytes });
   const { plan, machine } = await priced(tally, SOURCES_STATE_MACHINE_FILE, 'ProcessSources', flags);
-  const copy = { ...copyCost(totals, Math.min(machine.maxConcurrency * machine.batchConcurrency, FETCH_CONCURRENCY)), rowsWithoutSize: first.rows - first.sized, assumedSizeBytes: assumedSize };
+  const copy = { ...copyCost(totals, Math.min(machine.maxConcurrency * machine.batchConcurrency, FETCH_CONCURRENCY)), rowsWithoutSize: rows - first.sized, assumedSizeBytes: assumedSize };
   const where = redactUrl(at);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ sources: where, ...plan, copy })}\n`);

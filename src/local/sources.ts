@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
-import { readSources, type SourceRow } from '../core/fetch/sources-csv';
+import { checkSourceRows, readSources, type SourceRow } from '../core/fetch/sources-csv';
 import { redactUrl } from '../core/fetch/url-check';
 import type { InventoryRow } from '../core/inventory/data-files';
 import { encodeInventoryKey } from '../core/inventory/keys';
@@ -23,8 +23,6 @@ import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
 
 /** Where sources files of local runs are stored, in the emulated inventory bucket. */
 export const SOURCES_PREFIX = 'sources';
-/** Bad rows named in the error before "… and N more". */
-const BAD_ROWS_SHOWN = 20;
 
 export interface LocalSourcesOptions extends Omit<LocalRunOptions, 'photosDir'> {
   sourcesFile: string;
@@ -51,22 +49,7 @@ export async function runLocalSources(options: LocalSourcesOptions): Promise<Loc
 /** Every row of the file, or a ConfigError naming the bad ones (lines and why; URLs redacted). */
 export async function checkSourcesFile(file: string): Promise<SourceRow[]> {
   const rows: SourceRow[] = [];
-  const bad: string[] = [];
-  try {
-    for await (const result of readSources(createReadStream(file), file)) {
-      if ('row' in result) rows.push(result.row);
-      else bad.push(`line ${result.line}: ${result.error}`);
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(code ? `cannot read ${file}: ${code}` : (error as Error).message);
-  }
-  if (bad.length > 0) {
-    const shown = bad.slice(0, BAD_ROWS_SHOWN).map((line) => `  ${line}`);
-    if (bad.length > BAD_ROWS_SHOWN) shown.push(`  … and ${bad.length - BAD_ROWS_SHOWN} more`);
-    throw new ConfigError(`${file}: ${bad.length} bad row${bad.length > 1 ? 's' : ''}, nothing was run:\n${shown.join('\n')}`);
-  }
-  if (rows.length === 0) throw new ConfigError(`${file}: no rows (a header \`key,url\` and one row per original)`);
+  await checkSourceRows(createReadStream(file), file, 'nothing was run', (row) => rows.push(row));
   return rows;
 }
 

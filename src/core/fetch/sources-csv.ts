@@ -14,6 +14,7 @@
  * `run --sources` use it; a bad row is yielded as an error naming its line, never thrown, so a caller
  * can list every bad row at once. A bad header throws.
  */
+import { ConfigError } from '../errors';
 import { redactUrl } from './url-check';
 
 export interface SourceRow {
@@ -225,4 +226,37 @@ async function* csvRecords(chunks: AsyncIterable<Uint8Array | string> | Iterable
     fields.push(field);
     yield { line: recordLine, fields };
   }
+}
+
+/** Bad rows named in a refusal before "… and N more". */
+export const BAD_ROWS_SHOWN = 20;
+
+/**
+ * Every row of a sources file, checked before anything is done with it (`run`, `start` and `plan
+ * --sources` alike): each good row goes to `onRow`; a file with a bad row is refused whole — a
+ * ConfigError naming up to BAD_ROWS_SHOWN bad lines (URLs redacted by readSources), ending with what was
+ * not done (`notDone`) — and so is a file without rows or one that cannot be read. Returns the row count.
+ */
+export async function checkSourceRows(chunks: AsyncIterable<Uint8Array | string>, name: string, notDone: string, onRow: (row: SourceRow) => void = () => {}): Promise<number> {
+  let rows = 0;
+  const bad: string[] = [];
+  try {
+    for await (const result of readSources(chunks, name)) {
+      if ('error' in result) bad.push(`line ${result.line}: ${result.error}`);
+      else {
+        rows++;
+        onRow(result.row);
+      }
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(code ? `cannot read ${name}: ${code}` : (error as Error).message);
+  }
+  if (bad.length > 0) {
+    const shown = bad.slice(0, BAD_ROWS_SHOWN).map((line) => `  ${line}`);
+    if (bad.length > BAD_ROWS_SHOWN) shown.push(`  … and ${bad.length - BAD_ROWS_SHOWN} more`);
+    throw new ConfigError(`${name}: ${bad.length} bad row${bad.length > 1 ? 's' : ''}, ${notDone}:\n${shown.join('\n')}`);
+  }
+  if (rows === 0) throw new ConfigError(`${name}: no rows (a header \`key,url\` and one row per original)`);
+  return rows;
 }

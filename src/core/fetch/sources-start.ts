@@ -8,11 +8,10 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors';
 import type { ObjectRef, ObjectStore } from '../ports';
 import type { RunStarter, StartedExecution } from '../run-start';
-import { readSources } from './sources-csv';
+import { checkSourceRows } from './sources-csv';
 
 /** Where the sources state machine's ItemReader may read sources CSVs: this prefix of the inventory bucket (serverless.yml). */
 export const SOURCES_PREFIX = 'sources/';
-const BAD_ROWS_SHOWN = 20;
 
 export interface CheckedSources {
   rows: number;
@@ -31,26 +30,8 @@ export async function checkSources(store: ObjectStore, ref: ObjectRef): Promise<
     if ((error as Error).name === 'NotFoundError') throw new ConfigError(`${at} does not exist`);
     throw error;
   }
-  let rows = 0;
   let declaredBytes = 0;
-  const bad: string[] = [];
-  try {
-    for await (const result of readSources(stream.body, at)) {
-      if ('error' in result) bad.push(`line ${result.line}: ${result.error}`);
-      else {
-        rows++;
-        declaredBytes += result.row.size ?? 0;
-      }
-    }
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-  if (bad.length > 0) {
-    const shown = bad.slice(0, BAD_ROWS_SHOWN).map((line) => `  ${line}`);
-    if (bad.length > BAD_ROWS_SHOWN) shown.push(`  … and ${bad.length - BAD_ROWS_SHOWN} more`);
-    throw new ConfigError(`${at}: ${bad.length} bad row${bad.length > 1 ? 's' : ''}, nothing started:\n${shown.join('\n')}`);
-  }
-  if (rows === 0) throw new ConfigError(`${at}: no rows (a header \`key,url\` and one row per original)`);
+  const rows = await checkSourceRows(stream.body, at, 'nothing started', (row) => (declaredBytes += row.size ?? 0));
   return { rows, declaredBytes, etag: stream.etag };
 }
 
