@@ -7,7 +7,7 @@ import { VARIANT_FORMATS, type VariantFormat } from '../core/layout';
 import { DEFAULT_TIMINGS, type Timings } from '../core/prices';
 import { validateConfig } from '../core/presets';
 import { loadDefinition } from '../local/asl';
-import { STATE_MACHINE_FILE } from '../local/migrate';
+import { STATE_MACHINE_FILE } from '../local/state-machines';
 import { DEFAULT_DATA_DIR } from '../local/stack';
 
 export const TIMINGS_FILE = 'bench-timings.json';

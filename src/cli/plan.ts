@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { config } from '../config';
 import { formatsToPrice } from '../core/estimate';
@@ -14,6 +13,7 @@ import { validateConfig } from '../core/presets';
 import { derivedPrefixOf } from '../core/source';
 import { loadDefinition } from '../local/asl';
 import { openLocalReport } from '../local/report-dir';
+import { SOURCES_STATE_MACHINE_FILE, STATE_MACHINE_FILE } from '../local/state-machines';
 import { type AwsFlags, parseS3Url, withAwsOptions } from './aws';
 import { formatList, positive, readTimings } from './estimate';
 
@@ -30,9 +30,6 @@ interface PlanFlags extends AwsFlags {
   formats?: string;
 }
 
-/** statemachines/migrate.asl.yaml (src/local/migrate.ts STATE_MACHINE_FILE, without loading the local stack). */
-const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
-const SOURCES_STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate-sources.asl.yaml', import.meta.url));
 
 /** The Resize and Dedupe memory of serverless.yml (estimate's defaults). */
 const DEDUPE_MEMORY_MB = 512;

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { config as defaultConfig } from '../config';
 import { ConfigError } from '../core/errors';
 import { INVENTORY } from '../core/layout';
@@ -20,11 +19,10 @@ import { type NotUploaded, scanFolder, type Skipped, skippedByReason, uploadPhot
 import type { FaultKind, FaultRates } from './faults';
 import { mirrorRemovals } from './mirror';
 import { LOCAL_NAMES, type LocalStack, openLocalStack } from './stack';
+import { SOURCES_STATE_MACHINE_FILE, STATE_MACHINE_FILE } from './state-machines';
 import { UPLOAD_INDEX_FILE, UploadIndex } from './upload-index';
 
-export const STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate.asl.yaml', import.meta.url));
-/** Its sibling for sources runs (issue 20): a CSV of URLs, each fetched first, then the same photo steps. */
-export const SOURCES_STATE_MACHINE_FILE = fileURLToPath(new URL('../../statemachines/migrate-sources.asl.yaml', import.meta.url));
+export { SOURCES_STATE_MACHINE_FILE, STATE_MACHINE_FILE } from './state-machines';
 /** Written under the data dir after each run: what verify and redrive look at. */
 export const LAST_RUN_FILE = 'last-run.json';
 
