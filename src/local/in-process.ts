@@ -55,7 +55,11 @@ class LoopbackResponse extends Writable {
   constructor(
     socket: LoopbackSocket,
     private readonly onHead: (response: LoopbackResponse) => void,
-    /** A HEAD's answer has no body, whatever the server writes (as node:http's ServerResponse does). */
+    /**
+     * A HEAD's answer has no body, whatever the server writes (as node:http's ServerResponse does). On S3
+     * "the response is identical to the GET response except that there is no response body", so an error
+     * is a bare 404 or 403 (Amazon S3 API Reference, "HeadObject"), which the SDK names NotFound.
+     */
     private readonly head = false,
   ) {
     super();
