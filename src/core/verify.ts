@@ -7,6 +7,7 @@
 import { currentRows, isComplete, normalizeEtag, originalRow } from './catalog-rows';
 import type { InventoryRow } from './inventory/data-files';
 import { decodeInventoryKeyOrRaw } from './inventory/keys';
+import { TransientError } from './errors';
 import { pointerTarget } from './keys';
 import { sha256Hex } from './library';
 import { mapLimit } from './map-limit';
@@ -49,21 +50,51 @@ export interface VerifyOptions {
   /** Download every asset and hash it (otherwise: size, recorded sha-256 metadata and key). */
   deep?: boolean;
   concurrency?: number;
+  /**
+   * The wait before the second pass over items whose check met a TransientError (throttling, 5xx,
+   * a timeout that outlived the SDK's own retries). Default 2 s; tests pass 0.
+   */
+  secondPassDelayMs?: number;
 }
 
+/** What one item's check found; merged into the report only once the whole item was checked. */
+interface ItemCheck {
+  verdict: 'done' | 'failed' | 'unfinished' | 'damaged';
+  problems: string[];
+  assetsChecked: number;
+  pointersChecked: number;
+}
+
+const SECOND_PASS_DELAY_MS = 2_000;
+
+/**
+ * Checks every item. An item whose check throws is checked again, once, after the others, when the
+ * error is transient (TransientError: the SDK's retries were spent on throttling or 5xx — a busy
+ * table in a 25-million-row audit): one throttled moment is not a discrepancy. What still cannot be
+ * checked is one discrepancy ("could not be checked"), never the end of the audit.
+ */
 export async function verifyRun(context: VerifyContext, items: readonly InventoryRow[], options: VerifyOptions = {}): Promise<VerifyReport> {
   const report: VerifyReport = { items: items.length, done: 0, failed: 0, incomplete: 0, assetsChecked: 0, pointersChecked: 0, discrepancies: [], failedKeys: [], unfinishedKeys: [], damagedKeys: [] };
-  await mapLimit(items, options.concurrency ?? 8, async (item) => {
+  const concurrency = options.concurrency ?? 8;
+  const again: InventoryRow[] = [];
+  await mapLimit(items, concurrency, async (item) => {
     try {
-      await verifyItem(context, item, options, report);
+      merge(report, keyOf(item), await checkItem(context, item, options));
     } catch (error) {
-      // One item that cannot be checked is one discrepancy, never the end of the audit.
-      const key = keyOf(item);
-      report.incomplete++;
-      report.unfinishedKeys.push(key);
-      report.discrepancies.push({ key, problem: `could not be checked: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` });
+      if (error instanceof TransientError) again.push(item);
+      else uncheckable(report, item, error);
     }
   });
+  if (again.length > 0) {
+    await new Promise((resolve) => setTimeout(resolve, options.secondPassDelayMs ?? SECOND_PASS_DELAY_MS));
+    await mapLimit(again, concurrency, async (item) => {
+      try {
+        merge(report, keyOf(item), await checkItem(context, item, options));
+      } catch (error) {
+        uncheckable(report, item, error);
+      }
+    });
+  }
   const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   report.discrepancies.sort((a, b) => byKey(a.key, b.key));
   for (const keys of [report.failedKeys, report.unfinishedKeys, report.damagedKeys]) keys.sort(byKey);
@@ -74,32 +105,46 @@ function keyOf(item: InventoryRow): string {
   return decodeInventoryKeyOrRaw(item.Key ?? '');
 }
 
-async function verifyItem(context: VerifyContext, item: InventoryRow, options: VerifyOptions, report: VerifyReport): Promise<void> {
+function merge(report: VerifyReport, key: string, check: ItemCheck): void {
+  report.assetsChecked += check.assetsChecked;
+  report.pointersChecked += check.pointersChecked;
+  if (check.verdict === 'done') report.done++;
+  else if (check.verdict === 'failed') {
+    report.failed++;
+    report.failedKeys.push(key);
+  } else {
+    report.incomplete++;
+    (check.verdict === 'damaged' ? report.damagedKeys : report.unfinishedKeys).push(key);
+    for (const problem of check.problems) report.discrepancies.push({ key, problem });
+  }
+}
+
+function uncheckable(report: VerifyReport, item: InventoryRow, error: unknown): void {
+  merge(report, keyOf(item), {
+    verdict: 'unfinished',
+    problems: [`could not be checked: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`],
+    assetsChecked: 0,
+    pointersChecked: 0,
+  });
+}
+
+async function checkItem(context: VerifyContext, item: InventoryRow, options: VerifyOptions): Promise<ItemCheck> {
   const key = keyOf(item);
+  const check: ItemCheck = { verdict: 'unfinished', problems: [], assetsChecked: 0, pointersChecked: 0 };
+  const { problems } = check;
   const [rows, failure] = await Promise.all([context.catalog.rowsForKey(key), context.catalog.failureFor(key)]);
-  const problems: string[] = [];
   if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket }) || (await doneForNewerOriginal(context, item, key, rows))) {
     const wanted = currentRows(rows, context.presets);
-    for (const row of wanted) problems.push(...(await checkRow(context, row, options, report)));
+    for (const row of wanted) problems.push(...(await checkRow(context, row, options, check)));
     problems.push(...staleRows(rows));
     if (failure) problems.push('DONE, yet a failure row remains');
-    if (problems.length === 0) {
-      report.done++;
-      return;
-    }
-    report.incomplete++;
-    report.damagedKeys.push(key);
-    for (const problem of problems) report.discrepancies.push({ key, problem });
-    return;
+    check.verdict = problems.length === 0 ? 'done' : 'damaged';
+    return check;
   } else if (failure) {
     if (!failure.error) problems.push('failure row without a reason');
     else if (item.Bucket !== undefined && failure.sourceBucket && failure.sourceBucket !== item.Bucket) {
       problems.push(`the failure row is of s3://${failure.sourceBucket}/${key}, the inventory's item of s3://${item.Bucket}/${key}`);
-    } else {
-      report.failed++;
-      report.failedKeys.push(key);
-      return;
-    }
+    } else check.verdict = 'failed';
   } else {
     const original = originalRow(rows);
     if (!original) problems.push('neither DONE nor FAILED: no catalog rows, no failure row');
@@ -107,9 +152,7 @@ async function verifyItem(context: VerifyContext, item: InventoryRow, options: V
       problems.push(`the catalog rows are of s3://${original.sourceBucket}/${key}, the inventory's item of s3://${item.Bucket}/${key}`);
     } else problems.push(`incomplete: ${rows.length} catalog rows, source ETag ${original.sourceEtag} (inventory: ${item.ETag ?? '?'})`);
   }
-  report.incomplete++;
-  report.unfinishedKeys.push(key);
-  for (const problem of problems) report.discrepancies.push({ key, problem });
+  return check;
 }
 
 /**
@@ -135,11 +178,11 @@ function staleRows(rows: readonly CatalogRow[]): string[] {
     .map((row) => `${row.preset}: made from other content (sha-256 ${row.sourceSha256}, ETag ${normalizeEtag(row.sourceEtag)}) than the original now (sha-256 ${original.sha256}, ETag ${normalizeEtag(original.sourceEtag)})`);
 }
 
-async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, report: VerifyReport): Promise<string[]> {
+async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, counts: Pick<ItemCheck, 'assetsChecked' | 'pointersChecked'>): Promise<string[]> {
   const problems: string[] = [];
   const where = `${row.preset}:`;
   const asset = await context.store.head({ bucket: context.libraryBucket, key: row.assetKey });
-  report.assetsChecked++;
+  counts.assetsChecked++;
   if (!asset) problems.push(`${where} asset ${row.assetKey} is missing`);
   else {
     if (asset.size !== row.bytes) problems.push(`${where} asset is ${asset.size} bytes, the catalog says ${row.bytes}`);
@@ -153,7 +196,7 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
     }
   }
   const pointer = await context.store.head({ bucket: context.libraryBucket, key: row.logicalKey });
-  report.pointersChecked++;
+  counts.pointersChecked++;
   if (!pointer) problems.push(`${where} pointer ${row.logicalKey} is missing`);
   else if (pointer.redirectLocation !== pointerTarget(row.assetKey)) problems.push(`${where} pointer ${row.logicalKey} points at ${pointer.redirectLocation ?? 'nothing'}, not ${pointerTarget(row.assetKey)}`);
   return problems;

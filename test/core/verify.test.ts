@@ -9,6 +9,7 @@ import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import { validateConfig } from '../../src/core/presets';
 import { recordFailure } from '../../src/core/record-failure';
 import { resize } from '../../src/core/resize';
+import { TransientError } from '../../src/core/errors';
 import { verifyRun } from '../../src/core/verify';
 import { noiseJpeg } from '../helpers/images';
 import { MemoryCatalog } from '../helpers/memory-catalog';
@@ -41,5 +42,66 @@ describe('verifyRun', () => {
       { key: 'a.jpg', problem: 'the catalog rows are of s3://photos/a.jpg, the inventory\'s item of s3://someone-else/a.jpg' },
       { key: 'bad.jpg', problem: 'the failure row is of s3://photos/bad.jpg, the inventory\'s item of s3://someone-else/bad.jpg' },
     ]);
+  });
+
+  // A TransientError is what an AWS call throws once the SDK's own retries are spent (src/aws/transient.ts).
+  // ProvisionedThroughputExceededException: "The AWS SDKs for DynamoDB automatically retry requests that
+  // receive this exception. Your request is eventually successful, unless your retry queue is too large
+  // to finish" (DynamoDB API Reference, ProvisionedThroughputExceededException; Developer Guide, "Error
+  // retries and exponential backoff"). CI met one in test/local/robustness.test.ts's audit of a run with
+  // 15 % throttling injected: one item "could not be checked" and the test failed.
+  it('checks an item again after the pass when its check met a TransientError, counting its assets once; what fails twice is "could not be checked"', async () => {
+    const store = new MemoryStore();
+    const catalog = new MemoryCatalog();
+    const context: StepContext = { store, catalog, libraryBucket: 'library', config, presets };
+    const rows: InventoryRow[] = [];
+    for (const name of ['a.jpg', 'b.jpg', 'c.jpg']) {
+      const photo = await noiseJpeg(300, 200, name.charCodeAt(0));
+      await store.put({ bucket: 'photos', key: name }, photo, {});
+      const item = { bucket: 'photos', key: encodeInventoryKey(name), size: photo.byteLength, etag: md5(photo) };
+      await resize(context, { item, runId: 'r', outcome: await dedupe(context, { item, runId: 'r' }) });
+      rows.push({ Bucket: 'photos', Key: name, Size: String(photo.byteLength), ETag: md5(photo) });
+    }
+    const clean = await verifyRun({ store, catalog, libraryBucket: 'library', presets }, rows);
+    expect(clean).toMatchObject({ items: 3, done: 3, incomplete: 0, discrepancies: [] });
+
+    // b.jpg: its first check dies after some of its HEADs (counted by then); c.jpg: every check dies.
+    const heads = new Map<string, number>();
+    const flaky = {
+      ...store,
+      get: store.get.bind(store),
+      openRead: store.openRead.bind(store),
+      put: store.put.bind(store),
+      delete: store.delete.bind(store),
+      list: store.list.bind(store),
+      head: async (ref: { bucket: string; key: string }) => {
+        const n = (heads.get(ref.key) ?? 0) + 1;
+        heads.set(ref.key, n);
+        if (ref.key === 'medium/b.jpg' && n === 1) throw new TransientError('HeadObject library medium/b.jpg: SlowDown: Please reduce your request rate.');
+        if (ref.key === 'medium/c.jpg') throw new TransientError('HeadObject library medium/c.jpg: SlowDown: Please reduce your request rate.');
+        return store.head(ref);
+      },
+    };
+    const report = await verifyRun({ store: flaky, catalog, libraryBucket: 'library', presets }, rows, { secondPassDelayMs: 0 });
+    expect(heads.get('medium/b.jpg')).toBe(2);
+    expect(heads.get('medium/c.jpg')).toBe(2); // once in the pass, once after it: never more
+    expect(report).toMatchObject({ items: 3, done: 2, failed: 0, incomplete: 1, unfinishedKeys: ['c.jpg'], damagedKeys: [] });
+    expect(report.discrepancies).toEqual([{ key: 'c.jpg', problem: 'could not be checked: TransientError: HeadObject library medium/c.jpg: SlowDown: Please reduce your request rate.' }]);
+    // a.jpg and b.jpg each counted once, as in the clean audit; c.jpg's partial checks are not counted.
+    expect(report.assetsChecked).toBe((clean.assetsChecked * 2) / 3);
+    expect(report.pointersChecked).toBe((clean.pointersChecked * 2) / 3);
+  });
+
+  it('does not check again an item whose check threw something else than a TransientError', async () => {
+    const catalog = new MemoryCatalog();
+    let queries = 0;
+    catalog.rowsForKey = async () => {
+      queries++;
+      throw Object.assign(new Error('User is not authorized to perform: dynamodb:Query'), { name: 'AccessDeniedException' });
+    };
+    const report = await verifyRun({ store: new MemoryStore(), catalog, libraryBucket: 'library', presets }, [{ Bucket: 'photos', Key: 'a.jpg' }], { secondPassDelayMs: 0 });
+    expect(queries).toBe(1);
+    expect(report).toMatchObject({ items: 1, incomplete: 1, unfinishedKeys: ['a.jpg'] });
+    expect(report.discrepancies).toEqual([{ key: 'a.jpg', problem: 'could not be checked: AccessDeniedException: User is not authorized to perform: dynamodb:Query' }]);
   });
 });
