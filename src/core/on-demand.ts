@@ -231,7 +231,9 @@ async function readWhole(context: OnDemandContext, ref: { bucket: string; key: s
     chunks.push(chunk);
     hasher?.update(chunk);
   }
-  return { body: Buffer.concat(chunks), etag: object.etag, ...(hasher ? { sha256: hasher.digest('hex') } : {}) };
+  // One chunk (a small object, or the local S3's whole-file answer) is the body as it is: no copy.
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return { body, etag: object.etag, ...(hasher ? { sha256: hasher.digest('hex') } : {}) };
 }
 
 /** The size a `cover` or `inside` resize of a WxH frame gives (inside never enlarges). */

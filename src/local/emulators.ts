@@ -20,11 +20,14 @@ import { decodeUrlPath } from '../core/cdn';
 import { type FaultInjector, gateServer } from './faults';
 import { InProcessHandler } from './in-process';
 import { ListObjectsV2Answer } from './list-objects';
+import { ObjectAnswer } from './object-answer';
 import { type DiskFullListener, ObjectFileStore } from './object-files';
 
 export interface Emulators {
   s3Endpoint: string;
   dynamoEndpoint: string;
+  /** Requests answered by object-answer.ts rather than s3rver (a test counts them). */
+  objectAnswers(): number;
   /** Clients pointed at the emulators (destroyed by close()). */
   s3: S3Client;
   dynamo: DynamoDBClient;
@@ -102,10 +105,16 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
 
     const faults = options.faults;
     const listings = new ListObjectsV2Answer(store);
+    const objects = new ObjectAnswer(store);
     gateServer(
       s3rver.httpServer,
       async (request, response) =>
-        refuseLongKey(request, response) || fullDisk.refuse(request, response) || faults?.s3Gate(request, response) || (await refuseExistingObject(s3rver, request, response)) || (await listings.answer(request, response)),
+        refuseLongKey(request, response) ||
+        fullDisk.refuse(request, response) ||
+        faults?.s3Gate(request, response) ||
+        (await refuseExistingObject(s3rver, request, response)) ||
+        (await listings.answer(request, response)) ||
+        (await objects.answer(request, response)),
     );
     if (faults) gateServer(dynamoServer, (request, response) => faults.dynamoGate(request, response));
 
@@ -131,7 +140,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
 
     await createTable(dynamo, options.tableName);
     let closing: Promise<void> | undefined;
-    return { s3Endpoint, dynamoEndpoint, s3, dynamo, newClients, close: () => (closing ??= cleanup()) };
+    return { s3Endpoint, dynamoEndpoint, objectAnswers: () => objects.answered, s3, dynamo, newClients, close: () => (closing ??= cleanup()) };
   } catch (error) {
     await cleanup().catch(() => {});
     throw error;

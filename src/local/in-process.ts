@@ -12,6 +12,14 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { HttpResponse, type HttpRequest } from '@smithy/core/protocols';
 import type { HttpHandlerOptions } from '@smithy/types';
 
+/** Marks a request this transport made: one of this process's own clients, signed with the emulator's credentials. */
+const IN_PROCESS = Symbol('photo-scaler.in-process');
+
+/** True for a request of the in-process transport (not one that came over a socket). */
+export function isInProcess(request: object): boolean {
+  return (request as { [IN_PROCESS]?: boolean })[IN_PROCESS] === true;
+}
+
 /** A socket as the emulators' code looks at one: always writable, local, events accepted. */
 class LoopbackSocket extends EventEmitter {
   readonly remoteAddress = '127.0.0.1';
@@ -114,6 +122,11 @@ class LoopbackResponse extends Writable {
     else if (this.body.write(chunk)) done();
     else this.body.once('drain', () => done());
   }
+  /** A server that gives up mid-body (a read error) ends the client's body with that error, not silence. */
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    if (error) this.body.destroy(error);
+    done(error);
+  }
   headerFields(): Record<string, string> {
     return Object.fromEntries([...this.headers].map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]));
   }
@@ -154,6 +167,7 @@ export class InProcessHandler {
       connection: socket,
       complete: false,
       aborted: false,
+      [IN_PROCESS]: true,
     });
     this.handled++;
     return new Promise<{ response: HttpResponse }>((resolve, reject) => {

@@ -42,7 +42,7 @@ export class ListObjectsV2Answer {
     if (!path || path.includes('/')) return false;
     const bucket = decodeURIComponent(path);
     const query = url.searchParams;
-    if (!(await (this.store as unknown as { getBucket(name: string): Promise<unknown> }).getBucket(bucket))) {
+    if (!(await this.store.getBucket(bucket))) {
       return reply(response, 404, `<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>${xml(bucket)}</BucketName></Error>`);
     }
     const maxKeysText = query.get('max-keys');

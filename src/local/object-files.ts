@@ -16,8 +16,8 @@
  * Data dirs of earlier versions (s3rver's layout) are converted once, at start.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -32,6 +32,7 @@ interface FilesystemStoreBase {
   putSubresource(bucket: string, key: string | undefined, resource: { type: string }): Promise<void>;
   deleteSubresource(bucket: string, key: string | undefined, type: string): Promise<void>;
   deleteBucket(bucket: string): Promise<void>;
+  getBucket(bucket: string): Promise<unknown>;
 }
 const S3Object = require('s3rver/lib/models/object') as S3ObjectModel;
 
@@ -51,6 +52,16 @@ interface S3ObjectLike {
 const MAGIC = Buffer.from('PSOBJv1\n');
 const TRAILER_FIXED = 4 + MAGIC.byteLength;
 export const OBJECTS_DIR = '.objects';
+/**
+ * An object's body is read from its file in chunks of this size (Node's default is 64 KiB): each chunk
+ * crosses the transport's streams and the SDK's, so a 4 MB photo in 4 chunks costs a fraction of the
+ * main thread that 64 chunks do (npm run bench, `onDemandSpeed.steps.emulatorCalls`).
+ */
+const READ_CHUNK_BYTES = 1024 * 1024;
+/** An object file up to this size is read in one read for a GET (object-answer.ts); a larger one streams. */
+const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+/** A body arriving in small chunks is written to its file this much at a time. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
 /** One read of a file's last bytes holds its whole trailer unless its metadata is unusually long. */
 const TAIL_BYTES = 4096;
 
@@ -203,7 +214,26 @@ export class ObjectFileStore extends FilesystemStore {
 
   override async deleteBucket(bucket: string): Promise<void> {
     for (const id of [...this.bucketConfigs.keys()]) if (id.startsWith(`${bucket}\u0000`)) this.bucketConfigs.delete(id);
-    await super.deleteBucket(bucket);
+    this.buckets.delete(bucket);
+    try {
+      await super.deleteBucket(bucket);
+    } finally {
+      this.buckets.delete(bucket);
+    }
+  }
+
+  /**
+   * s3rver asks for the bucket (a stat of its directory) on every object request: a bucket seen to
+   * exist is kept here until this store deletes it.
+   */
+  private readonly buckets = new Map<string, unknown>();
+
+  override async getBucket(bucket: string): Promise<unknown> {
+    const known = this.buckets.get(bucket);
+    if (known) return known;
+    const found = await super.getBucket(bucket);
+    if (found) this.buckets.set(bucket, found);
+    return found;
   }
 
   /** An object's trailer (key, size, MD5, last modified, metadata) without its body; undefined when absent or unreadable. */
@@ -228,11 +258,54 @@ export class ObjectFileStore extends FilesystemStore {
       if (ranged) object.range = range;
       return object;
     }
-    const content = createReadStream(path, range);
+    const content = createReadStream(path, { ...range, highWaterMark: READ_CHUNK_BYTES });
     await new Promise<void>((resolve, reject) => content.once('open', () => resolve()).once('error', reject)).catch(() => undefined);
     const object = new S3Object(bucket, key, content, metadata);
     if (ranged) object.range = range;
     return object;
+  }
+
+  /**
+   * An object for a plain GET or HEAD (object-answer.ts): its trailer, and for a GET its body — read
+   * whole, with the trailer, in one read when the file is at most WHOLE_READ_BYTES (one buffer instead
+   * of a stream's chunks and their copies), else a stream of the open file. Undefined when absent.
+   */
+  async readObject(bucket: string, key: string, withBody: boolean): Promise<{ trailer: Trailer; body?: Buffer | Readable } | undefined> {
+    const path = this.objectPath(bucket, key);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch {
+      return undefined;
+    }
+    let keepOpen = false;
+    try {
+      const { size } = await handle.stat();
+      const whole = withBody && size <= WHOLE_READ_BYTES;
+      const readTail = async (length: number) => {
+        const tail = Buffer.allocUnsafe(Math.min(size, length));
+        const { bytesRead } = await handle.read(tail, 0, tail.length, size - tail.length);
+        return bytesRead === tail.length ? tail : undefined;
+      };
+      const tail = await readTail(whole ? size : TAIL_BYTES);
+      if (!tail) return undefined;
+      const first = parseTrailer(size, tail, key);
+      const trailer = typeof first === 'number' ? asTrailer(parseTrailer(size, (await readTail(first)) ?? Buffer.alloc(0), key)) : first;
+      if (!trailer) return undefined;
+      if (!withBody || trailer.size === 0) return { trailer, ...(withBody ? { body: Buffer.alloc(0) } : {}) };
+      if (whole) return { trailer, body: tail.subarray(0, trailer.size) };
+      keepOpen = true;
+      return { trailer, body: handle.createReadStream({ start: 0, end: trailer.size - 1, highWaterMark: READ_CHUNK_BYTES }) };
+    } catch {
+      return undefined;
+    } finally {
+      if (!keepOpen) await handle.close();
+    }
+  }
+
+  /** An object's headers as s3rver answers them (its model's metadata: allowed ones, the default Content-Type, ETag, Last-Modified, Content-Length). */
+  headersOf(bucket: string, key: string, trailer: Trailer): Record<string, string> {
+    return new S3Object(bucket, key, null, this.metadataOf(trailer)).metadata;
   }
 
   async putObject(object: S3ObjectLike): Promise<{ size: number; md5: string }> {
@@ -241,22 +314,32 @@ export class ObjectFileStore extends FilesystemStore {
     const md5 = createHash('md5');
     let size = 0;
     const source: AsyncIterable<Buffer> = Buffer.isBuffer(object.content) ? toIterable(object.content) : (object.content as Readable);
-    let out: WriteStream | void = undefined;
+    let file: FileHandle | undefined;
     try {
       // The whole body is read even when writing fails (a full disk): a client sending
       // `Expect: 100-continue` otherwise waits seconds before it sees the answer.
       let failure: unknown;
-      out = await mkdir(join(path, '..'), { recursive: true }).then(
-        () => createWriteStream(temp, { flags: 'wx' }).on('error', (error) => (failure ??= error)),
-        (error: unknown) => void (failure = error),
-      );
+      file = await this.createTemp(temp).catch((error: unknown) => void (failure = error));
+      // Chunks are written a MiB at a time (a photo sent in 64 KiB chunks: a few writes, not dozens);
+      // the last of them goes with the trailer, in one write.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async (buffers: Buffer[]) => {
+        if (file && failure === undefined && buffers.length > 0) await file.writev(buffers).catch((error: unknown) => void (failure ??= error));
+      };
       for await (const chunk of source) {
         md5.update(chunk);
         size += chunk.byteLength;
-        const file = out;
-        if (file && failure === undefined) await new Promise<void>((resolve) => file.write(chunk, (error) => resolve(void (error && (failure ??= error)))));
+        pending.push(chunk);
+        pendingBytes += chunk.byteLength;
+        if (pendingBytes >= WRITE_CHUNK_BYTES) {
+          const buffers = pending;
+          pending = [];
+          pendingBytes = 0;
+          await flush(buffers);
+        }
       }
-      if (failure !== undefined || !out) throw failure;
+      if (failure !== undefined || !file) throw failure;
       const digest = md5.digest('hex');
       const metadata: Record<string, string> = {};
       for (const [name, value] of Object.entries(object.metadata ?? {})) {
@@ -266,23 +349,42 @@ export class ObjectFileStore extends FilesystemStore {
       const json = Buffer.from(JSON.stringify(trailer), 'utf8');
       const fixed = Buffer.alloc(4);
       fixed.writeUInt32BE(json.byteLength, 0);
-      const file = out;
-      await new Promise<void>((resolve, reject) => {
-        file.once('error', reject);
-        file.end(Buffer.concat([json, fixed, MAGIC]), () => resolve());
-      });
-      await syncFile(temp);
+      await flush([...pending, json, fixed, MAGIC]);
+      if (failure !== undefined) throw failure;
+      // The written bytes reach the disk before the rename makes them visible.
+      await file.sync();
+      await file.close();
+      file = undefined;
       // The one step that makes it visible, whole: rename is atomic within a file system.
       await rename(temp, path);
       this.generation++;
       return { size, md5: digest };
     } catch (error) {
-      // (A client that went away mid-body ends the loop above with the write stream still open.)
-      if (out && !out.destroyed) await new Promise((resolve) => (out as WriteStream).destroy().once('close', () => resolve(undefined)));
+      // (A client that went away mid-body ends the loop above with the file still open.)
+      await file?.close().catch(() => {});
       await rm(temp, { force: true }).catch(() => {});
       if ((error as NodeJS.ErrnoException).code === 'ENOSPC') this.onDiskFull(this.rootDirectory);
       throw error;
     }
+  }
+
+  /** Shard directories known to exist: created once, not asked for again at every write. */
+  private readonly madeDirectories = new Set<string>();
+
+  /** Opens a new temporary file for writing; its directory is made when it is not known to exist (or is gone). */
+  private async createTemp(temp: string): Promise<FileHandle> {
+    const directory = join(temp, '..');
+    if (this.madeDirectories.has(directory)) {
+      try {
+        return await open(temp, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        this.madeDirectories.delete(directory);
+      }
+    }
+    await mkdir(directory, { recursive: true });
+    this.madeDirectories.add(directory);
+    return open(temp, 'wx');
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {
@@ -395,15 +497,6 @@ async function removeIfStale(path: string): Promise<void> {
   if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true }).catch(() => {});
 }
 
-/** The written bytes reach the disk before the rename makes them visible. */
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 async function* toIterable(buffer: Buffer): AsyncGenerator<Buffer> {
   yield buffer;

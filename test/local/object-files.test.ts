@@ -177,5 +177,22 @@ describe('a trailer longer than one read of the file\'s tail', () => {
     expect(await store.existsObject('b', 'long.jpg')).toBe(true);
     expect((await store.describeObject('b', 'long.jpg'))?.metadata['x-amz-meta-note']).toHaveLength(6 * 1024);
     expect((await store.objectsOf('b')).map((trailer) => [trailer.key, trailer.metadata['x-amz-meta-note']?.length])).toEqual([['long.jpg', 6 * 1024]]);
+    // The plain GET and HEAD of the in-process clients (object-answer.ts): one read of the whole file, or of its tail twice.
+    const got = await store.readObject('b', 'long.jpg', true);
+    expect([got?.trailer.metadata['x-amz-meta-note']?.length, String(got?.body)]).toEqual([6 * 1024, 'bytes']);
+    const head = await store.readObject('b', 'long.jpg', false);
+    expect([head?.trailer.metadata['x-amz-meta-note']?.length, head?.body]).toEqual([6 * 1024, undefined]);
+  });
+});
+
+describe('the shard directories a write needs', () => {
+  it('are made once; one removed since (a bucket emptied by hand) is made again by the next write', async () => {
+    const root = join(dir, 'shards');
+    await mkdir(join(root, 'b'), { recursive: true });
+    const store = new ObjectFileStore(root);
+    await store.putObject({ bucket: 'b', key: 'one.jpg', content: Buffer.from('1'), metadata: {} });
+    await rm(join(root, 'b', OBJECTS_DIR), { recursive: true });
+    await store.putObject({ bucket: 'b', key: 'one.jpg', content: Buffer.from('2'), metadata: {} });
+    expect(String((await store.readObject('b', 'one.jpg', true))?.body)).toBe('2');
   });
 });

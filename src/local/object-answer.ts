@@ -1,0 +1,123 @@
+/**
+ * GetObject, HeadObject and PutObject of the local stack's own SDK clients, answered here instead of by
+ * s3rver's Koa stack, with the same answers: the same store (object-files.ts), the same object model
+ * (s3rver's S3Object: allowed metadata, the default Content-Type, the storage classes) and the same
+ * headers. Measured (npm run bench, `onDemandSpeed.steps.emulatorCalls` and `pipelineOverCore`): each
+ * request through s3rver cost 2–3 ms of the main thread — its logger, XML and vhost middlewares, the
+ * router, the signature check, the website middleware, a stat of the bucket directory per request — and
+ * a local run or an on-demand size makes dozens.
+ *
+ * Taken here only what is plain and known:
+ * - requests of the in-process transport (in-process.ts): this process's own clients, which signed
+ *   them with the emulator's credentials; anything over a socket (a browser, the CDN view, `curl`,
+ *   `PHOTO_SCALER_EMULATOR_TRANSPORT=http`) goes through s3rver whole, signature check included;
+ * - path-style `/<bucket>/<key>`, no query string but the SDK's `x-id=<operation>`, no `Range`, no
+ *   conditional header (`If-*`, but a PUT's `If-None-Match: *`, which the gate before this one has
+ *   answered when the key exists), no `Origin` (CORS), no `x-amz-copy-source`, a key that does not
+ *   end in `/`;
+ * - GET and HEAD of an object that exists, in a bucket that exists; PUT into a bucket that exists,
+ *   with a valid website redirect location and storage class when given.
+ * Everything else — a missing object or bucket (its error answers), a bad header — is left to s3rver,
+ * so every error is s3rver's own. The gates before this one (faults, long keys, a full disk,
+ * `If-None-Match: *`) apply to these requests as to any other.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { decodeUrlPath } from '../core/cdn';
+import { isInProcess } from './in-process';
+import type { ObjectFileStore } from './object-files';
+
+const require = createRequire(import.meta.url);
+const S3Object = require('s3rver/lib/models/object') as {
+  new (bucket: string, key: string, content: unknown, metadata: Record<string, unknown>): { metadata: Record<string, string> };
+  STORAGE_CLASSES: string[];
+};
+
+const S3Error = require('s3rver/lib/models/error') as {
+  fromError(error: unknown): { status: number; headers: Record<string, string>; toXML(): string };
+};
+
+/** The query the SDK sends with each operation (none with HeadObject). */
+const OPERATION: Record<string, string | undefined> = { GET: 'x-id=GetObject', PUT: 'x-id=PutObject', HEAD: undefined };
+
+/** s3rver's own check of `x-amz-website-redirect-location` (middleware/website.js). */
+const REDIRECT_LOCATION = /^(https?:\/)?\//;
+
+/** Request headers whose meaning s3rver implements beyond a plain read or write: left to it. */
+function hasSpecialHeader(request: IncomingMessage): boolean {
+  const headers = request.headers;
+  if (headers.range !== undefined || headers.origin !== undefined || headers['x-amz-copy-source'] !== undefined) return true;
+  for (const name of Object.keys(headers)) {
+    // `If-None-Match: *` on a PUT was answered by the gate before this one (412 when the key exists,
+    // emulators.ts refuseExistingObject): what reaches here is a plain write of a new object.
+    if (name === 'if-none-match' && request.method === 'PUT' && headers[name] === '*') continue;
+    if (name.startsWith('if-')) return true;
+  }
+  const redirect = headers['x-amz-website-redirect-location'];
+  if (redirect !== undefined && (request.method !== 'PUT' || !REDIRECT_LOCATION.test(String(redirect)))) return true;
+  const storageClass = headers['x-amz-storage-class'];
+  return storageClass !== undefined && !S3Object.STORAGE_CLASSES.includes(String(storageClass));
+}
+
+/** `Cache-Control` from `cache-control`, `X-Amz-Meta-Sha256` from `x-amz-meta-sha256`: as s3rver names them. */
+function capitalized(header: string): string {
+  return header
+    .split('-')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('-');
+}
+
+export class ObjectAnswer {
+  /** Requests answered here so far (a test tells them from s3rver's). */
+  answered = 0;
+
+  constructor(private readonly store: ObjectFileStore) {}
+
+  /** Answers a plain GET, HEAD or PUT of an object (true); leaves every other request to s3rver (false). */
+  async answer(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'PUT') return false;
+    const [path = '/', query] = (request.url ?? '/').split('?', 2) as [string, string | undefined];
+    // The SDK names the operation in the query (`?x-id=GetObject`, `?x-id=PutObject`), which s3rver
+    // ignores; any other query parameter is a subresource or an override: s3rver's.
+    if (query !== undefined && query !== OPERATION[method]) return false;
+    const slash = path.indexOf('/', 1);
+    if (!isInProcess(request) || !path.startsWith('/') || slash < 0 || path.endsWith('/')) return false;
+    const bucket = decodeUrlPath(path.slice(1, slash));
+    const key = decodeUrlPath(path.slice(slash + 1));
+    if (!bucket || !key || hasSpecialHeader(request) || !(await this.store.getBucket(bucket))) return false;
+    return method === 'PUT' ? this.put(request, response, bucket, key) : this.get(request, response, bucket, key);
+  }
+
+  private async get(request: IncomingMessage, response: ServerResponse, bucket: string, key: string): Promise<boolean> {
+    const found = await this.store.readObject(bucket, key, request.method === 'GET');
+    if (!found) return false;
+    this.answered++;
+    const headers: Record<string, string> = { 'Accept-Ranges': 'bytes' };
+    for (const [name, value] of Object.entries(this.store.headersOf(bucket, key, found.trailer))) headers[capitalized(name)] = String(value);
+    request.resume();
+    response.writeHead(200, headers);
+    const body = found.body;
+    if (body === undefined || Buffer.isBuffer(body)) response.end(body);
+    else body.once('error', (error) => response.destroy(error)).pipe(response);
+    return true;
+  }
+
+  private async put(request: IncomingMessage, response: ServerResponse, bucket: string, key: string): Promise<boolean> {
+    const object = new S3Object(bucket, key, request, request.headers as Record<string, unknown>);
+    this.answered++;
+    let md5: string;
+    try {
+      ({ md5 } = await this.store.putObject(object as never));
+    } catch (error) {
+      // As s3rver answers a store that throws (its error handler: S3Error.fromError): 500 InternalError.
+      const answer = S3Error.fromError(error);
+      response.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'application/xml' });
+      response.end(answer.toXML());
+      return true;
+    }
+    response.writeHead(200, { ETag: `"${md5}"`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '0' });
+    response.end();
+    return true;
+  }
+}

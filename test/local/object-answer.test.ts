@@ -1,0 +1,120 @@
+/**
+ * The local S3's plain object reads and writes answered without s3rver's Koa stack
+ * (src/local/object-answer.ts): for every request it takes, the same status, headers and bytes as
+ * s3rver gives the same request over a socket; everything else — a missing key, a Range, a query, a
+ * request over a socket — still s3rver's, error answers included.
+ */
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeS3Client } from '../../src/aws/clients';
+import { EMULATOR_CREDENTIALS, type Emulators, startEmulators } from '../../src/local/emulators';
+
+interface Raw {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** Every answer's status and headers as they came, before the SDK reads them. */
+function recording(client: S3Client): Raw[] {
+  const answers: Raw[] = [];
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const response = (result as { response: { statusCode: number; headers: Record<string, string> } }).response;
+      answers.push({ status: response.statusCode, headers: { ...response.headers } });
+      return result;
+    },
+    { step: 'deserialize', name: 'recordRawAnswer' },
+  );
+  return answers;
+}
+
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** Headers that differ between any two answers (the time of the answer): none here, but named. */
+const comparable = (raw: Raw) => ({ status: raw.status, headers: raw.headers });
+
+describe('object-answer: plain GET, HEAD and PUT of the in-process clients', () => {
+  let emulators: Emulators;
+  let viaSocket: S3Client;
+  const big = Buffer.alloc(9 * 1024 * 1024).map((_, i) => (i * 7919) & 0xff); // over the one-read size: streamed
+
+  beforeAll(async () => {
+    emulators = await startEmulators({ inMemory: true, buckets: ['b'], tableName: 'catalog' });
+    viaSocket = makeS3Client({ endpoint: emulators.s3Endpoint, region: 'us-east-1', credentials: EMULATOR_CREDENTIALS });
+  }, 60_000);
+  afterAll(async () => {
+    viaSocket?.destroy();
+    await emulators?.close();
+  });
+
+  const objects: Array<{ key: string; put: Omit<ConstructorParameters<typeof PutObjectCommand>[0], 'Bucket' | 'Key'> }> = [
+    { key: 'photos/a b/été.jpg', put: { Body: Buffer.from('jpeg bytes'), ContentType: 'image/jpeg', CacheControl: 'public, max-age=31536000, immutable', Metadata: { sha256: 'abc' } } },
+    { key: 'small/photos/a b/été.jpg', put: { Body: new Uint8Array(0), WebsiteRedirectLocation: '/assets/ab/cd/ef/x.jpg', CacheControl: 'max-age=60' } },
+    { key: 'no-type', put: { Body: Buffer.from('x'), ContentDisposition: 'inline', ContentLanguage: 'fr', StorageClass: 'STANDARD_IA' } },
+    { key: 'big.bin', put: { Body: big, ContentType: 'application/octet-stream' } },
+  ];
+
+  it('writes each object as s3rver does (ETag, stored headers), and answers its GET and HEAD with s3rver\'s status, headers and bytes', async () => {
+    const inProcess = recording(emulators.s3);
+    const socket = recording(viaSocket);
+    for (const object of objects) {
+      const before = emulators.objectAnswers();
+      await emulators.s3.send(new PutObjectCommand({ Bucket: 'b', Key: `fast/${object.key}`, ...object.put }));
+      expect(emulators.objectAnswers(), `PUT ${object.key}`).toBe(before + 1);
+      await viaSocket.send(new PutObjectCommand({ Bucket: 'b', Key: `s3rver/${object.key}`, ...object.put }));
+      expect(emulators.objectAnswers(), 'a request over a socket is s3rver\'s').toBe(before + 1);
+    }
+    // Each written by one path, read by both: the stored objects are alike, and so are the answers.
+    for (const object of objects) {
+      for (const prefix of ['fast', 's3rver']) {
+        const key = `${prefix}/${object.key}`;
+        const before = emulators.objectAnswers();
+        const mine = await emulators.s3.send(new GetObjectCommand({ Bucket: 'b', Key: key }));
+        const mineBody = await mine.Body!.transformToByteArray();
+        await emulators.s3.send(new HeadObjectCommand({ Bucket: 'b', Key: key }));
+        expect(emulators.objectAnswers(), `GET and HEAD ${key}`).toBe(before + 2);
+        const theirs = await viaSocket.send(new GetObjectCommand({ Bucket: 'b', Key: key }));
+        const theirBody = await theirs.Body!.transformToByteArray();
+        await viaSocket.send(new HeadObjectCommand({ Bucket: 'b', Key: key }));
+        expect(sha(mineBody), key).toBe(sha(theirBody));
+        expect(sha(mineBody), key).toBe(sha(object.put.Body as Uint8Array));
+        const [get, head] = inProcess.slice(-2);
+        const [s3rverGet, s3rverHead] = socket.slice(-2);
+        // Over a socket Node's HTTP server adds its own: the connection's and the date.
+        const strip = (raw: Raw) => {
+          const { connection: _c, date: _d, 'keep-alive': _k, 'transfer-encoding': _t, ...headers } = raw.headers;
+          return { ...raw, headers };
+        };
+        expect(comparable(get!), `GET ${key}`).toEqual(comparable(strip(s3rverGet!)));
+        expect(comparable(head!), `HEAD ${key}`).toEqual(comparable(strip(s3rverHead!)));
+      }
+      // The same ETag and stored headers, whichever path wrote it.
+      const fast = inProcess.at(-4)!.headers;
+      const slow = inProcess.at(-2)!.headers;
+      const { 'last-modified': _a, ...fastRest } = fast;
+      const { 'last-modified': _b, ...slowRest } = slow;
+      expect(fastRest, object.key).toEqual(slowRest);
+    }
+  }, 60_000);
+
+  it('leaves to s3rver a missing key, a Range, a query and a conditional GET — its answers, its errors', async () => {
+    await emulators.s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'r.txt', Body: Buffer.from('0123456789'), ContentType: 'text/plain' }));
+    const before = emulators.objectAnswers();
+    await expect(emulators.s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'missing.jpg' }))).rejects.toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    await expect(emulators.s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'missing.jpg' }))).rejects.toMatchObject({ name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    await expect(emulators.s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'r.txt' }))).rejects.toMatchObject({ name: 'NoSuchBucket' });
+    const ranged = await emulators.s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'r.txt', Range: 'bytes=2-4' }));
+    expect(await ranged.Body!.transformToString()).toBe('234');
+    expect(ranged.ContentRange).toBe('bytes 2-4/10');
+    const overridden = await emulators.s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'r.txt', ResponseContentType: 'application/json' }));
+    expect(overridden.ContentType).toBe('application/json');
+    await overridden.Body!.transformToString();
+    const etag = (await emulators.s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'r.txt' }))).ETag!;
+    await expect(emulators.s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'r.txt', IfNoneMatch: etag }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 304 } });
+    await expect(emulators.s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'r.txt', Body: 'x', WebsiteRedirectLocation: 'elsewhere' }))).rejects.toMatchObject({ name: 'InvalidArgument' });
+    // Only the one plain HEAD above was this module's; every other request was s3rver's.
+    expect(emulators.objectAnswers()).toBe(before + 1);
+  }, 60_000);
+});
