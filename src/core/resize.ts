@@ -18,6 +18,7 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   const original = await readOriginal(context, source);
   const sha256 = sha256Hex(original.body);
   const { source: info, renditions } = await renderPresets(original.body, context.presets, context.config.limits);
+  context.afterRender?.();
 
   const [originalAsset, ...cropAssets] = await Promise.all([
     putAsset(context, original.body, original.type.ext, original.type.contentType, sha256),

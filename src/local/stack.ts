@@ -135,17 +135,21 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
     const base = contextOn(clients);
     // The Lambdas see a store whose writes can crash them mid-item (when crashes are injected).
     const lambdaContext: StepContext = faults.rates.crash > 0 ? { ...base, store: faults.crashableStore(base.store) } : base;
+    // The invocation this container runs (one at a time, as a Lambda container does): Resize's CPU slot.
+    const current: { afterRender?: () => void } = {};
     return {
+      current,
       findUnchanged: makeFindUnchangedHandler(() => lambdaContext, telemetry),
       dedupe: makeDedupeHandler(() => lambdaContext, telemetry),
-      resize: makeResizeHandler(() => lambdaContext, telemetry),
+      resize: makeResizeHandler(() => (current.afterRender ? { ...lambdaContext, afterRender: current.afterRender } : lambdaContext), telemetry),
       recordFailure: makeRecordFailureHandler(() => lambdaContext, telemetry),
     };
   });
   const invoke = (name: 'dedupe' | 'resize' | 'recordFailure') => faults.crashing((event: ItemEvent) => containers.invoke((handlers) => handlers[name](event)));
   // Resize decodes a photo: at most this many at once on this machine. Each invocation still has a
   // container of its own (as on AWS, where they all run at once); its TimeoutSeconds counts from
-  // when it gets a CPU slot (TaskHandler.queued), not from the wait, which Lambda does not have.
+  // when it gets a CPU slot (TaskHandler.queued), not from the wait, which Lambda does not have. The
+  // slot is given back as soon as the photo is rendered (StepContext.afterRender): its writes need none.
   const cpuSlots = new Slots(options.resizeConcurrency ?? Math.max(1, cpus().length));
   const resize = Object.assign(
     faults.crashing((event: ItemEvent, invocation?: TaskInvocation) =>
@@ -156,10 +160,17 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
           throw new ExecutionAborted('stopped while waiting for a CPU');
         }
         invocation?.started();
+        let held = true;
+        const giveBack = () => {
+          if (held) release();
+          held = false;
+        };
+        handlers.current.afterRender = giveBack;
         try {
           return await handlers.resize(event);
         } finally {
-          release();
+          handlers.current.afterRender = undefined;
+          giveBack();
         }
       }),
     ),
