@@ -15,10 +15,10 @@
  *   conditional header (`If-*`, but a PUT's `If-None-Match: *`, which the gate before this one has
  *   answered when the key exists), no `Origin` (CORS), no `x-amz-copy-source`, a key that does not
  *   end in `/`;
- * - GET and HEAD of an object that exists, in a bucket that exists; PUT into a bucket that exists,
- *   with a valid website redirect location and storage class when given.
- * Everything else — a missing object or bucket (its error answers), a bad header — is left to s3rver,
- * so every error is s3rver's own. The gates before this one (faults, long keys, a full disk,
+ * - GET and HEAD in a bucket that exists (of a missing object: s3rver's NoSuchKey answer); PUT into
+ *   a bucket that exists, with a valid website redirect location and storage class when given.
+ * Everything else — a missing bucket, a bad header — is left to s3rver, whose answers are the model
+ * of these (test/local/object-answer.test.ts compares them). The gates before this one (faults, long keys, a full disk,
  * `If-None-Match: *`) apply to these requests as to any other.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,8 +33,14 @@ const S3Object = require('s3rver/lib/models/object') as {
   STORAGE_CLASSES: string[];
 };
 
+interface S3ErrorLike {
+  status: number;
+  headers: Record<string, string>;
+  toXML(): string;
+}
 const S3Error = require('s3rver/lib/models/error') as {
-  fromError(error: unknown): { status: number; headers: Record<string, string>; toXML(): string };
+  new (code: string, message: string, detail: Record<string, string>): S3ErrorLike;
+  fromError(error: unknown): S3ErrorLike;
 };
 
 /** The query the SDK sends with each operation (none with HeadObject). */
@@ -91,11 +97,18 @@ export class ObjectAnswer {
 
   private async get(request: IncomingMessage, response: ServerResponse, bucket: string, key: string): Promise<boolean> {
     const found = await this.store.readObject(bucket, key, request.method === 'GET');
-    if (!found) return false;
     this.answered++;
+    request.resume();
+    if (!found) {
+      // As s3rver answers it (its getObject's error through its onerror): 404 NoSuchKey, in XML, whose
+      // length a HEAD's answer carries without the body. A pointer's HEAD before its first write is one.
+      const xml = new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key }).toXML();
+      response.writeHead(404, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(xml)) });
+      response.end(xml);
+      return true;
+    }
     const headers: Record<string, string> = { 'Accept-Ranges': 'bytes' };
     for (const [name, value] of Object.entries(this.store.headersOf(bucket, key, found.trailer))) headers[capitalized(name)] = String(value);
-    request.resume();
     response.writeHead(200, headers);
     const body = found.body;
     if (body === undefined || Buffer.isBuffer(body)) response.end(body);

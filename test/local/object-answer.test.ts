@@ -19,6 +19,7 @@ interface Raw {
 /** Every answer's status and headers as they came, before the SDK reads them. */
 function recording(client: S3Client): Raw[] {
   const answers: Raw[] = [];
+  client.middlewareStack.remove('recordRawAnswer');
   client.middlewareStack.add(
     (next) => async (args) => {
       const result = await next(args);
@@ -26,7 +27,8 @@ function recording(client: S3Client): Raw[] {
       answers.push({ status: response.statusCode, headers: { ...response.headers } });
       return result;
     },
-    { step: 'deserialize', name: 'recordRawAnswer' },
+    // Inside the deserializer (low priority): an error answer too, before the deserializer throws it.
+    { step: 'deserialize', priority: 'low', name: 'recordRawAnswer' },
   );
   return answers;
 }
@@ -99,11 +101,26 @@ describe('object-answer: plain GET, HEAD and PUT of the in-process clients', () 
     }
   }, 60_000);
 
-  it('leaves to s3rver a missing key, a Range, a query and a conditional GET — its answers, its errors', async () => {
+  it('answers a missing key as s3rver does (404 NoSuchKey; a HEAD\'s without its body)', async () => {
+    const inProcess = recording(emulators.s3);
+    const socket = recording(viaSocket);
+    const before = emulators.objectAnswers();
+    for (const client of [emulators.s3, viaSocket]) {
+      await expect(client.send(new GetObjectCommand({ Bucket: 'b', Key: 'missing/a b.jpg' }))).rejects.toMatchObject({ name: 'NoSuchKey', message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
+      await expect(client.send(new HeadObjectCommand({ Bucket: 'b', Key: 'missing/a b.jpg' }))).rejects.toMatchObject({ name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    }
+    const strip = (raw: Raw) => {
+      const { connection: _c, date: _d, 'keep-alive': _k, ...headers } = raw.headers;
+      return { status: raw.status, headers };
+    };
+    expect(inProcess.slice(-2).map(strip)).toEqual(socket.slice(-2).map(strip));
+    expect(inProcess.at(-1)!.status).toBe(404);
+    expect(emulators.objectAnswers()).toBe(before + 2);
+  });
+
+  it('leaves to s3rver a missing bucket, a Range, a query and a conditional GET — its answers, its errors', async () => {
     await emulators.s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'r.txt', Body: Buffer.from('0123456789'), ContentType: 'text/plain' }));
     const before = emulators.objectAnswers();
-    await expect(emulators.s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'missing.jpg' }))).rejects.toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
-    await expect(emulators.s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'missing.jpg' }))).rejects.toMatchObject({ name: 'NotFound', $metadata: { httpStatusCode: 404 } });
     await expect(emulators.s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'r.txt' }))).rejects.toMatchObject({ name: 'NoSuchBucket' });
     const ranged = await emulators.s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'r.txt', Range: 'bytes=2-4' }));
     expect(await ranged.Body!.transformToString()).toBe('234');
