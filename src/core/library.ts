@@ -41,8 +41,28 @@ export async function putPointer(context: StepContext, logicalKey: string, targe
   return context.store.put(ref, new Uint8Array(0), { redirectLocation: location, cacheControl: POINTER_CACHE_CONTROL });
 }
 
-/** Writes every pointer in parallel; returns how many were written. */
-export async function putPointers(context: StepContext, pointers: ReadonlyArray<{ logicalKey: string; assetKey: string }>): Promise<number> {
-  const written = await Promise.all(pointers.map((pointer) => putPointer(context, pointer.logicalKey, pointer.assetKey)));
+/**
+ * Writes every pointer in parallel; returns how many were written. `recorded`: the key's catalog rows
+ * as read before this write (Resize reads them beside the original). A pointer is written before its
+ * row (resize.ts), so a row naming the same asset means its pointer is there: nothing to do, no HEAD.
+ * Any other pointer is written without a HEAD first (a new one, or one a crash left without its row:
+ * the same bytes again). Without `recorded`, each pointer is read first (HEAD) and written only when
+ * it points elsewhere — what `repair` needs, whose pointers may have been changed behind the catalog,
+ * or lost behind it (a removal that died between its pointers and its rows: sync.ts removeKey deletes
+ * the pointers first). `verify` reports such a key; `repair` mends it.
+ */
+export async function putPointers(
+  context: StepContext,
+  pointers: ReadonlyArray<{ logicalKey: string; assetKey: string }>,
+  recorded?: ReadonlyArray<{ logicalKey: string; assetKey: string }>,
+): Promise<number> {
+  const written = await Promise.all(
+    pointers.map((pointer) => {
+      if (!recorded) return putPointer(context, pointer.logicalKey, pointer.assetKey);
+      if (recorded.some((row) => row.logicalKey === pointer.logicalKey && row.assetKey === pointer.assetKey)) return false;
+      const ref = { bucket: context.libraryBucket, key: pointer.logicalKey };
+      return context.store.put(ref, new Uint8Array(0), { redirectLocation: pointerTarget(pointer.assetKey), cacheControl: POINTER_CACHE_CONTROL });
+    }),
+  );
   return written.filter(Boolean).length;
 }

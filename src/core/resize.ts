@@ -13,9 +13,18 @@ import { renderPresets } from './render';
 import { dropStaleSizes } from './stale-sizes';
 import { derivedPrefixOf, readOriginal, sourceOf } from './source';
 
-export async function resize(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
+export interface ResizeOptions {
+  /**
+   * Read each pointer (HEAD) before writing it, rather than trust the catalog's rows for it: `repair`,
+   * which mends pointers changed behind the catalog's back.
+   */
+  checkPointers?: boolean;
+}
+
+export async function resize(context: StepContext, event: ItemEvent, options: ResizeOptions = {}): Promise<ItemOutcome> {
   const source = sourceOf(event.item, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
-  const original = await readOriginal(context, source);
+  // The key's rows as they are before this write, read beside the original: which pointers are there already.
+  const [original, recorded] = await Promise.all([readOriginal(context, source), options.checkPointers ? undefined : context.catalog.rowsForKey(source.key)]);
   const sha256 = sha256Hex(original.body);
   const { source: info, renditions } = await renderPresets(original.body, context.presets, context.config.limits);
   context.afterRender?.();
@@ -53,7 +62,7 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
     })),
   ];
 
-  const pointers = await putPointers(context, rows);
+  const pointers = await putPointers(context, rows, recorded);
   // One BatchWriteItem: every row, the failure row's delete and the content claim's release.
   const claims = [sha256, ...(event.outcome?.sha256 && event.outcome.sha256 !== sha256 ? [event.outcome.sha256] : [])];
   await context.catalog.putRows(rows, { replaceFailure: true, releaseClaims: claims });

@@ -21,7 +21,9 @@ describe('estimate', () => {
     expect(line(result, 'Lambda requests').usd).toBe(0); // 2,000 x $0.20/M rounds to $0.00
     expect(line(result, 'S3 PUT').usd).toBe(0.05); // 10,000 PUTs (5 assets + 5 pointers per photo)
     expect(line(result, 'S3 PUT').how).toMatch(/^10,000 PUTs/);
-    expect(line(result, 'S3 GET').how).toMatch(/^7,000 requests/);
+    // 1,000 Dedupe GETs + 1,000 Resize GETs: no pointer HEADs (Resize reads the key's rows instead).
+    expect(line(result, 'S3 GET').how).toMatch(/^2,000 requests/);
+    expect(line(result, 'DynamoDB reads').how).toMatch(/^9,000 RRU/); // (3 + 5) a photo + 1 a Resize
     expect(line(result, 'DynamoDB writes').how).toMatch(/^8,000 WRU/);
     expect(result.totalUsd).toBeCloseTo(result.lines.reduce((sum, l) => sum + l.usd, 0), 2);
     expect(result.storagePerMonthUsd).toBe(0.05); // 2.2 GB x $0.023
