@@ -35,7 +35,6 @@ const S3Object = require('s3rver/lib/models/object') as {
 
 interface S3ErrorLike {
   status: number;
-  headers: Record<string, string>;
   toXML(): string;
 }
 const S3Error = require('s3rver/lib/models/error') as {
@@ -123,10 +122,12 @@ export class ObjectAnswer {
     try {
       ({ md5 } = await this.store.putObject(object as never));
     } catch (error) {
-      // As s3rver answers a store that throws (its error handler: S3Error.fromError): 500 InternalError.
+      // As s3rver answers a store that throws (its onerror: S3Error.fromError, 500 InternalError in XML;
+      // it sets no x-amz-error-* header).
       const answer = S3Error.fromError(error);
-      response.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'application/xml' });
-      response.end(answer.toXML());
+      const xml = answer.toXML();
+      response.writeHead(answer.status, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(xml)) });
+      response.end(xml);
       return true;
     }
     response.writeHead(200, { ETag: `"${md5}"`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '0' });

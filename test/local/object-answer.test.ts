@@ -5,10 +5,14 @@
  * request over a socket — still s3rver's, error answers included.
  */
 import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeS3Client } from '../../src/aws/clients';
 import { EMULATOR_CREDENTIALS, type Emulators, startEmulators } from '../../src/local/emulators';
+import { OBJECTS_DIR } from '../../src/local/object-files';
 
 interface Raw {
   status: number;
@@ -133,5 +137,36 @@ describe('object-answer: plain GET, HEAD and PUT of the in-process clients', () 
     await expect(emulators.s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'r.txt', Body: 'x', WebsiteRedirectLocation: 'elsewhere' }))).rejects.toMatchObject({ name: 'InvalidArgument' });
     // Only the one plain HEAD above was this module's; every other request was s3rver's.
     expect(emulators.objectAnswers()).toBe(before + 1);
+  }, 60_000);
+
+  it('answers a write the store cannot make as s3rver does (500 InternalError, which the SDK retries)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'photo-scaler-object-answer-'));
+    const local = await startEmulators({ dataDir, buckets: ['b'], tableName: 'catalog' });
+    const once = local.newClients({ maxAttempts: 1 }).s3;
+    const socketOnce = makeS3Client({ endpoint: local.s3Endpoint, region: 'us-east-1', credentials: EMULATOR_CREDENTIALS, maxAttempts: 1 });
+    try {
+      // Each key's shard directory taken by a file: the write cannot start (ENOTDIR/EEXIST, not a full disk).
+      for (const key of ['fast.jpg', 's3rver.jpg']) {
+        const hash = createHash('sha256').update(key).digest('hex');
+        await mkdir(join(dataDir, 's3', 'b', OBJECTS_DIR), { recursive: true });
+        await writeFile(join(dataDir, 's3', 'b', OBJECTS_DIR, hash.slice(0, 2)), 'in the way');
+      }
+      const inProcess = recording(once);
+      const socket = recording(socketOnce);
+      const before = local.objectAnswers();
+      for (const [client, key] of [[once, 'fast.jpg'], [socketOnce, 's3rver.jpg']] as const) {
+        await expect(client.send(new PutObjectCommand({ Bucket: 'b', Key: key, Body: Buffer.from('x') }))).rejects.toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+      }
+      expect(local.objectAnswers()).toBe(before + 1);
+      const strip = (raw: Raw) => {
+        const { connection: _c, date: _d, 'keep-alive': _k, ...headers } = raw.headers;
+        return { status: raw.status, headers };
+      };
+      expect(strip(inProcess.at(-1)!)).toEqual(strip(socket.at(-1)!));
+    } finally {
+      socketOnce.destroy();
+      await local.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
