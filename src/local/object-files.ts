@@ -325,7 +325,7 @@ export class ObjectFileStore extends FilesystemStore {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       const flush = async (buffers: Buffer[]) => {
-        if (file && failure === undefined && buffers.length > 0) await file.writev(buffers).catch((error: unknown) => void (failure ??= error));
+        if (file && failure === undefined && buffers.length > 0) await writeAll(file, buffers).catch((error: unknown) => void (failure ??= error));
       };
       for await (const chunk of source) {
         md5.update(chunk);
@@ -497,6 +497,30 @@ async function removeIfStale(path: string): Promise<void> {
   if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true }).catch(() => {});
 }
 
+
+/**
+ * Every byte of `buffers`, however many writes it takes: a write may write only part of what it was
+ * given without an error (the file hits a size limit or the disk fills mid-way: libuv returns the
+ * count written so far), and the next write then fails with that error — never a short object
+ * renamed into place as if whole.
+ */
+async function writeAll(file: FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    const { bytesWritten } = await file.writev(rest);
+    if (bytesWritten <= 0) throw Object.assign(new Error('a write wrote nothing'), { code: 'EIO' });
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const buffer of rest) {
+      if (skip >= buffer.byteLength) skip -= buffer.byteLength;
+      else {
+        next.push(skip > 0 ? buffer.subarray(skip) : buffer);
+        skip = 0;
+      }
+    }
+    rest = next;
+  }
+}
 
 async function* toIterable(buffer: Buffer): AsyncGenerator<Buffer> {
   yield buffer;

@@ -83,6 +83,24 @@ describe('the local S3 keeps objects whole', () => {
     });
   }, 60_000);
 
+  it('a write the file system takes only in part (a file-size limit met mid-write) fails, leaving no object and no temporary file', async () => {
+    // `ulimit -f 4`: files of at most 4 KiB. A 4,500-byte body goes out in one write, of which the
+    // kernel writes 4,096 bytes and says so without an error; the write of the rest then fails (EFBIG).
+    const root = join(dir, 'size-limit', 's3');
+    await mkdir(join(root, 'b'), { recursive: true });
+    const script = `
+      import { ObjectFileStore } from ${JSON.stringify(join(ROOT, 'src/local/object-files.ts'))};
+      const store = new ObjectFileStore(${JSON.stringify(root)});
+      const outcome = await store.putObject({ bucket: 'b', key: 'k.jpg', content: Buffer.alloc(4500, 1), metadata: {} }).then(() => 'stored', (error) => error.code);
+      process.stdout.write(JSON.stringify({ outcome, found: (await store.readObject('b', 'k.jpg', false)) !== undefined }));`;
+    const child = spawn('bash', ['-c', `ulimit -f 4 && exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (data: Buffer) => (out += data.toString()));
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(JSON.parse(out)).toEqual({ outcome: 'EFBIG', found: false });
+    expect(await objectFiles(root, 'b')).toEqual([]);
+  }, 60_000);
+
   it('an object whose file cannot be read (cut short, emptied) counts as absent: HEAD 404, not listed, the others untouched, and it can be written again', async () => {
     const dataDir = join(dir, 'damaged');
     await withEmulators(dataDir, async ({ s3 }) => {
