@@ -13,8 +13,8 @@
  *   `PHOTO_SCALER_EMULATOR_TRANSPORT=http`) goes through s3rver whole, signature check included;
  * - path-style `/<bucket>/<key>`, no query string but the SDK's `x-id=<operation>`, no `Range`, no
  *   conditional header (`If-*`, but a PUT's `If-None-Match: *`, which the gate before this one has
- *   answered when the key exists), no `Origin` (CORS), no `x-amz-copy-source`, a key that does not
- *   end in `/`;
+ *   answered when the key exists), no `Origin` (CORS), no `x-amz-copy-source`, a key with no empty
+ *   segment that does not end in `/`;
  * - GET and HEAD in a bucket that exists (of a missing object: s3rver's NoSuchKey answer); PUT into
  *   a bucket that exists, with a valid website redirect location and storage class when given.
  * Everything else — a missing bucket, a bad header — is left to s3rver, whose answers are the model
@@ -87,7 +87,9 @@ export class ObjectAnswer {
     // ignores; any other query parameter is a subresource or an override: s3rver's.
     if (query !== undefined && query !== OPERATION[method]) return false;
     const slash = path.indexOf('/', 1);
-    if (!isInProcess(request) || !path.startsWith('/') || slash < 0 || path.endsWith('/')) return false;
+    // An empty segment (`x//y.jpg`, `//lead.jpg`) is a key s3rver's router does not take (its `:key+`
+    // has no empty segment): it is s3rver's to refuse, not this module's to store.
+    if (!isInProcess(request) || !path.startsWith('/') || slash < 0 || path.endsWith('/') || path.includes('//')) return false;
     const bucket = decodeUrlPath(path.slice(1, slash));
     const key = decodeUrlPath(path.slice(slash + 1));
     if (!bucket || !key || hasSpecialHeader(request) || !(await this.store.getBucket(bucket))) return false;
