@@ -170,9 +170,9 @@ const n = (value: number) => value.toLocaleString('en-US', { maximumFractionDigi
 
 /**
  * The S3 requests of a migration (the estimate's S3 lines; plan's request rates): per photo a Dedupe
- * GET, per new content a Resize GET (its pointers need no HEAD: the key's rows, read beside the
- * original, say which are there — library.ts putPointers), PUTs of an asset and a pointer per object
- * of new content, of a pointer per object of a duplicate.
+ * GET, per new content a Resize GET (on a first run its pointers need no HEAD: the key's rows, read
+ * beside the original, name none of them — library.ts putPointers), PUTs of an asset and a pointer per
+ * object of new content, of a pointer per object of a duplicate.
  */
 export function s3Requests(input: Pick<EstimateInput, 'photos' | 'duplicateShare' | 'presets' | 'formats'>): { resized: number; objectsPerPhoto: number; gets: number; puts: number } {
   const resized = input.photos * (1 - input.duplicateShare);
@@ -207,7 +207,8 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   // BatchGetItem reads each item as its own GetItem, a strongly consistent one of up to 4 KB for 1 RRU
   // (DynamoDB Developer Guide, "DynamoDB read and write operations"); counted for every row FindUnchanged
   // asks (each photo's ORIGINAL and crop rows), found or not: an upper bound on a first run.
-  // Resize reads the key's rows beside its original (one strongly consistent Query of a few KB: 1 RRU).
+  // Resize reads the key's rows beside its original (one strongly consistent Query of a few KB: 1 RRU)
+  // to know which pointers it may write without a HEAD.
   const readUnits = input.photos * 3 + input.photos * objectsPerPhoto + resized;
   const jpegCropBytes = timings.cropBytesPerMegapixel * input.avgMegapixels;
   const formatCropBytes = formats.map((f) => jpegCropBytes * VARIANT_COSTS[f.format].bytesOverJpeg * f.pixelShare);
@@ -219,7 +220,7 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
     { item: 'Lambda requests', usd: invocations * PRICES.lambdaRequest, how: `${n(invocations)} invocations (FindUnchanged per batch + Dedupe per photo + Resize per new content) x $0.20/M` },
     { item: 'Step Functions Standard (parent)', usd: transitions * PRICES.stepFunctionsStandardTransition, how: `~${n(transitions)} state transitions (one per child execution started + the run's own) x $0.025/1000` },
     { item: 'Step Functions Express (children)', usd: batches * PRICES.stepFunctionsExpressRequest + expressGbS * PRICES.stepFunctionsExpressGbSecond, how: `${n(batches)} child executions of ${input.batchSize} photos x $1/M + ${n(expressGbS)} GB-s (64 MB billed) x $${PRICES.stepFunctionsExpressGbSecond}` },
-    { item: 'S3 GET/HEAD', usd: gets * PRICES.s3Get, how: `${n(gets)} requests: 1 GET per photo (Dedupe) + 1 GET per new content (Resize; assets are conditional PUTs, pointers written as the key's rows say: no HEAD) x $0.0004/1000` },
+    { item: 'S3 GET/HEAD', usd: gets * PRICES.s3Get, how: `${n(gets)} requests: 1 GET per photo (Dedupe) + 1 GET per new content (Resize; assets are conditional PUTs; a first run's pointers need no HEAD) x $0.0004/1000` },
     { item: 'S3 PUT (assets + pointers)', usd: puts * PRICES.s3Put, how: `${n(puts)} PUTs: ${objectsPerPhoto} assets + ${objectsPerPhoto} pointers per new content, ${objectsPerPhoto} pointers per duplicate x $0.005/1000` },
     { item: 'DynamoDB writes', usd: writeUnits * PRICES.dynamoWriteRequestUnit, how: `${n(writeUnits)} WRU: ${objectsPerPhoto} catalog rows + failure-row delete + claim + release per photo x $0.625/M` },
     { item: 'DynamoDB reads', usd: readUnits * PRICES.dynamoReadRequestUnit, how: `${n(readUnits)} RRU: ${objectsPerPhoto} rows read by FindUnchanged + key query, hash index query, twin lookup per photo + Resize's key query per new content x $0.125/M` },

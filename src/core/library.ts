@@ -43,13 +43,12 @@ export async function putPointer(context: StepContext, logicalKey: string, targe
 
 /**
  * Writes every pointer in parallel; returns how many were written. `recorded`: the key's catalog rows
- * as read before this write (Resize reads them beside the original). A pointer is written before its
- * row (resize.ts), so a row naming the same asset means its pointer is there: nothing to do, no HEAD.
- * Any other pointer is written without a HEAD first (a new one, or one a crash left without its row:
- * the same bytes again). Without `recorded`, each pointer is read first (HEAD) and written only when
- * it points elsewhere — what `repair` needs, whose pointers may have been changed behind the catalog,
- * or lost behind it (a removal that died between its pointers and its rows: sync.ts removeKey deletes
- * the pointers first). `verify` reports such a key; `repair` mends it.
+ * as read before this write (Resize reads them beside the original). A pointer no recorded row names
+ * with this asset — every pointer of a photo's first run — is written at once, without a HEAD: the
+ * write puts the right target whatever was there. One a row names with this asset is read first and
+ * written only when it points elsewhere, as without `recorded`: a row does not prove its pointer (an
+ * attempt for other content may have re-pointed it and died before its rows; a removal may have died
+ * between the pointers and the rows).
  */
 export async function putPointers(
   context: StepContext,
@@ -58,8 +57,7 @@ export async function putPointers(
 ): Promise<number> {
   const written = await Promise.all(
     pointers.map((pointer) => {
-      if (!recorded) return putPointer(context, pointer.logicalKey, pointer.assetKey);
-      if (recorded.some((row) => row.logicalKey === pointer.logicalKey && row.assetKey === pointer.assetKey)) return false;
+      if (!recorded || recorded.some((row) => row.logicalKey === pointer.logicalKey && row.assetKey === pointer.assetKey)) return putPointer(context, pointer.logicalKey, pointer.assetKey);
       const ref = { bucket: context.libraryBucket, key: pointer.logicalKey };
       return context.store.put(ref, new Uint8Array(0), { redirectLocation: pointerTarget(pointer.assetKey), cacheControl: POINTER_CACHE_CONTROL });
     }),

@@ -37,7 +37,7 @@ export async function repairRun(context: StepContext, items: readonly InventoryR
     if (!targets.has(key)) continue;
     try {
       report.corruptAssetsDeleted += await deleteCorruptAssets(context, key);
-      await resize(context, { item: { bucket: item.Bucket ?? '', key: item.Key ?? '', size: item.Size, etag: item.ETag }, runId }, { checkPointers: true });
+      await resize(context, { item: { bucket: item.Bucket ?? '', key: item.Key ?? '', size: item.Size, etag: item.ETag }, runId });
       report.repaired.push(key);
     } catch (error) {
       report.failed.push({ key, error: errorMessage(error) });

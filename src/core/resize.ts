@@ -13,18 +13,11 @@ import { renderPresets } from './render';
 import { dropStaleSizes } from './stale-sizes';
 import { derivedPrefixOf, readOriginal, sourceOf } from './source';
 
-export interface ResizeOptions {
-  /**
-   * Read each pointer (HEAD) before writing it, rather than trust the catalog's rows for it: `repair`,
-   * which mends pointers changed behind the catalog's back.
-   */
-  checkPointers?: boolean;
-}
-
-export async function resize(context: StepContext, event: ItemEvent, options: ResizeOptions = {}): Promise<ItemOutcome> {
+export async function resize(context: StepContext, event: ItemEvent): Promise<ItemOutcome> {
   const source = sourceOf(event.item, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
-  // The key's rows as they are before this write, read beside the original: which pointers are there already.
-  const [original, recorded] = await Promise.all([readOriginal(context, source), options.checkPointers ? undefined : context.catalog.rowsForKey(source.key)]);
+  // The key's rows as they are before this write, read beside the original: the pointers no row names
+  // with their asset (all of them, on a photo's first run) are written without a HEAD (putPointers).
+  const [original, recorded] = await Promise.all([readOriginal(context, source), context.catalog.rowsForKey(source.key)]);
   const sha256 = sha256Hex(original.body);
   const { source: info, renditions } = await renderPresets(original.body, context.presets, context.config.limits);
   context.afterRender?.();
