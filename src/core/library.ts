@@ -32,12 +32,17 @@ export async function putAsset(context: StepContext, body: Uint8Array, ext: stri
   return { key: ref.key, sha256, bytes: body.byteLength, written };
 }
 
-/** Writes the 0-byte pointer at `logicalKey` unless it already points at `target`. True when written. */
-export async function putPointer(context: StepContext, logicalKey: string, target: string): Promise<boolean> {
+/**
+ * Writes the 0-byte pointer at `logicalKey` unless it already points at `target`. True when written.
+ * `readFirst: false`: written at once, without the HEAD (the caller knows no pointer to keep is there).
+ */
+export async function putPointer(context: StepContext, logicalKey: string, target: string, readFirst = true): Promise<boolean> {
   const ref = { bucket: context.libraryBucket, key: logicalKey };
   const location = pointerTarget(target);
-  const existing = await context.store.head(ref);
-  if (existing?.redirectLocation === location && existing.size === 0) return false;
+  if (readFirst) {
+    const existing = await context.store.head(ref);
+    if (existing?.redirectLocation === location && existing.size === 0) return false;
+  }
   return context.store.put(ref, new Uint8Array(0), { redirectLocation: location, cacheControl: POINTER_CACHE_CONTROL });
 }
 
@@ -55,12 +60,7 @@ export async function putPointers(
   pointers: ReadonlyArray<{ logicalKey: string; assetKey: string }>,
   recorded?: ReadonlyArray<{ logicalKey: string; assetKey: string }>,
 ): Promise<number> {
-  const written = await Promise.all(
-    pointers.map((pointer) => {
-      if (!recorded || recorded.some((row) => row.logicalKey === pointer.logicalKey && row.assetKey === pointer.assetKey)) return putPointer(context, pointer.logicalKey, pointer.assetKey);
-      const ref = { bucket: context.libraryBucket, key: pointer.logicalKey };
-      return context.store.put(ref, new Uint8Array(0), { redirectLocation: pointerTarget(pointer.assetKey), cacheControl: POINTER_CACHE_CONTROL });
-    }),
-  );
+  const named = (pointer: { logicalKey: string; assetKey: string }) => recorded?.some((row) => row.logicalKey === pointer.logicalKey && row.assetKey === pointer.assetKey);
+  const written = await Promise.all(pointers.map((pointer) => putPointer(context, pointer.logicalKey, pointer.assetKey, !recorded || named(pointer))));
   return written.filter(Boolean).length;
 }
