@@ -147,27 +147,8 @@ export class ObjectFileStore extends FilesystemStore {
   }
 
   /** The trailer of a stored object, or undefined when there is none or it cannot be read. */
-  private async readTrailer(path: string, key?: string): Promise<Trailer | undefined> {
-    let handle;
-    try {
-      handle = await open(path, 'r');
-    } catch {
-      return undefined;
-    }
-    try {
-      const { size } = await handle.stat();
-      const tailOf = async (length: number) => {
-        const tail = Buffer.alloc(Math.min(size, length));
-        await handle.read(tail, 0, tail.length, size - tail.length);
-        return tail;
-      };
-      const first = parseTrailer(size, await tailOf(TAIL_BYTES), key);
-      return typeof first === 'number' ? asTrailer(parseTrailer(size, await tailOf(first), key)) : first;
-    } catch {
-      return undefined;
-    } finally {
-      await handle.close();
-    }
+  private async readTrailer(path: string, key: string): Promise<Trailer | undefined> {
+    return (await this.readFile(path, key, false))?.trailer;
   }
 
   private metadataOf(trailer: Trailer): Record<string, unknown> {
@@ -271,7 +252,11 @@ export class ObjectFileStore extends FilesystemStore {
    * of a stream's chunks and their copies), else a stream of the open file. Undefined when absent.
    */
   async readObject(bucket: string, key: string, withBody: boolean): Promise<{ trailer: Trailer; body?: Buffer | Readable } | undefined> {
-    const path = this.objectPath(bucket, key);
+    return this.readFile(this.objectPath(bucket, key), key, withBody);
+  }
+
+  /** readObject of an object file's path: the one reader of trailers but a listing's (readTrailerSync). */
+  private async readFile(path: string, key: string, withBody: boolean): Promise<{ trailer: Trailer; body?: Buffer | Readable } | undefined> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
