@@ -75,25 +75,21 @@ const SECOND_PASS_DELAY_MS = 2_000;
  */
 export async function verifyRun(context: VerifyContext, items: readonly InventoryRow[], options: VerifyOptions = {}): Promise<VerifyReport> {
   const report: VerifyReport = { items: items.length, done: 0, failed: 0, incomplete: 0, assetsChecked: 0, pointersChecked: 0, discrepancies: [], failedKeys: [], unfinishedKeys: [], damagedKeys: [] };
-  const concurrency = options.concurrency ?? 8;
   const again: InventoryRow[] = [];
-  await mapLimit(items, concurrency, async (item) => {
-    try {
-      merge(report, keyOf(item), await checkItem(context, item, options));
-    } catch (error) {
-      if (error instanceof TransientError) again.push(item);
-      else uncheckable(report, item, error);
-    }
-  });
-  if (again.length > 0) {
-    await new Promise((resolve) => setTimeout(resolve, options.secondPassDelayMs ?? SECOND_PASS_DELAY_MS));
-    await mapLimit(again, concurrency, async (item) => {
+  /** One pass: each item's check merged, or (first pass, transient) kept for the next, or uncheckable. */
+  const pass = (list: readonly InventoryRow[], retry: InventoryRow[] | undefined) =>
+    mapLimit(list, options.concurrency ?? 8, async (item) => {
       try {
         merge(report, keyOf(item), await checkItem(context, item, options));
       } catch (error) {
-        uncheckable(report, item, error);
+        if (retry && error instanceof TransientError) retry.push(item);
+        else uncheckable(report, item, error);
       }
     });
+  await pass(items, again);
+  if (again.length > 0) {
+    await new Promise((resolve) => setTimeout(resolve, options.secondPassDelayMs ?? SECOND_PASS_DELAY_MS));
+    await pass(again, undefined);
   }
   const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   report.discrepancies.sort((a, b) => byKey(a.key, b.key));
