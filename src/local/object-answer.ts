@@ -18,8 +18,8 @@
  * - GET and HEAD in a bucket that exists (of a missing object: s3rver's NoSuchKey answer); PUT into
  *   a bucket that exists, with a valid website redirect location and storage class when given.
  * Everything else — a missing bucket, a bad header — is left to s3rver, whose answers are the model
- * of these (test/local/object-answer.test.ts compares them). The gates before this one (faults, long keys, a full disk,
- * `If-None-Match: *`) apply to these requests as to any other.
+ * of these (test/local/object-answer.test.ts compares them). The gates before this one (faults, long
+ * keys, a full disk, `If-None-Match: *`) apply to these requests as to any other.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -64,6 +64,16 @@ function hasSpecialHeader(request: IncomingMessage): boolean {
   return storageClass !== undefined && !S3Object.STORAGE_CLASSES.includes(String(storageClass));
 }
 
+/**
+ * An error as s3rver's onerror answers it: its status, its XML and that XML's length (a HEAD's answer
+ * drops the body), and no x-amz-error-* header.
+ */
+function answerError(response: ServerResponse, error: S3ErrorLike): void {
+  const xml = error.toXML();
+  response.writeHead(error.status, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(xml)) });
+  response.end(xml);
+}
+
 /** `Cache-Control` from `cache-control`, `X-Amz-Meta-Sha256` from `x-amz-meta-sha256`: as s3rver names them. */
 function capitalized(header: string): string {
   return header
@@ -101,11 +111,8 @@ export class ObjectAnswer {
     this.answered++;
     request.resume();
     if (!found) {
-      // As s3rver answers it (its getObject's error through its onerror): 404 NoSuchKey, in XML, whose
-      // length a HEAD's answer carries without the body. A pointer's HEAD before its first write is one.
-      const xml = new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key }).toXML();
-      response.writeHead(404, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(xml)) });
-      response.end(xml);
+      // s3rver's getObject throws this for a missing key (a pointer's HEAD before its first write is one).
+      answerError(response, new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key }));
       return true;
     }
     const headers: Record<string, string> = { 'Accept-Ranges': 'bytes' };
@@ -124,12 +131,8 @@ export class ObjectAnswer {
     try {
       ({ md5 } = await this.store.putObject(object as never));
     } catch (error) {
-      // As s3rver answers a store that throws (its onerror: S3Error.fromError, 500 InternalError in XML;
-      // it sets no x-amz-error-* header).
-      const answer = S3Error.fromError(error);
-      const xml = answer.toXML();
-      response.writeHead(answer.status, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(xml)) });
-      response.end(xml);
+      // A store that throws: s3rver's onerror makes it 500 InternalError (S3Error.fromError).
+      answerError(response, S3Error.fromError(error));
       return true;
     }
     response.writeHead(200, { ETag: `"${md5}"`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '0' });
