@@ -58,6 +58,13 @@ export function makeS3Client(options: ClientOptions = {}): S3Client {
     // Checksums only where S3 requires them: s3rver rejects the newer default trailers, S3 accepts both.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // The middleware stack resolved once per command class, not at every call: "the additional time
+    // saved (0-1ms per request)" (AWS SDK for JavaScript v3, SmithyConfiguration `cacheMiddleware`);
+    // measured on the local stack: 2.1–2.9 -> 1.7–2.1 ms of CPU a PutObject, a third of a photo's calls
+    // being S3's. The price, as documented: middleware added after the first call is not seen —
+    // countSdkRetries is added when a client is made. (Not on DynamoDB: lib-dynamodb's document
+    // client refuses it.)
+    cacheMiddleware: true,
   });
 }
 
@@ -110,7 +117,8 @@ interface Extensible {
 
 /**
  * Calls `onRetries(n)` after every call the client makes, with how many times the SDK retried it
- * (`$metadata.attempts - 1`, set by the SDK's retry middleware on answers and errors alike).
+ * (`$metadata.attempts - 1`, set by the SDK's retry middleware on answers and errors alike). Before
+ * the client's first call: an S3 client resolves its middleware once (cacheMiddleware).
  */
 export function countSdkRetries(client: Extensible, onRetries: (retries: number) => void): void {
   const attemptsOf = (value: unknown) => (value as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;

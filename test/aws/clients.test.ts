@@ -4,11 +4,11 @@
  * the process: a fake request handler stands where the HTTP handler is (below the retry middleware).
  */
 import { Readable } from 'node:stream';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { StandardRetryStrategy } from '@smithy/core/retry';
-import { describe, expect, it } from 'vitest';
-import { CONTROL_PLANE_ATTEMPTS, makeCloudFormationClient, makeDynamoClient, makeS3Client, makeSfnClient, makeStsClient } from '../../src/aws/clients';
+import { describe, expect, it, vi } from 'vitest';
+import { CONTROL_PLANE_ATTEMPTS, countSdkRetries, makeCloudFormationClient, makeDynamoClient, makeS3Client, makeSfnClient, makeStsClient } from '../../src/aws/clients';
 import { SfnRunStarter } from '../../src/aws/sfn';
 import { isTransient } from '../../src/aws/transient';
 
@@ -71,6 +71,36 @@ describe('SDK clients', () => {
     const refusal = await sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => e);
     expect(refused.requests).toBe(1);
     expect(isTransient(refusal)).toBe(false);
+  });
+  it('an S3 client resolves its middleware once per command, yet sends each call its own input; retries counted from the first call', async () => {
+    // AWS SDK for JavaScript v3, SmithyConfiguration `cacheMiddleware`: "only resolve the middleware
+    // stack once per Command class … modifying the middlewareStack … after requests have been made
+    // will not be recognized".
+    const seen: string[] = [];
+    let failNext = 1;
+    const handler = {
+      async handle(request: { path: string; headers: Record<string, string> }) {
+        seen.push(`${request.path} ${request.headers['content-type']}`);
+        const status = failNext-- > 0 ? 503 : 200;
+        return { response: { statusCode: status, reason: '', headers: { 'content-type': 'application/xml', etag: '"e"' }, body: Readable.from([Buffer.from(status === 200 ? '' : '<Error><Code>SlowDown</Code><Message>later</Message></Error>')]) } };
+      },
+      updateHttpClientConfig() {},
+      httpHandlerConfigs: () => ({}),
+    };
+    const s3 = withHandler(makeS3Client({ region: 'eu-west-1', credentials, retryDelayMs: () => 0 }), handler);
+    expect(s3.config.cacheMiddleware).toBe(true);
+    const retries: number[] = [];
+    countSdkRetries(s3, (n) => retries.push(n));
+    const resolved = vi.spyOn(PutObjectCommand.prototype, 'resolveMiddleware');
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'one.jpg', Body: 'x', ContentType: 'image/jpeg' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'two.png', Body: 'y', ContentType: 'image/png' }));
+      expect(resolved).toHaveBeenCalledTimes(1);
+    } finally {
+      resolved.mockRestore();
+    }
+    expect(seen).toEqual(['/b/one.jpg image/jpeg', '/b/one.jpg image/jpeg', '/b/two.png image/png']);
+    expect(retries).toEqual([1, 0]);
   });
 });
 
