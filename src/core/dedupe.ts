@@ -39,7 +39,7 @@ export async function dedupe(context: StepContext, event: ItemEvent): Promise<It
   if (!claimed && (event.retryCount ?? 0) < CONTENT_BUSY_PATIENCE) {
     throw new ContentBusy(`content ${sha256} is being rendered for another key; retrying to reuse its crops`);
   }
-  return { key: source.key, status: 'needs-resize', sha256, written: NOTHING_WRITTEN, bytesIn };
+  return { key: source.key, status: 'needs-resize', sha256, written: NOTHING_WRITTEN, bytesIn, recordedRows: existing.length };
 }
 
 async function reuseDuplicate(

@@ -77,6 +77,11 @@ export interface ItemOutcome {
   key: string;
   status: ItemStatus;
   sha256?: string;
+  /**
+   * Dedupe (needs-resize): how many catalog rows the key had when Dedupe read them. 0 — the key's first
+   * run — spares Resize reading them again (rowsForKey, and dropStaleSizes' read after its write).
+   */
+  recordedRows?: number;
   /** Asset key of the original (set once Dedupe has stored it). */
   originalAssetKey?: string;
   /** For duplicates: the source key whose crops were reused. */

@@ -17,7 +17,10 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   const source = sourceOf(event.item, context.presets.map((preset) => preset.name), derivedPrefixOf(context));
   // The key's rows as they are before this write, read beside the original: the pointers no row names
   // with their asset (all of them, on a photo's first run) are written without a HEAD (putPointers).
-  const [original, recorded] = await Promise.all([readOriginal(context, source), context.catalog.rowsForKey(source.key)]);
+  // On a first run Dedupe has just found none (`recordedRows: 0`): not asked again, unless this attempt
+  // finds the original stored already (below).
+  const firstRun = event.outcome?.recordedRows === 0;
+  const [original, rowsBefore] = await Promise.all([readOriginal(context, source), firstRun ? undefined : context.catalog.rowsForKey(source.key)]);
   const sha256 = sha256Hex(original.body);
   const { source: info, renditions } = await renderPresets(original.body, context.presets, context.config.limits);
   context.afterRender?.();
@@ -26,6 +29,11 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
     putAsset(context, original.body, original.type.ext, original.type.contentType, sha256),
     ...renditions.map((rendition) => putAsset(context, rendition.body, rendition.ext, rendition.contentType)),
   ]);
+
+  // Nothing of this photo was there before this attempt: a first run whose original asset is new here.
+  // Otherwise (a retry, a redrive after some writes, content another key stored) its rows are read.
+  const fresh = firstRun && originalAsset!.written;
+  const recorded = rowsBefore ?? (fresh ? [] : await context.catalog.rowsForKey(source.key));
 
   const common = { sourceKey: source.key, sourceBucket: source.bucket, sourceEtag: original.etag, sourceSha256: sha256, runId: event.runId, updatedAt: nowIso(context) };
   const rows: CatalogRow[] = [
@@ -59,8 +67,10 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   // One BatchWriteItem: every row, the failure row's delete and the content claim's release.
   const claims = [sha256, ...(event.outcome?.sha256 && event.outcome.sha256 !== sha256 ? [event.outcome.sha256] : [])];
   await context.catalog.putRows(rows, { replaceFailure: true, releaseClaims: claims });
-  // The key's on-demand sizes made from its previous content go (they are rendered anew on request).
-  await dropStaleSizes(context, source.key);
+  // The key's on-demand sizes made from its previous content go (they are rendered anew on request),
+  // read again after the write (a size made meanwhile is seen). A fresh first run of the very content
+  // Dedupe hashed had no previous content — a size made meanwhile is of this one —: its rows are these.
+  await dropStaleSizes(context, source.key, fresh && event.outcome?.sha256 === sha256 ? rows : undefined);
   const written = [originalAsset!, ...cropAssets].filter((asset) => asset.written);
   return {
     key: source.key,

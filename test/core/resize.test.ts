@@ -20,12 +20,14 @@ import { MemoryStore } from '../helpers/memory-store';
 const presets = validateConfig(config);
 let store: MemoryStore;
 let context: StepContext;
-const calls = { head: 0, pointerPuts: 0 };
+const calls = { head: 0, pointerPuts: 0, rowReads: 0 };
 
 beforeEach(() => {
   store = new MemoryStore();
   const catalog = new MemoryCatalog();
-  Object.assign(calls, { head: 0, pointerPuts: 0 });
+  Object.assign(calls, { head: 0, pointerPuts: 0, rowReads: 0 });
+  const rowsForKey = catalog.rowsForKey.bind(catalog);
+  catalog.rowsForKey = async (key) => (calls.rowReads++, rowsForKey(key));
   const head = store.head.bind(store);
   store.head = async (ref) => (calls.head++, head(ref));
   const put = store.put.bind(store);
@@ -43,18 +45,49 @@ async function photoEvent(name: string, seed: number) {
 describe('Resize', () => {
   it('writes a new photo\'s pointers without reading them first, and a photo rendered again reads each and writes none', async () => {
     const event = await photoEvent('a.jpg', 1);
-    Object.assign(calls, { head: 0, pointerPuts: 0 });
+    expect(event.outcome.recordedRows).toBe(0);
+    Object.assign(calls, { head: 0, pointerPuts: 0, rowReads: 0 });
     const first = await resize(context, event);
     expect(first.written).toMatchObject({ pointers: presets.length + 1, catalogRows: presets.length + 1 });
-    expect(calls).toMatchObject({ head: 0, pointerPuts: presets.length + 1 });
+    // Dedupe found no rows: Resize reads none, before its writes or after.
+    expect(calls).toMatchObject({ head: 0, pointerPuts: presets.length + 1, rowReads: 0 });
     for (const preset of ['original', ...presets.map((p) => p.name)]) {
       const key = preset === 'original' ? 'a.jpg' : `${preset}/a.jpg`;
       expect((await store.head({ bucket: 'library', key }))?.redirectLocation, key).toMatch(/^\/assets\//);
     }
-    Object.assign(calls, { head: 0, pointerPuts: 0 });
-    const again = await resize(context, event); // a redrive, a retry after its answer was lost
+    Object.assign(calls, { head: 0, pointerPuts: 0, rowReads: 0 });
+    // A redrive, a retry after its answer was lost — the same event, but the original is stored already:
+    // the rows are read after all (then once more after the write, for stale on-demand sizes).
+    const again = await resize(context, event);
     expect(again.written.pointers).toBe(0);
-    expect(calls).toMatchObject({ head: presets.length + 1, pointerPuts: 0 });
+    expect(calls).toMatchObject({ head: presets.length + 1, pointerPuts: 0, rowReads: 2 });
+  });
+
+  it('a first run drops an on-demand size made from other content than its own (the original changed after Dedupe), and keeps one of its own', async () => {
+    const event = await photoEvent('c.jpg', 3);
+    const sizeRow = (sha: string, etag: string) => ({
+      sourceKey: 'c.jpg', preset: 'dynamic/300x200', logicalKey: 'dynamic/300x200/c.jpg', assetKey: 'assets/aa/bb/cc/x.jpg', sha256: 'x'.repeat(64),
+      sourceSha256: sha, width: 300, height: 200, bytes: 1, contentType: 'image/jpeg', sourceBucket: 'photos', sourceEtag: etag, spec: 's', runId: 'on-demand', updatedAt: '2026-12-04T00:00:00.000Z',
+    });
+    // An on-demand size made meanwhile from the content Dedupe hashed: it is of this content, kept — no read needed.
+    await context.catalog.putRows([sizeRow(event.outcome.sha256!, event.item.etag)]);
+    Object.assign(calls, { rowReads: 0 });
+    await resize(context, event);
+    expect(calls.rowReads).toBe(0);
+    expect((await context.catalog.rowsForKey('c.jpg')).map((row) => row.preset)).toContain('dynamic/300x200');
+
+    const next = await photoEvent('d.jpg', 4);
+    await context.catalog.putRows([{ ...sizeRow(next.outcome.sha256!, next.item.etag), sourceKey: 'd.jpg', logicalKey: 'dynamic/300x200/d.jpg' }]);
+    await store.put({ bucket: 'library', key: 'dynamic/300x200/d.jpg' }, new Uint8Array(0), { redirectLocation: '/assets/aa/bb/cc/x.jpg' });
+    // The original replaced between Dedupe and Resize: Resize renders the new bytes, so the size made from the old ones is stale.
+    const replaced = await noiseJpeg(640, 480, 5);
+    await store.put({ bucket: 'photos', key: 'd.jpg' }, replaced, {});
+    Object.assign(calls, { rowReads: 0 });
+    const outcome = await resize(context, { ...next, item: { ...next.item, size: replaced.byteLength, etag: createHash('md5').update(replaced).digest('hex') } });
+    expect(outcome.sha256).not.toBe(next.outcome.sha256);
+    expect(calls.rowReads).toBe(1);
+    expect((await context.catalog.rowsForKey('d.jpg')).map((row) => row.preset)).not.toContain('dynamic/300x200');
+    expect(await store.head({ bucket: 'library', key: 'dynamic/300x200/d.jpg' })).toBeUndefined();
   });
 
   it('mends pointers its rows name but another attempt re-pointed (other content, died before its rows), and one changed by hand', async () => {
