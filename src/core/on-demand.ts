@@ -4,7 +4,7 @@
  * the pointer at `dynamic/<size>/<key>` and its catalog row, and send the client back to the website.
  * Every limit is checked before any decode or write; image bytes never travel through the API.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, webcrypto } from 'node:crypto';
 import { keepsAnimationOf } from './animation';
 import { type StepContext, nowIso } from './context';
 import { NotFoundError, PhotoError, type PhotoReason } from './errors';
@@ -165,8 +165,8 @@ export function checkDynamicRequest(context: OnDemandContext, request: OnDemandR
 
 interface SourceBytes {
   body: Uint8Array;
-  /** The original's: what the row records, whichever bytes were rendered. */
-  sha256: string;
+  /** The original's: what the row records, whichever bytes were rendered (readWhole: perhaps still being computed). */
+  sha256: Promise<string>;
   etag: string;
   bucket: string;
 }
@@ -197,22 +197,24 @@ async function findSource(context: OnDemandContext, key: string, size: Size, row
       .sort((a, b) => a.bytes - b.bytes)[0];
     if (intermediate) {
       const read = await readWhole(context, { bucket: context.libraryBucket, key: intermediate.assetKey });
-      if (!(read instanceof PhotoError)) return { body: read.body, sha256: original.sha256, etag: original.sourceEtag, bucket: original.sourceBucket };
+      if (!(read instanceof PhotoError)) return { body: read.body, sha256: Promise.resolve(original.sha256), etag: original.sourceEtag, bucket: original.sourceBucket };
     }
   }
   const ref = original ? { bucket: context.libraryBucket, key: original.assetKey } : { bucket: context.sourceBucket, key };
   // The source bucket's original is hashed as it arrives (its row records the sha-256): no second pass over its bytes.
   const read = await readWhole(context, ref, !original);
   if (read instanceof PhotoError) throw read.reason === 'gone' ? new PhotoError('gone', `no original for ${key}`) : read;
-  return { body: read.body, sha256: original?.sha256 ?? read.sha256!, etag: original?.sourceEtag ?? read.etag ?? '', bucket: original?.sourceBucket ?? context.sourceBucket };
+  return { body: read.body, sha256: original ? Promise.resolve(original.sha256) : read.sha256!, etag: original?.sourceEtag ?? read.etag ?? '', bucket: original?.sourceBucket ?? context.sourceBucket };
 }
 
 /**
  * One GET (no HEAD first): its length is checked against the limit before the body is read. A
  * missing or too large object is answered as its PhotoError. `hash`: its sha-256 too, computed chunk
- * by chunk while the rest is still arriving.
+ * by chunk while the rest is still arriving — or, when the body came in one piece (a small object, or
+ * the local S3's whole-file answer: nothing to wait for), on libuv's thread pool (WebCrypto's digest
+ * runs there, Node.js "Web Crypto API"), beside the render that follows instead of before it.
  */
-async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }, hash = false): Promise<{ body: Uint8Array; etag?: string; sha256?: string } | PhotoError> {
+async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }, hash = false): Promise<{ body: Uint8Array; etag?: string; sha256?: Promise<string> } | PhotoError> {
   const { maxInputBytes } = context.config.limits;
   let object: Awaited<ReturnType<OnDemandContext['store']['openRead']>>;
   try {
@@ -229,11 +231,15 @@ async function readWhole(context: OnDemandContext, ref: { bucket: string; key: s
     // Leaving the loop closes the connection: no more of it is downloaded.
     if (read > maxInputBytes || (object.size ?? 0) > maxInputBytes) return new PhotoError('too-large', `too large: ${Math.max(read, object.size ?? 0)} bytes, limit is ${maxInputBytes}`);
     chunks.push(chunk);
-    hasher?.update(chunk);
+    // The first chunk is hashed when a second one comes: a body in one piece is hashed below.
+    if (chunks.length === 2) hasher?.update(chunks[0]!);
+    if (chunks.length >= 2) hasher?.update(chunk);
   }
   // One chunk (a small object, or the local S3's whole-file answer) is the body as it is: no copy.
   const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  return { body, etag: object.etag, ...(hasher ? { sha256: hasher.digest('hex') } : {}) };
+  if (!hasher) return { body, etag: object.etag };
+  const sha256 = chunks.length === 1 ? webcrypto.subtle.digest('SHA-256', body).then((digest) => Buffer.from(digest).toString('hex')) : Promise.resolve(hasher.digest('hex'));
+  return { body, etag: object.etag, sha256 };
 }
 
 /** The size a `cover` or `inside` resize of a WxH frame gives (inside never enlarges). */
@@ -250,7 +256,7 @@ async function render(context: OnDemandContext, size: Size, key: string, logical
   const preset = format
     ? resolveVariant(dynamicName(size.text), dimensions, format)
     : resolvePreset(dynamicName(size.text), { ...dimensions, quality: context.config.jpegQuality, mozjpeg: context.config.mozjpeg });
-  const { renditions } = await renderPresets(source.body, [preset], context.config.limits);
+  const [{ renditions }, sourceSha256] = await Promise.all([renderPresets(source.body, [preset], context.config.limits), source.sha256]);
   const rendition = renditions[0]!;
   const asset = await putAsset(context, rendition.body, rendition.ext, rendition.contentType);
   const row: CatalogRow = {
@@ -259,7 +265,7 @@ async function render(context: OnDemandContext, size: Size, key: string, logical
     logicalKey,
     assetKey: asset.key,
     sha256: asset.sha256,
-    sourceSha256: source.sha256,
+    sourceSha256,
     width: rendition.width,
     height: rendition.height,
     bytes: rendition.body.byteLength,

@@ -73,6 +73,13 @@ describe('a new size (the API path: nothing known about the pointer)', () => {
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 300, 200]);
   });
 
+  it('an original that comes in one piece (the local S3\'s whole-file answer) is hashed beside the render: the same sha-256 in the row', async () => {
+    store.chunkBytes = original.byteLength;
+    await serveDynamic(context, { size: '300x200', key: KEY });
+    expect(store.streamed).toBe(1);
+    expect((await rowOf(`dynamic/300x200/${KEY}`))!.sourceSha256).toBe(createHash('sha256').update(original).digest('hex'));
+  });
+
   it('asked again: its row is there, so its pointer is read (one HEAD) and answered — no read of the original, no render, no write', async () => {
     await serveDynamic(context, { size: '300x200', key: KEY });
     calls = [];
