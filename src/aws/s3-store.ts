@@ -1,6 +1,6 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client, UploadPartCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { NotFoundError } from '../core/errors';
+import { NotFoundError, TransientError } from '../core/errors';
 import { unquoteEtag } from '../core/etag';
 import type { ListedObject, MultipartUpload, ObjectHead, ObjectRef, ObjectStore, ObjectStream, ObjectUploads, PutOptions, StoredObject } from '../core/ports';
 import { isUnmodeledS3Error } from './sdk-errors';
@@ -9,16 +9,28 @@ import { guard } from './transient';
 export class S3ObjectStore implements ObjectStore, ObjectUploads {
   constructor(private readonly s3: S3Client) {}
 
+  /**
+   * The whole body, from openRead's chunks (each guarded: a reset mid-body is transient), copied as
+   * they arrive into one buffer of the announced length — so a 200 MB original takes 200 MB, not its
+   * chunks and then their concatenation, as the SDK's transformToByteArray does — and a body that
+   * came as one chunk (the local S3 answers a file in one) is that chunk, not a copy of it.
+   */
   async get(ref: ObjectRef): Promise<StoredObject> {
-    try {
-      const response = await guard(`GetObject ${url(ref)}`, () => this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key })));
-      // The body streams after the headers: a connection reset mid-body is transient too.
-      const body = await guard(`GetObject ${url(ref)} (body)`, async () => (await response.Body?.transformToByteArray()) ?? new Uint8Array(0));
-      return { body, etag: unquoteEtag(response.ETag), contentType: response.ContentType };
-    } catch (error) {
-      if (isNotFound(error)) throw new NotFoundError(`no such object: ${url(ref)}`, { cause: error });
-      throw error;
+    const object = await this.openRead(ref);
+    const size = object.size;
+    let body: Uint8Array | undefined;
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of object.body) {
+      if (size === undefined) chunks.push(chunk);
+      else if (length + chunk.byteLength > size) throw new TransientError(`GetObject ${url(ref)}: more than the ${size} bytes announced`);
+      else if (length === 0 && chunk.byteLength === size) body = chunk;
+      else (body ??= Buffer.allocUnsafe(size)).set(chunk, length);
+      length += chunk.byteLength;
     }
+    if (size !== undefined && length < size) throw new TransientError(`GetObject ${url(ref)}: ${length} of the ${size} bytes announced`);
+    body ??= length === 0 ? new Uint8Array(0) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+    return { body, etag: object.etag, contentType: object.contentType };
   }
 
   /**

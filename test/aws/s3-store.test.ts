@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -22,7 +23,8 @@ const ref = { bucket: 'library', key: 'thumb/a b+ü 100%.jpg' };
 const serviceError = (name: string, status: number, fault: 'client' | 'server' = status >= 500 ? 'server' : 'client') =>
   new S3ServiceException({ name, $fault: fault, message: `${name} happened`, $metadata: { httpStatusCode: status } });
 const networkError = (code: string) => Object.assign(new Error(`socket hang up (${code})`), { code });
-const bodyOf = (text: string) => ({ transformToByteArray: async () => new Uint8Array(Buffer.from(text)) }) as never;
+/** A GetObject body as the SDK hands one out in Node.js: async-iterable chunks. */
+const bodyOf = (...chunks: string[]) => Readable.from(chunks.map((chunk) => Buffer.from(chunk))) as never;
 
 beforeEach(() => s3.reset());
 
@@ -108,6 +110,23 @@ describe('S3ObjectStore.get/head/delete', () => {
   it('reads a missing body as empty bytes', async () => {
     s3.on(GetObjectCommand).resolves({});
     expect((await store.get(ref)).body).toEqual(new Uint8Array(0));
+  });
+
+  it('gathers a body of many chunks into one buffer of the announced length; a body in one chunk is that chunk, not a copy', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('he', 'll', 'o'), ContentLength: 5 });
+    expect(Buffer.from((await store.get(ref)).body).toString()).toBe('hello');
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('he', 'llo') });
+    expect(Buffer.from((await store.get(ref)).body).toString()).toBe('hello');
+    const whole = Buffer.from('hello');
+    s3.on(GetObjectCommand).resolves({ Body: Readable.from([whole]) as never, ContentLength: 5 });
+    expect((await store.get(ref)).body).toBe(whole);
+  });
+
+  it('a body shorter or longer than announced is a TransientError (read again), never a cut photo', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('hel', 'l'), ContentLength: 5 });
+    await expect(store.get(ref)).rejects.toThrow(new TransientError('GetObject s3://library/thumb/a b+ü 100%.jpg: 4 of the 5 bytes announced'));
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('hel', 'lo!'), ContentLength: 5 });
+    await expect(store.get(ref)).rejects.toThrow(TransientError);
   });
 
   it('maps a missing object to NotFoundError (get) and undefined (head)', async () => {
@@ -206,7 +225,11 @@ describe('S3ObjectStore error mapping', () => {
   });
 
   it('turns a connection reset while streaming the body into TransientError', async () => {
-    s3.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => Promise.reject(networkError('ECONNRESET')) } as never });
+    async function* body() {
+      yield new Uint8Array([1]);
+      throw networkError('ECONNRESET');
+    }
+    s3.on(GetObjectCommand).resolves({ Body: body() as never, ContentLength: 2 });
     await expect(store.get(ref)).rejects.toThrow(/^GetObject s3:\/\/library\/thumb\/a b\+ü 100%\.jpg \(body\): ECONNRESET/);
   });
 
