@@ -1,6 +1,6 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client, UploadPartCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { NotFoundError, TransientError } from '../core/errors';
+import { NotFoundError, PhotoError, TransientError } from '../core/errors';
 import { unquoteEtag } from '../core/etag';
 import type { ListedObject, MultipartUpload, ObjectHead, ObjectRef, ObjectStore, ObjectStream, ObjectUploads, PutOptions, StoredObject } from '../core/ports';
 import { isUnmodeledS3Error } from './sdk-errors';
@@ -13,15 +13,22 @@ export class S3ObjectStore implements ObjectStore, ObjectUploads {
    * The whole body, from openRead's chunks (each guarded: a reset mid-body is transient), copied as
    * they arrive into one buffer of the announced length — so a 200 MB original takes 200 MB, not its
    * chunks and then their concatenation, as the SDK's transformToByteArray does — and a body that
-   * came as one chunk (the local S3 answers a file in one) is that chunk, not a copy of it.
+   * came as one chunk (the local S3 answers a file in one) is that chunk, not a copy of it. Over
+   * `maxBytes`: refused on its Content-Length at its first chunk (leaving the body closes the
+   * connection), or once more bytes than that have come.
    */
-  async get(ref: ObjectRef): Promise<StoredObject> {
+  async get(ref: ObjectRef, options: { maxBytes?: number } = {}): Promise<StoredObject> {
     const object = await this.openRead(ref);
     const size = object.size;
+    const { maxBytes = Infinity } = options;
+    const tooLarge = (bytes: number) => new PhotoError('too-large', `too large: ${bytes} bytes, limit is ${maxBytes}`);
     let body: Uint8Array | undefined;
     const chunks: Uint8Array[] = [];
     let length = 0;
     for await (const chunk of object.body) {
+      // Thrown at the first chunk (the loop left, openRead closes the connection) when the length is announced.
+      if (size !== undefined && size > maxBytes) throw tooLarge(size);
+      if (length + chunk.byteLength > maxBytes) throw tooLarge(length + chunk.byteLength);
       if (size === undefined) chunks.push(chunk);
       else if (length + chunk.byteLength > size) throw new TransientError(`GetObject ${url(ref)}: more than the ${size} bytes announced`);
       else if (length === 0 && chunk.byteLength === size) body = chunk;

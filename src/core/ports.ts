@@ -47,8 +47,12 @@ export interface PutOptions {
 }
 
 export interface ObjectStore {
-  /** Throws NotFoundError when the object does not exist. */
-  get(ref: ObjectRef): Promise<StoredObject>;
+  /**
+   * Throws NotFoundError when the object does not exist. `maxBytes`: an object over it is refused
+   * (PhotoError too-large) — by its announced length as its body starts, else as its bytes pass the
+   * limit — never held whole (a store that cannot tell early may read it; callers check again).
+   */
+  get(ref: ObjectRef, options?: { maxBytes?: number }): Promise<StoredObject>;
   /** The object as a stream of chunks (for hashing an original of up to the size limit in bounded memory). Throws NotFoundError. */
   openRead(ref: ObjectRef): Promise<ObjectStream>;
   /** Undefined when the object does not exist. */

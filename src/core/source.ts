@@ -53,7 +53,8 @@ export async function readOriginal(context: StepContext, source: SourceRef): Pro
   }
   let object;
   try {
-    object = await context.store.get({ bucket: source.bucket, key: source.key });
+    // An object larger now than its inventory row said is refused before its body is read.
+    object = await context.store.get({ bucket: source.bucket, key: source.key }, { maxBytes: maxInputBytes });
   } catch (error) {
     if (error instanceof NotFoundError) throw new PhotoError('gone', `source object is gone: s3://${source.bucket}/${source.key}`);
     throw error;

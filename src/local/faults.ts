@@ -159,7 +159,7 @@ export class FaultInjector {
   /** An ObjectStore whose writes count toward the current invocation's crash. */
   crashableStore(store: ObjectStore): ObjectStore {
     return {
-      get: (ref) => store.get(ref),
+      get: (ref, options) => store.get(ref, options),
       openRead: (ref) => store.openRead(ref),
       head: (ref) => store.head(ref),
       delete: (ref) => store.delete(ref),

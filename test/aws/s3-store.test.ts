@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../src/aws/s3-store';
 import { isTransient } from '../../src/aws/transient';
-import { NotFoundError, TransientError } from '../../src/core/errors';
+import { NotFoundError, PhotoError, TransientError } from '../../src/core/errors';
 
 const s3 = mockClient(S3Client);
 const store = new S3ObjectStore(new S3Client({ region: 'us-east-1', maxAttempts: 1 }));
@@ -120,6 +120,35 @@ describe('S3ObjectStore.get/head/delete', () => {
     const whole = Buffer.from('hello');
     s3.on(GetObjectCommand).resolves({ Body: Readable.from([whole]) as never, ContentLength: 5 });
     expect((await store.get(ref)).body).toBe(whole);
+  });
+
+  it('refuses an object over maxBytes at its first chunk when its length is announced, else as the bytes pass it; the body is left', async () => {
+    const pulled: number[] = [];
+    let closed = 0;
+    const bodyOfTen = (announced: number | undefined) => {
+      s3.on(GetObjectCommand).resolves({
+        Body: (async function* () {
+          try {
+            for (let i = 0; i < 10; i++) {
+              pulled.push(i);
+              yield new Uint8Array(1000);
+            }
+          } finally {
+            closed++;
+          }
+        })() as never,
+        ContentLength: announced,
+      });
+    };
+    bodyOfTen(10_000);
+    await expect(store.get(ref, { maxBytes: 5_000 })).rejects.toThrow(new PhotoError('too-large', 'too large: 10000 bytes, limit is 5000'));
+    expect([pulled, closed]).toEqual([[0], 1]);
+    pulled.length = 0;
+    bodyOfTen(undefined);
+    await expect(store.get(ref, { maxBytes: 5_000 })).rejects.toThrow(new PhotoError('too-large', 'too large: 6000 bytes, limit is 5000'));
+    expect([pulled, closed]).toEqual([[0, 1, 2, 3, 4, 5], 2]);
+    bodyOfTen(10_000);
+    expect((await store.get(ref, { maxBytes: 10_000 })).body.byteLength).toBe(10_000);
   });
 
   it('a body shorter or longer than announced is a TransientError (read again), never a cut photo', async () => {

@@ -10,7 +10,7 @@ import { dedupe } from '../../src/core/dedupe';
 import { PhotoError } from '../../src/core/errors';
 import type { ObjectStore, ObjectStream } from '../../src/core/ports';
 import { validateConfig } from '../../src/core/presets';
-import { inspectOriginal } from '../../src/core/source';
+import { inspectOriginal, readOriginal } from '../../src/core/source';
 import { MemoryCatalog } from '../helpers/memory-catalog';
 import { MemoryStore } from '../helpers/memory-store';
 
@@ -103,5 +103,22 @@ describe('inspectOriginal (Dedupe reads the original as a stream)', () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
     await memory.put({ bucket: 'source', key: 'tiny.png' }, png, {});
     expect(await inspectOriginal(contextWith(memory), { bucket: 'source', key: 'tiny.png' })).toMatchObject({ bytes: png.byteLength, type: { format: 'png' } });
+  });
+});
+
+describe('readOriginal (Resize reads the original whole)', () => {
+  it('refuses an original grown past the limit since its inventory row, asking the store to stop at the limit', async () => {
+    const store = new MemoryStore();
+    const asked: Array<number | undefined> = [];
+    const get = store.get.bind(store);
+    store.get = (ref, options) => (asked.push(options?.maxBytes), get(ref, options));
+    const grown = Buffer.alloc(5_000, 1);
+    grown.set(JPEG_HEAD);
+    await store.put({ bucket: 'photos', key: 'grown.jpg' }, grown, {});
+    const limits = { ...config.limits, maxInputBytes: 4_000 };
+    const context = { ...contextWith(store), config: { ...config, limits } };
+    // The inventory said 3,000 bytes; the object is 5,000 now.
+    await expect(readOriginal(context, { bucket: 'photos', key: 'grown.jpg', size: 3_000 })).rejects.toThrow(new PhotoError('too-large', 'too large: 5000 bytes, limit is 4000'));
+    expect(asked).toEqual([4_000]);
   });
 });

@@ -1,6 +1,6 @@
 /** A Map-backed ObjectStore with S3's semantics for what the core uses (MD5 ETags, 404 as NotFoundError). */
 import { createHash } from 'node:crypto';
-import { NotFoundError } from '../../src/core/errors';
+import { NotFoundError, PhotoError } from '../../src/core/errors';
 import type { ListedObject, MultipartUpload, ObjectHead, ObjectRef, ObjectStore, ObjectStream, ObjectUploads, PutOptions, StoredObject } from '../../src/core/ports';
 
 interface Entry {
@@ -14,9 +14,10 @@ export class MemoryStore implements ObjectStore {
   private readonly objects = new Map<string, Entry>();
   puts = 0;
 
-  async get(ref: ObjectRef): Promise<StoredObject> {
+  async get(ref: ObjectRef, options: { maxBytes?: number } = {}): Promise<StoredObject> {
     const entry = this.objects.get(id(ref));
     if (!entry) throw new NotFoundError(`no such object: s3://${ref.bucket}/${ref.key}`);
+    if (entry.body.byteLength > (options.maxBytes ?? Infinity)) throw new PhotoError('too-large', `too large: ${entry.body.byteLength} bytes, limit is ${options.maxBytes}`);
     return { body: entry.body.slice(), etag: entry.etag, contentType: entry.options.contentType };
   }
 
