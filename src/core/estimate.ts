@@ -207,8 +207,9 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
   // BatchGetItem reads each item as its own GetItem, a strongly consistent one of up to 4 KB for 1 RRU
   // (DynamoDB Developer Guide, "DynamoDB read and write operations"); counted for every row FindUnchanged
   // asks (each photo's ORIGINAL and crop rows), found or not: an upper bound on a first run.
-  // Resize reads no rows on a first run (Dedupe found none: `recordedRows: 0`; src/core/resize.ts).
-  const readUnits = input.photos * 3 + input.photos * objectsPerPhoto;
+  // Resize reads the key's rows once (one strongly consistent Query of a few KB: 1 RRU), after its write
+  // (stale on-demand sizes); on a first run not before it too (Dedupe found none; src/core/resize.ts).
+  const readUnits = input.photos * 3 + input.photos * objectsPerPhoto + resized;
   const jpegCropBytes = timings.cropBytesPerMegapixel * input.avgMegapixels;
   const formatCropBytes = formats.map((f) => jpegCropBytes * VARIANT_COSTS[f.format].bytesOverJpeg * f.pixelShare);
   const cropBytes = jpegCropBytes + formatCropBytes.reduce((sum, bytes) => sum + bytes, 0);
@@ -222,7 +223,7 @@ export function estimate(input: EstimateInput, timings: Timings): Estimate {
     { item: 'S3 GET/HEAD', usd: gets * PRICES.s3Get, how: `${n(gets)} requests: 1 GET per photo (Dedupe) + 1 GET per new content (Resize; assets are conditional PUTs; a first run's pointers need no HEAD) x $0.0004/1000` },
     { item: 'S3 PUT (assets + pointers)', usd: puts * PRICES.s3Put, how: `${n(puts)} PUTs: ${objectsPerPhoto} assets + ${objectsPerPhoto} pointers per new content, ${objectsPerPhoto} pointers per duplicate x $0.005/1000` },
     { item: 'DynamoDB writes', usd: writeUnits * PRICES.dynamoWriteRequestUnit, how: `${n(writeUnits)} WRU: ${objectsPerPhoto} catalog rows + failure-row delete + claim + release per photo x $0.625/M` },
-    { item: 'DynamoDB reads', usd: readUnits * PRICES.dynamoReadRequestUnit, how: `${n(readUnits)} RRU: ${objectsPerPhoto} rows read by FindUnchanged + key query, hash index query, twin lookup per photo (a first run's Resize reads none) x $0.125/M` },
+    { item: 'DynamoDB reads', usd: readUnits * PRICES.dynamoReadRequestUnit, how: `${n(readUnits)} RRU: ${objectsPerPhoto} rows read by FindUnchanged + key query, hash index query, twin lookup per photo + Resize's key query per new content x $0.125/M` },
   ].map((line) => ({ ...line, usd: usd(line.usd) }));
   const totalUsd = usd(lines.reduce((sum, line) => sum + line.usd, 0));
   const storagePerMonthUsd = usd(storedGb * PRICES.s3StandardGbMonth);

@@ -79,7 +79,7 @@ export interface ItemOutcome {
   sha256?: string;
   /**
    * Dedupe (needs-resize): how many catalog rows the key had when Dedupe read them. 0 — the key's first
-   * run — spares Resize reading them again (rowsForKey, and dropStaleSizes' read after its write).
+   * run — spares Resize reading them again before its writes (src/core/resize.ts).
    */
   recordedRows?: number;
   /** Asset key of the original (set once Dedupe has stored it). */

@@ -18,7 +18,8 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   // The key's rows as they are before this write, read beside the original: the pointers no row names
   // with their asset (all of them, on a photo's first run) are written without a HEAD (putPointers).
   // On a first run Dedupe has just found none (`recordedRows: 0`): not asked again, unless this attempt
-  // finds the original stored already (below).
+  // finds the original stored already (below). A row written meanwhile by another run of the key costs
+  // at most its pointers written again, to the right targets.
   const firstRun = event.outcome?.recordedRows === 0;
   const [original, rowsBefore] = await Promise.all([readOriginal(context, source), firstRun ? undefined : context.catalog.rowsForKey(source.key)]);
   const sha256 = sha256Hex(original.body);
@@ -30,10 +31,9 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
     ...renditions.map((rendition) => putAsset(context, rendition.body, rendition.ext, rendition.contentType)),
   ]);
 
-  // Nothing of this photo was there before this attempt: a first run whose original asset is new here.
-  // Otherwise (a retry, a redrive after some writes, content another key stored) its rows are read.
-  const fresh = firstRun && originalAsset!.written;
-  const recorded = rowsBefore ?? (fresh ? [] : await context.catalog.rowsForKey(source.key));
+  // A first run that found its original stored already (a retry, a redrive after some writes, content
+  // another key stored) reads the key's rows after all.
+  const recorded = rowsBefore ?? (originalAsset!.written ? [] : await context.catalog.rowsForKey(source.key));
 
   const common = { sourceKey: source.key, sourceBucket: source.bucket, sourceEtag: original.etag, sourceSha256: sha256, runId: event.runId, updatedAt: nowIso(context) };
   const rows: CatalogRow[] = [
@@ -68,9 +68,9 @@ export async function resize(context: StepContext, event: ItemEvent): Promise<It
   const claims = [sha256, ...(event.outcome?.sha256 && event.outcome.sha256 !== sha256 ? [event.outcome.sha256] : [])];
   await context.catalog.putRows(rows, { replaceFailure: true, releaseClaims: claims });
   // The key's on-demand sizes made from its previous content go (they are rendered anew on request),
-  // read again after the write (a size made meanwhile is seen). A fresh first run of the very content
-  // Dedupe hashed had no previous content — a size made meanwhile is of this one —: its rows are these.
-  await dropStaleSizes(context, source.key, fresh && event.outcome?.sha256 === sha256 ? rows : undefined);
+  // read after the write, even on a first run: another run of the key may have written its content's
+  // rows since Dedupe looked, and a size made from them meanwhile.
+  await dropStaleSizes(context, source.key);
   const written = [originalAsset!, ...cropAssets].filter((asset) => asset.written);
   return {
     key: source.key,

@@ -23,7 +23,7 @@ describe('estimate', () => {
     expect(line(result, 'S3 PUT').how).toMatch(/^10,000 PUTs/);
     // 1,000 Dedupe GETs + 1,000 Resize GETs: no pointer HEADs (Resize reads the key's rows instead).
     expect(line(result, 'S3 GET').how).toMatch(/^2,000 requests/);
-    expect(line(result, 'DynamoDB reads').how).toMatch(/^8,000 RRU/); // (3 + 5) a photo; a first run's Resize reads none
+    expect(line(result, 'DynamoDB reads').how).toMatch(/^9,000 RRU/); // (3 + 5) a photo + 1 a Resize (after its write)
     expect(line(result, 'DynamoDB writes').how).toMatch(/^8,000 WRU/);
     expect(result.totalUsd).toBeCloseTo(result.lines.reduce((sum, l) => sum + l.usd, 0), 2);
     expect(result.storagePerMonthUsd).toBe(0.05); // 2.2 GB x $0.023

@@ -49,8 +49,8 @@ describe('Resize', () => {
     Object.assign(calls, { head: 0, pointerPuts: 0, rowReads: 0 });
     const first = await resize(context, event);
     expect(first.written).toMatchObject({ pointers: presets.length + 1, catalogRows: presets.length + 1 });
-    // Dedupe found no rows: Resize reads none, before its writes or after.
-    expect(calls).toMatchObject({ head: 0, pointerPuts: presets.length + 1, rowReads: 0 });
+    // Dedupe found no rows: Resize reads none before its writes, once after them (stale on-demand sizes).
+    expect(calls).toMatchObject({ head: 0, pointerPuts: presets.length + 1, rowReads: 1 });
     for (const preset of ['original', ...presets.map((p) => p.name)]) {
       const key = preset === 'original' ? 'a.jpg' : `${preset}/a.jpg`;
       expect((await store.head({ bucket: 'library', key }))?.redirectLocation, key).toMatch(/^\/assets\//);
@@ -63,28 +63,31 @@ describe('Resize', () => {
     expect(calls).toMatchObject({ head: presets.length + 1, pointerPuts: 0, rowReads: 2 });
   });
 
-  it('a first run drops an on-demand size made from other content than its own (the original changed after Dedupe), and keeps one of its own', async () => {
-    const event = await photoEvent('c.jpg', 3);
-    const sizeRow = (sha: string, etag: string) => ({
-      sourceKey: 'c.jpg', preset: 'dynamic/300x200', logicalKey: 'dynamic/300x200/c.jpg', assetKey: 'assets/aa/bb/cc/x.jpg', sha256: 'x'.repeat(64),
+  it('a first run drops an on-demand size made meanwhile from other content — another run of the key wrote its rows after Dedupe looked — and keeps one of its own', async () => {
+    const sizeRow = (key: string, sha: string, etag: string) => ({
+      sourceKey: key, preset: 'dynamic/300x200', logicalKey: `dynamic/300x200/${key}`, assetKey: 'assets/aa/bb/cc/x.jpg', sha256: 'x'.repeat(64),
       sourceSha256: sha, width: 300, height: 200, bytes: 1, contentType: 'image/jpeg', sourceBucket: 'photos', sourceEtag: etag, spec: 's', runId: 'on-demand', updatedAt: '2026-12-04T00:00:00.000Z',
     });
-    // An on-demand size made meanwhile from the content Dedupe hashed: it is of this content, kept — no read needed.
-    await context.catalog.putRows([sizeRow(event.outcome.sha256!, event.item.etag)]);
-    Object.assign(calls, { rowReads: 0 });
+    // An on-demand size made meanwhile from the content Dedupe hashed: it is of this content, kept.
+    const event = await photoEvent('c.jpg', 3);
+    await context.catalog.putRows([sizeRow('c.jpg', event.outcome.sha256!, event.item.etag)]);
     await resize(context, event);
-    expect(calls.rowReads).toBe(0);
     expect((await context.catalog.rowsForKey('c.jpg')).map((row) => row.preset)).toContain('dynamic/300x200');
 
-    const next = await photoEvent('d.jpg', 4);
-    await context.catalog.putRows([{ ...sizeRow(next.outcome.sha256!, next.item.etag), sourceKey: 'd.jpg', logicalKey: 'dynamic/300x200/d.jpg' }]);
+    // Dedupe of A finds no rows; then another run of the key (content Z, an upload just before) writes its
+    // rows, and a request makes a size from Z; then A's Resize — its first run, the content Dedupe hashed.
+    const mine = await photoEvent('d.jpg', 4);
+    expect(mine.outcome.recordedRows).toBe(0);
+    const other = await noiseJpeg(640, 480, 5);
+    await store.put({ bucket: 'photos', key: 'd.jpg' }, other, {});
+    const otherItem = { ...mine.item, size: other.byteLength, etag: createHash('md5').update(other).digest('hex') };
+    const otherRun = await resize(context, { item: otherItem, runId: 'r0', outcome: { ...mine.outcome, sha256: undefined } });
+    await context.catalog.putRows([sizeRow('d.jpg', otherRun.sha256!, otherItem.etag)]);
     await store.put({ bucket: 'library', key: 'dynamic/300x200/d.jpg' }, new Uint8Array(0), { redirectLocation: '/assets/aa/bb/cc/x.jpg' });
-    // The original replaced between Dedupe and Resize: Resize renders the new bytes, so the size made from the old ones is stale.
-    const replaced = await noiseJpeg(640, 480, 5);
-    await store.put({ bucket: 'photos', key: 'd.jpg' }, replaced, {});
+    await store.put({ bucket: 'photos', key: 'd.jpg' }, await noiseJpeg(640, 480, 4), {}); // A again
     Object.assign(calls, { rowReads: 0 });
-    const outcome = await resize(context, { ...next, item: { ...next.item, size: replaced.byteLength, etag: createHash('md5').update(replaced).digest('hex') } });
-    expect(outcome.sha256).not.toBe(next.outcome.sha256);
+    const outcome = await resize(context, mine);
+    expect(outcome.sha256).toBe(mine.outcome.sha256);
     expect(calls.rowReads).toBe(1);
     expect((await context.catalog.rowsForKey('d.jpg')).map((row) => row.preset)).not.toContain('dynamic/300x200');
     expect(await store.head({ bucket: 'library', key: 'dynamic/300x200/d.jpg' })).toBeUndefined();
