@@ -47,11 +47,16 @@ function withoutSocketHeaders(raw: Raw): Raw {
 describe('object-answer: plain GET, HEAD and PUT of the in-process clients', () => {
   let emulators: Emulators;
   let viaSocket: S3Client;
+  // Recorded from before each client's first call: an S3 client resolves its middleware once per command (cacheMiddleware).
+  let inProcess: Raw[];
+  let socket: Raw[];
   const big = Buffer.alloc(9 * 1024 * 1024).map((_, i) => (i * 7919) & 0xff); // over the one-read size: streamed
 
   beforeAll(async () => {
     emulators = await startEmulators({ inMemory: true, buckets: ['b'], tableName: 'catalog' });
     viaSocket = makeS3Client({ endpoint: emulators.s3Endpoint, region: 'us-east-1', credentials: EMULATOR_CREDENTIALS });
+    inProcess = recording(emulators.s3);
+    socket = recording(viaSocket);
   }, 60_000);
   afterAll(async () => {
     viaSocket?.destroy();
@@ -66,8 +71,6 @@ describe('object-answer: plain GET, HEAD and PUT of the in-process clients', () 
   ];
 
   it('writes each object as s3rver does (ETag, stored headers), and answers its GET and HEAD with s3rver\'s status, headers and bytes', async () => {
-    const inProcess = recording(emulators.s3);
-    const socket = recording(viaSocket);
     for (const object of objects) {
       const before = emulators.objectAnswers();
       await emulators.s3.send(new PutObjectCommand({ Bucket: 'b', Key: `fast/${object.key}`, ...object.put }));
@@ -104,8 +107,6 @@ describe('object-answer: plain GET, HEAD and PUT of the in-process clients', () 
   }, 60_000);
 
   it('answers a missing key as s3rver does (404 NoSuchKey; a HEAD\'s without its body)', async () => {
-    const inProcess = recording(emulators.s3);
-    const socket = recording(viaSocket);
     const before = emulators.objectAnswers();
     for (const client of [emulators.s3, viaSocket]) {
       await expect(client.send(new GetObjectCommand({ Bucket: 'b', Key: 'missing/a b.jpg' }))).rejects.toMatchObject({ name: 'NoSuchKey', message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
