@@ -37,7 +37,8 @@ export class S3ObjectStore implements ObjectStore, ObjectUploads {
     }
     if (size !== undefined && length < size) throw new TransientError(`GetObject ${url(ref)}: ${length} of the ${size} bytes announced`);
     body ??= length === 0 ? new Uint8Array(0) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-    return { body, etag: object.etag, contentType: object.contentType };
+    // A plain Uint8Array over the same bytes (the SDK's transformToByteArray gave one): no Buffer methods leak out.
+    return { body: Buffer.isBuffer(body) ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : body, etag: object.etag, contentType: object.contentType };
   }
 
   /**

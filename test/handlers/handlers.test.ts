@@ -72,6 +72,8 @@ describe('dedupe handler', () => {
         sha256: sha(photo),
         written: { assets: 0, pointers: 0, catalogRows: 0 },
         bytesIn: photo.byteLength,
+        // The key had no catalog row: its Resize reads none before writing (src/core/resize.ts).
+        recordedRows: 0,
         timings: { dedupe: expect.any(Number) },
       });
     });
@@ -296,7 +298,7 @@ describe('start-run handler', () => {
     process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:photo-scaler-migrate-dev';
     const report = buildInventoryReport({ sourceBucket: 'originals', destinationBucket: 'reports', prefix: 'inventory', objects: [{ key: 'a.jpg', size: 1, etag: 'e', lastModified: new Date() }], now: new Date('2026-11-24T01:00:00Z') });
     for (const file of report.files) {
-      s3.on(GetObjectCommand, { Bucket: 'reports', Key: file.key }).resolves({ Body: { transformToByteArray: async () => file.body } as never, ETag: '"x"' });
+      s3.on(GetObjectCommand, { Bucket: 'reports', Key: file.key }).resolves({ Body: sdkBody(file.body), ContentLength: file.body.byteLength, ETag: '"x"' });
       s3.on(HeadObjectCommand, { Bucket: 'reports', Key: file.key }).resolves({ ContentLength: file.body.byteLength, ETag: '"x"' });
     }
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:photo-scaler-migrate-dev:x' });
