@@ -162,7 +162,8 @@ export async function openLocalStack(dataDir: string = DEFAULT_DATA_DIR, options
    * (TaskHandler.queued), not from the wait, which Lambda does not have. `run` may give the slot back
    * before it ends (`giveBack`); it is given back when it ends at the latest.
    */
-  const inSlot = (slots: Slots, run: (handlers: Parameters<Parameters<typeof containers.invoke>[0]>[0], giveBack: () => void, event: ItemEvent) => Promise<ItemOutcome>) =>
+  type Handlers = Parameters<Parameters<typeof containers.invoke>[0]>[0];
+  const inSlot = (slots: Slots, run: (handlers: Handlers, giveBack: () => void, event: ItemEvent) => Promise<ItemOutcome>) =>
     Object.assign(
       faults.crashing((event: ItemEvent, invocation?: TaskInvocation) =>
         containers.invoke(async (handlers) => {
