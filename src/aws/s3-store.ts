@@ -1,6 +1,6 @@
 /** The ObjectStore port on Amazon S3 (and on s3rver locally: same code, other endpoint). */
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client, UploadPartCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { NotFoundError, PhotoError, TransientError } from '../core/errors';
+import { NotFoundError, TransientError, tooLarge } from '../core/errors';
 import { unquoteEtag } from '../core/etag';
 import type { ListedObject, MultipartUpload, ObjectHead, ObjectRef, ObjectStore, ObjectStream, ObjectUploads, PutOptions, StoredObject } from '../core/ports';
 import { isUnmodeledS3Error } from './sdk-errors';
@@ -21,14 +21,13 @@ export class S3ObjectStore implements ObjectStore, ObjectUploads {
     const object = await this.openRead(ref);
     const size = object.size;
     const { maxBytes = Infinity } = options;
-    const tooLarge = (bytes: number) => new PhotoError('too-large', `too large: ${bytes} bytes, limit is ${maxBytes}`);
     let body: Uint8Array | undefined;
     const chunks: Uint8Array[] = [];
     let length = 0;
     for await (const chunk of object.body) {
       // Thrown at the first chunk (the loop left, openRead closes the connection) when the length is announced.
-      if (size !== undefined && size > maxBytes) throw tooLarge(size);
-      if (length + chunk.byteLength > maxBytes) throw tooLarge(length + chunk.byteLength);
+      if (size !== undefined && size > maxBytes) throw tooLarge(size, maxBytes);
+      if (length + chunk.byteLength > maxBytes) throw tooLarge(length + chunk.byteLength, maxBytes);
       if (size === undefined) chunks.push(chunk);
       else if (length + chunk.byteLength > size) throw new TransientError(`GetObject ${url(ref)}: more than the ${size} bytes announced`);
       else if (length === 0 && chunk.byteLength === size) body = chunk;

@@ -105,6 +105,11 @@ export class PhotoError extends Error {
   }
 }
 
+/** An original (or any read of one) over the byte limit: one message wherever it is refused. */
+export function tooLarge(bytes: number, limit: number): PhotoError {
+  return new PhotoError('too-large', `too large: ${bytes} bytes, limit is ${limit}`);
+}
+
 /** A dependency failed in a way that may pass (throttling, 5xx, network): Retry with backoff. */
 export class TransientError extends Error {
   override name = 'TransientError';

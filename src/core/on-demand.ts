@@ -7,7 +7,7 @@
 import { createHash, createHmac, type Hash, timingSafeEqual } from 'node:crypto';
 import { keepsAnimationOf } from './animation';
 import { type StepContext, nowIso } from './context';
-import { NotFoundError, PhotoError, type PhotoReason } from './errors';
+import { NotFoundError, PhotoError, type PhotoReason, tooLarge } from './errors';
 import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset } from './library';
 import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
@@ -229,7 +229,7 @@ async function readWhole(context: OnDemandContext, ref: { bucket: string; key: s
   for await (const chunk of object.body) {
     read += chunk.byteLength;
     // Leaving the loop closes the connection: no more of it is downloaded.
-    if (read > maxInputBytes || (object.size ?? 0) > maxInputBytes) return new PhotoError('too-large', `too large: ${Math.max(read, object.size ?? 0)} bytes, limit is ${maxInputBytes}`);
+    if (read > maxInputBytes || (object.size ?? 0) > maxInputBytes) return tooLarge(Math.max(read, object.size ?? 0), maxInputBytes);
     chunks.push(chunk);
     // The first chunk is hashed when a second one comes: a body in one piece is hashed below.
     if (chunks.length === 2) hasher?.update(chunks[0]!);

@@ -8,7 +8,7 @@
  * fixed-width table of (ETag, size) fingerprints for the duplicates).
  */
 import { type Estimate, type EstimateInput, estimate, s3Requests } from './estimate';
-import { PhotoError } from './errors';
+import { PhotoError, tooLarge } from './errors';
 import { isComplete } from './catalog-rows';
 import { ORIGINAL } from './layout';
 import type { InventoryRow } from './inventory/data-files';
@@ -192,7 +192,7 @@ export class PlanTally {
       return { key, reason, why: error.detail };
     }
     if (size === 0) return { key, reason: 'empty', why: 'empty file (0 bytes)' };
-    if (size > this.options.maxInputBytes) return { key, reason: 'too-large', why: `too large: ${size} bytes, limit is ${this.options.maxInputBytes}` };
+    if (size > this.options.maxInputBytes) return { key, reason: 'too-large', why: tooLarge(size, this.options.maxInputBytes).detail };
     const ext = extensionOf(key);
     if (ext) {
       const type = contentTypeOfName(key);

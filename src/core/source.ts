@@ -1,7 +1,7 @@
 /** The original of one item: its decoded key, and its bytes read from the source bucket. */
 import { createHash } from 'node:crypto';
 import type { StepContext } from './context';
-import { NotFoundError, PhotoError } from './errors';
+import { NotFoundError, PhotoError, tooLarge } from './errors';
 import { decodeInventoryKey } from './inventory/keys';
 import type { InventoryItem } from './item';
 import { derivedPrefixBytes, validateSourceKey } from './keys';
@@ -49,7 +49,7 @@ export function sourceOf(item: InventoryItem, presetNames: readonly string[], pr
 export async function readOriginal(context: StepContext, source: SourceRef): Promise<Original> {
   const { maxInputBytes } = context.config.limits;
   if (source.size !== undefined && source.size > maxInputBytes) {
-    throw new PhotoError('too-large', `too large: ${source.size} bytes, limit is ${maxInputBytes}`);
+    throw tooLarge(source.size, maxInputBytes);
   }
   let object;
   try {
@@ -60,7 +60,7 @@ export async function readOriginal(context: StepContext, source: SourceRef): Pro
     throw error;
   }
   if (object.body.byteLength === 0) throw new PhotoError('empty', 'empty file (0 bytes)');
-  if (object.body.byteLength > maxInputBytes) throw new PhotoError('too-large', `too large: ${object.body.byteLength} bytes, limit is ${maxInputBytes}`);
+  if (object.body.byteLength > maxInputBytes) throw tooLarge(object.body.byteLength, maxInputBytes);
   const type = sniffImage(object.body);
   if (!type && looksLikeSvg(object.body)) throw new PhotoError('unsupported', 'refused: SVG (vector images can reference external files; only raster photos are migrated)');
   if (!type) throw new PhotoError('not-an-image', 'not an image: unrecognised file format');
@@ -85,7 +85,7 @@ const HEAD_BYTES = 1024;
  */
 export async function inspectOriginal(context: StepContext, source: SourceRef): Promise<InspectedOriginal> {
   const { maxInputBytes } = context.config.limits;
-  if (source.size !== undefined && source.size > maxInputBytes) throw new PhotoError('too-large', `too large: ${source.size} bytes, limit is ${maxInputBytes}`);
+  if (source.size !== undefined && source.size > maxInputBytes) throw tooLarge(source.size, maxInputBytes);
   let stream;
   try {
     stream = await context.store.openRead({ bucket: source.bucket, key: source.key });
@@ -93,7 +93,7 @@ export async function inspectOriginal(context: StepContext, source: SourceRef): 
     if (error instanceof NotFoundError) throw new PhotoError('gone', `source object is gone: s3://${source.bucket}/${source.key}`);
     throw error;
   }
-  if (stream.size !== undefined && stream.size > maxInputBytes) throw new PhotoError('too-large', `too large: ${stream.size} bytes, limit is ${maxInputBytes}`);
+  if (stream.size !== undefined && stream.size > maxInputBytes) throw tooLarge(stream.size, maxInputBytes);
   const hash = createHash('sha256');
   let head: Uint8Array = new Uint8Array(0);
   let type: ImageType | undefined;

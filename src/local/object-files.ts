@@ -482,7 +482,6 @@ async function removeIfStale(path: string): Promise<void> {
   if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true }).catch(() => {});
 }
 
-
 /**
  * Every byte of `buffers`, however many writes it takes: a write may write only part of what it was
  * given without an error (the file hits a size limit or the disk fills mid-way: libuv returns the

@@ -1,6 +1,6 @@
 /** A Map-backed ObjectStore with S3's semantics for what the core uses (MD5 ETags, 404 as NotFoundError). */
 import { createHash } from 'node:crypto';
-import { NotFoundError, PhotoError } from '../../src/core/errors';
+import { NotFoundError, tooLarge } from '../../src/core/errors';
 import type { ListedObject, MultipartUpload, ObjectHead, ObjectRef, ObjectStore, ObjectStream, ObjectUploads, PutOptions, StoredObject } from '../../src/core/ports';
 
 interface Entry {
@@ -17,7 +17,7 @@ export class MemoryStore implements ObjectStore {
   async get(ref: ObjectRef, options: { maxBytes?: number } = {}): Promise<StoredObject> {
     const entry = this.objects.get(id(ref));
     if (!entry) throw new NotFoundError(`no such object: s3://${ref.bucket}/${ref.key}`);
-    if (entry.body.byteLength > (options.maxBytes ?? Infinity)) throw new PhotoError('too-large', `too large: ${entry.body.byteLength} bytes, limit is ${options.maxBytes}`);
+    if (entry.body.byteLength > (options.maxBytes ?? Infinity)) throw tooLarge(entry.body.byteLength, options.maxBytes!);
     return { body: entry.body.slice(), etag: entry.etag, contentType: entry.options.contentType };
   }
 
