@@ -64,6 +64,8 @@ export interface RenderResult {
 
 export async function renderPresets(input: Uint8Array, presets: readonly ResolvedPreset[], limits: Limits): Promise<RenderResult> {
   const { source, heic } = await readHeader(input, limits);
+  const alone = !heic && rendersDirectly(source, presets) ? await renderDirectly(input, presets[0]!, limits) : undefined;
+  if (alone) return { source, renditions: [alone] };
   const plan = planIntermediate(source, presets);
   // A HEIC is decoded by libheif (one frame); an animated GIF/WebP may keep every frame.
   const frames = heic ? undefined : framesToDecode(source, presets, limits);
@@ -171,6 +173,30 @@ async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediateP
   }
 }
 
+/**
+ * One preset alone (an on-demand size) of a still, opaque photo it scales down: decoded, scaled and
+ * encoded in one libvips pipeline — no raw intermediate, and one resampling instead of two
+ * (`npm run bench -- --only on-demand-speed`, 20 MP JPEG to 300x200: `render.direct` beside
+ * `renderPresets`' two steps). The scale is at most 1, so even libvips' own `cover` (whole frame scaled,
+ * then cropped) never grows the frame (the odd geometry `cut` guards against).
+ */
+export function rendersDirectly(source: SourceInfo, presets: readonly ResolvedPreset[]): boolean {
+  return presets.length === 1 && !source.animation && !source.hasAlpha && presetScale(source, presets[0]!) <= 1;
+}
+
+/**
+ * The direct pipeline's rendition, or undefined when it fails: the two steps then render the photo
+ * again and fail with the step that did (a decode's reason, or the preset that could not be made).
+ */
+async function renderDirectly(input: Uint8Array, preset: ResolvedPreset, limits: Limits): Promise<Rendition | undefined> {
+  const format: EncodedFormat = preset.format === 'auto' ? 'jpeg' : preset.format;
+  const pipeline = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' })
+    .rotate()
+    .resize({ width: preset.width, height: preset.height, fit: preset.fit, position: 'centre' })
+    .toColourspace('srgb');
+  return encoded(preset, format, pipeline).catch(() => undefined);
+}
+
 /** Attempts a failing decode is repeated to learn its real reason. */
 const REASON_ATTEMPTS = 5;
 /** Repeated decodes run one at a time in this process, so they cannot take each other's message. */
@@ -236,8 +262,13 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean, 
   } else {
     pipeline = pipeline.resize({ width: preset.width, height: preset.height, fit: preset.fit, withoutEnlargement: preset.withoutEnlargement });
   }
+  if (format === 'jpeg' && transparent) pipeline = pipeline.flatten({ background: '#ffffff' });
+  return encoded(preset, format, pipeline, encoderOptions);
+}
+
+/** The preset's encoder on the pipeline, and the rendition it gives. */
+async function encoded(preset: ResolvedPreset, format: EncodedFormat, pipeline: Sharp, encoderOptions: { loop?: number; delay?: number[] } = {}): Promise<Rendition> {
   if (format === 'jpeg') {
-    if (transparent) pipeline = pipeline.flatten({ background: '#ffffff' });
     pipeline = pipeline.jpeg({ quality: preset.quality, mozjpeg: preset.mozjpeg });
   } else if (format === 'png') {
     pipeline = pipeline.png({ compressionLevel: 6 });

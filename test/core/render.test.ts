@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { PhotoError } from '../../src/core/errors';
 import { validateConfig } from '../../src/core/presets';
-import { coverRegion, planIntermediate, renderPresets } from '../../src/core/render';
+import { coverRegion, planIntermediate, renderPresets, rendersDirectly } from '../../src/core/render';
 import { resolvePreset } from '../../src/core/presets';
 import { alphaPng, noiseJpeg, opaquePng, pixelAt, twoToneJpeg } from '../helpers/images';
 
@@ -178,5 +178,47 @@ describe('variants', () => {
       expect(g + b, rendition.preset.name).toBeLessThan(150);
     }
     expect(renditions[1]!.body.byteLength).toBeLessThan(renditions[0]!.body.byteLength);
+  });
+});
+
+describe('one preset alone (an on-demand size): decoded, scaled and encoded in one pipeline', () => {
+  const alone = resolvePreset('dynamic-300x200', { width: 300, height: 200, fit: 'cover', quality: 90 });
+  const tiny = resolvePreset('tiny', { width: 8, height: 8, fit: 'cover', quality: 90 });
+  const still = { format: 'jpeg', width: 1200, height: 800, hasAlpha: false };
+
+  it('is taken for a still, opaque photo it scales down, and nothing else', () => {
+    expect(rendersDirectly(still, [alone])).toBe(true);
+    expect(rendersDirectly({ ...still, width: 300, height: 200 }, [alone])).toBe(true);
+    expect(rendersDirectly(still, [alone, tiny])).toBe(false);
+    expect(rendersDirectly({ ...still, width: 200, height: 100 }, [alone])).toBe(false);
+    expect(rendersDirectly({ ...still, hasAlpha: true }, [alone])).toBe(false);
+    expect(rendersDirectly({ ...still, format: 'gif', animation: { pages: 3, loop: 0 } }, [alone])).toBe(false);
+  });
+
+  it.each([
+    ['an EXIF-rotated JPEG', () => twoToneJpeg(1200, 800, { orientation: 6 })],
+    ['a CMYK JPEG', () => sharp({ create: { width: 900, height: 600, channels: 3, background: '#3366cc' } }).toColourspace('cmyk').jpeg().toBuffer()],
+    ['a Display P3 JPEG', () => sharp({ create: { width: 900, height: 600, channels: 3, background: '#3366cc' } }).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer()],
+    ['a greyscale JPEG', () => sharp({ create: { width: 900, height: 600, channels: 3, background: '#777777' } }).greyscale().jpeg().toBuffer()],
+    ['a 16-bit PNG', () => sharp({ create: { width: 900, height: 600, channels: 3, background: '#c03020' } }).toColourspace('rgb16').png().toBuffer()],
+    ['an opaque PNG whose alpha is all 255', () => opaquePng(900, 600)],
+  ])('gives the picture the two steps give: %s', async (_name, make) => {
+    const input = await make();
+    const direct = (await renderPresets(input, [alone], limits)).renditions[0]!;
+    const twoSteps = (await renderPresets(input, [alone, tiny], limits)).renditions[0]!;
+    const decoded = async (body: Buffer) => sharp(body).raw().toBuffer({ resolveWithObject: true });
+    const [a, b] = await Promise.all([decoded(direct.body), decoded(twoSteps.body)]);
+    expect([direct.width, direct.height, direct.format, a.info.width, a.info.height, a.info.channels]).toEqual([twoSteps.width, twoSteps.height, twoSteps.format, 300, 200, 3]);
+    const meta = await sharp(direct.body).metadata();
+    expect([meta.space, meta.icc, meta.exif, meta.orientation]).toEqual(['srgb', undefined, undefined, undefined]);
+    let difference = 0;
+    for (let i = 0; i < a.data.length; i++) difference += Math.abs(a.data[i]! - b.data[i]!);
+    expect(difference / a.data.length).toBeLessThan(3);
+  });
+
+  it('keeps the centred region upright: an EXIF-rotated two-tone photo has red left, blue right', async () => {
+    const direct = (await renderPresets(await twoToneJpeg(1200, 800, { orientation: 6 }), [alone], limits)).renditions[0]!;
+    expect((await pixelAt(direct.body, 10, 100))[0]).toBeGreaterThan(200);
+    expect((await pixelAt(direct.body, 290, 100))[2]).toBeGreaterThan(200);
   });
 });
