@@ -197,8 +197,17 @@ export class DynamoCatalog implements Catalog {
     return items;
   }
 
-  /** Every request, BATCH_LIMIT per BatchWriteItem. */
+  /**
+   * Every request, BATCH_LIMIT per BatchWriteItem — a lone put (an on-demand size's row) as a PutItem:
+   * the same write (unconditional, one item), with no unprocessed part to ask again, and a lighter
+   * request to serve (dynalite: ~0.3 ms of CPU a call less, npm run bench -- --only on-demand-speed).
+   */
   private async writeAll(requests: WriteRequest[]): Promise<void> {
+    const lone = requests.length === 1 ? requests[0]!.PutRequest?.Item : undefined;
+    if (lone) {
+      await guard(`PutItem ${this.table} ${String(lone[CATALOG_PARTITION_KEY])} ${String(lone[CATALOG_SORT_KEY])}`, () => this.doc.send(new PutCommand({ TableName: this.table, Item: lone })));
+      return;
+    }
     for (let start = 0; start < requests.length; start += BATCH_LIMIT) {
       await this.batchWrite(requests.slice(start, start + BATCH_LIMIT));
     }

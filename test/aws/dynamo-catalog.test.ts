@@ -51,10 +51,18 @@ describe('DynamoCatalog.putRows', () => {
     });
   });
 
-  it('leaves the failure row alone when the rows are not the photo\'s batch outcome (an on-demand size)', async () => {
-    doc.on(BatchWriteCommand).resolves({});
+  it('leaves the failure row alone when the rows are not the photo\'s batch outcome (an on-demand size): its one row is a PutItem', async () => {
+    doc.on(PutCommand).resolves({});
     await catalog.putRows([row('k.jpg', 'dynamic/100x100')]);
-    expect(batches()[0]!.filter((r) => r.DeleteRequest)).toEqual([]);
+    expect(batches()).toEqual([]);
+    expect(doc.commandCalls(PutCommand).map((call) => call.args[0].input)).toEqual([{ TableName: 'catalog', Item: row('k.jpg', 'dynamic/100x100') }]);
+  });
+
+  it('writes one row with a deletion (a batch outcome) in one BatchWriteItem, never a lone PutItem', async () => {
+    doc.on(BatchWriteCommand).resolves({});
+    await catalog.putRows([row('k.jpg', 'original')], { replaceFailure: true });
+    expect(doc.commandCalls(PutCommand)).toEqual([]);
+    expect(batches()[0]!.map((r) => Object.keys(r)[0])).toEqual(['PutRequest', 'DeleteRequest']);
   });
 
   it('drops content claims in the same batch', async () => {
@@ -106,9 +114,12 @@ describe('DynamoCatalog.putRows', () => {
     expect(sleeps).toEqual([100, 200, 400, 800, 1600, 2000, 2000]);
   });
 
-  it('turns a throttled BatchWriteItem into TransientError', async () => {
-    doc.on(BatchWriteCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
-    await expect(catalog.putRows([row('k.jpg', 'thumb')])).rejects.toThrow('BatchWriteItem catalog: ProvisionedThroughputExceededException: slow down');
+  it('turns a throttled BatchWriteItem or PutItem into TransientError', async () => {
+    const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } });
+    doc.on(BatchWriteCommand).rejects(throttled);
+    doc.on(PutCommand).rejects(throttled);
+    await expect(catalog.putRows([row('k.jpg', 'thumb'), row('k.jpg', 'small')])).rejects.toThrow('BatchWriteItem catalog: ProvisionedThroughputExceededException: slow down');
+    await expect(catalog.putRows([row('k.jpg', 'thumb')])).rejects.toThrow('PutItem catalog k.jpg thumb: ProvisionedThroughputExceededException: slow down');
   });
 });
 

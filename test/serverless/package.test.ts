@@ -8,9 +8,19 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HttpResponse } from '@smithy/core/protocols';
 import { catalogTableSchema } from '../../src/aws/catalog-schema';
+import { DynamoCatalog } from '../../src/aws/dynamo-catalog';
+import { config as appConfig } from '../../src/config';
+import { type OnDemandContext, serveDynamic } from '../../src/core/on-demand';
+import { validateConfig } from '../../src/core/presets';
+import { RenderGate } from '../../src/core/render-gate';
+import { noiseJpeg } from '../helpers/images';
+import { MemoryStore } from '../helpers/memory-store';
 import { templateProblems } from '../helpers/cfn-template-check';
 import { allStates, loadAslFile } from '../helpers/definition';
 import { extractZip, zipEntries } from '../helpers/zip';
@@ -581,6 +591,32 @@ function chosen(template: AnyObject, value: any): any {
 const NO_VALUE = Symbol('AWS::NoValue');
 
 /** A role's statements with each Fn::If chosen by its condition's value (AWS::NoValue dropped). */
+/**
+ * The DynamoDB actions serveDynamic calls, in order, through the real adapter (DynamoCatalog on an SDK
+ * client whose request handler records each request's X-Amz-Target and answers as DynamoDB would for an
+ * empty table, then for one holding the row just written): a new size, then the same size again.
+ */
+async function onDemandDynamoActions(): Promise<string[]> {
+  const called: string[] = [];
+  const written: Array<Record<string, unknown>> = [];
+  const handler = {
+    handle: async (request: { headers: Record<string, string>; body?: string }) => {
+      const operation = request.headers['x-amz-target']!.split('.')[1]!;
+      called.push(`dynamodb:${operation}`);
+      const input = JSON.parse(request.body ?? '{}') as { Item?: Record<string, unknown> };
+      if (input.Item) written.push(input.Item);
+      const answer = operation === 'Query' ? { Items: written, Count: written.length, ScannedCount: written.length } : {};
+      return { response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: Readable.from([Buffer.from(JSON.stringify(answer))]) }) };
+    },
+  };
+  const client = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: handler, maxAttempts: 1 });
+  const store = new MemoryStore();
+  await store.put({ bucket: 'source', key: 'trips/a.jpg' }, await noiseJpeg(640, 480, 3), { contentType: 'image/jpeg' });
+  const context: OnDemandContext = { store, catalog: new DynamoCatalog(client, 'catalog'), libraryBucket: 'library', sourceBucket: 'source', config: appConfig, presets: validateConfig(appConfig), renderGate: new RenderGate(1) };
+  for (let i = 0; i < 2; i++) expect(await serveDynamic(context, { size: '150x150', key: 'trips/a.jpg' })).toMatchObject({ status: 301, rendered: i === 0 });
+  return called;
+}
+
 function effectiveStatements(template: AnyObject, logicalId: string): AnyObject[] {
   const choose = (statement: AnyObject): AnyObject[] => {
     if (!('Fn::If' in statement)) return [statement];
@@ -628,11 +664,22 @@ describe('serverless package: secrets, SSE-KMS, concurrency, failure destination
     expect(effectiveStatements(template, 'OnDemandRole').filter((st) => [st.Action].flat().includes('kms:Decrypt'))).toEqual([]);
   });
 
-  it('gives the on-demand function its own role: read originals and the library, add to it, rows by Query and BatchWriteItem; no delete', () => {
+  it('gives the on-demand function its own role: read originals and the library, add to it, rows by Query and PutItem; no delete', () => {
     const statements = effectiveStatements(template, 'OnDemandRole');
     const actions = statements.flatMap((st) => [st.Action].flat()).sort();
-    expect(actions).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:ListBucket', 's3:PutObject']);
+    expect(actions).toEqual(['dynamodb:PutItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:ListBucket', 's3:PutObject']);
     expect(resources.OnDemandLambdaFunction!.Properties.Role).toEqual({ 'Fn::GetAtt': ['OnDemandRole', 'Arn'] });
+    expect(resources.ResolveLambdaFunction!.Properties.Role).toEqual({ 'Fn::GetAtt': ['OnDemandRole', 'Arn'] });
+  });
+
+  it('grants the on-demand role every DynamoDB action the on-demand code calls (its operations as sent, X-Amz-Target)', async () => {
+    const granted = new Set(effectiveStatements(template, 'OnDemandRole').flatMap((st) => [st.Action].flat()));
+    const called = await onDemandDynamoActions();
+    // A new size (rows, then its row) and the same size asked again (rows only).
+    expect(called).toEqual(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:Query']);
+    expect(called.filter((action) => !granted.has(action))).toEqual([]);
+    // The check itself: an action the role lacks is named.
+    expect(['dynamodb:BatchWriteItem'].filter((action) => !granted.has(action))).toEqual(['dynamodb:BatchWriteItem']);
   });
 
   it('reserves concurrency for live sync, on-demand and fetch only, and keeps the starter\'s failed events in a queue', () => {
