@@ -191,6 +191,11 @@ describe('one preset alone (an on-demand size): decoded, scaled and encoded in o
     expect(rendersDirectly({ ...still, width: 300, height: 200 }, [alone])).toBe(true);
     expect(rendersDirectly(still, [alone, tiny])).toBe(false);
     expect(rendersDirectly({ ...still, width: 200, height: 100 }, [alone])).toBe(false);
+    // An `inside` size larger than the photo (its scale capped at 1 by withoutEnlargement) is the two steps'.
+    const insideLarge = resolvePreset('dynamic-1600x1200-inside', { width: 1600, height: 1200, fit: 'inside', quality: 90 });
+    expect(insideLarge.withoutEnlargement).toBe(true);
+    expect(rendersDirectly({ ...still, width: 800, height: 600 }, [insideLarge])).toBe(false);
+    expect(rendersDirectly({ ...still, width: 3200, height: 2400 }, [insideLarge])).toBe(true);
     expect(rendersDirectly({ ...still, hasAlpha: true }, [alone])).toBe(false);
     expect(rendersDirectly({ ...still, format: 'gif', animation: { pages: 3, loop: 0 } }, [alone])).toBe(false);
   });
@@ -214,6 +219,12 @@ describe('one preset alone (an on-demand size): decoded, scaled and encoded in o
     let difference = 0;
     for (let i = 0; i < a.data.length; i++) difference += Math.abs(a.data[i]! - b.data[i]!);
     expect(difference / a.data.length).toBeLessThan(3);
+  });
+
+  it('never enlarges: an 800x600 photo at a 1600x1200 `inside` size stays 800x600, a 3200x2400 one becomes 1600x1200', async () => {
+    const insideLarge = resolvePreset('dynamic-1600x1200-inside', { width: 1600, height: 1200, fit: 'inside', quality: 90 });
+    expect(dims(await renderPresets(await twoToneJpeg(800, 600), [insideLarge], limits))).toEqual({ 'dynamic-1600x1200-inside': '800x600' });
+    expect(dims(await renderPresets(await twoToneJpeg(3200, 2400), [insideLarge], limits))).toEqual({ 'dynamic-1600x1200-inside': '1600x1200' });
   });
 
   it('keeps the centred region upright: an EXIF-rotated two-tone photo has red left, blue right', async () => {
