@@ -8,7 +8,6 @@ import { createHash, createHmac, type Hash, timingSafeEqual } from 'node:crypto'
 import { keepsAnimationOf } from './animation';
 import { type StepContext, nowIso } from './context';
 import { NotFoundError, PhotoError, type PhotoReason, tooLarge } from './errors';
-import { normalizeEtag } from './etag';
 import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset } from './library';
 import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
@@ -115,9 +114,10 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
 /**
  * The pointer if there is one, else the source and one render: its 301, or why not.
  *
- * The calls, in order (a new size: 3 round trips, 5 calls): the key's rows and, beside them, the
- * source bucket's GET of the original (hashed as it arrives; closed unread when the rows name a
- * better source, findSource); the asset; then its pointer and its row together. Whether the size exists
+ * The calls, in order (a new size of a photo the batch has not stored: 3 round trips, 5 calls): the
+ * key's rows and, beside them, the source bucket's GET of the original (hashed as it arrives; closed
+ * unread when the rows name a stored original, findSource); the asset; then its pointer and its row
+ * together. Whether the size exists
  * already is read from the rows the source needs anyway: only when they hold this size's row is its
  * pointer read (HEAD) — a size already made (two requests racing, a cached 404 sending a client
  * twice, a stranger calling the API directly) is answered without a render. A pointer without its row
@@ -127,39 +127,49 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
  */
 async function makeDynamic(context: OnDemandContext, size: Size, key: string, logicalKey: string, options: ServeOptions, format?: VariantFormat): Promise<OnDemandResult> {
   // The source bucket's original is asked for beside the rows, not after them (see findSource).
-  const early = context.store.openRead({ bucket: context.sourceBucket, key });
-  // Handled now (a missing original may answer before the rows do); whoever uses it still sees its failure.
-  early.catch(() => undefined);
-  let used = false;
+  const early = earlyRead(context.store.openRead({ bucket: context.sourceBucket, key }));
   try {
     const rows = await context.catalog.rowsForKey(key);
     if (!options.pointerMissing && rows.some((row) => row.logicalKey === logicalKey) && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
       return { status: 301, logicalKey, rendered: false };
     }
-    const source = await findSource(context, key, size, rows, () => {
-      used = true;
-      return early;
-    });
+    const source = await findSource(context, key, size, rows, early);
     const asset = await render(context, size, key, logicalKey, source, format);
     return { status: 301, logicalKey, rendered: true, asset };
   } catch (error) {
     if (error instanceof PhotoError) return refusalOf(error);
     throw error;
   } finally {
-    if (!used) discard(early);
+    early.drop();
   }
 }
 
-/**
- * An object opened for nothing: its connection closed — a `for await` over its body left at once (ports.ts,
- * ObjectStream) — and its failure (a missing object, most often) dropped.
- */
-function discard(opening: Promise<ObjectStream>): void {
-  void opening
-    .then(async (object) => {
-      for await (const _ of object.body) break;
-    })
-    .catch(() => undefined);
+/** A GET asked for before it is known to be needed: taken, or dropped (at most once, either). */
+interface EarlyRead {
+  take(): Promise<ObjectStream>;
+  /** Not taken: its connection closed (a `for await` over its body left at once, ports.ts ObjectStream), its failure ignored. */
+  drop(): void;
+}
+
+function earlyRead(opening: Promise<ObjectStream>): EarlyRead {
+  // Handled now (a missing original may answer before the rows do); whoever takes it still sees its failure.
+  opening.catch(() => undefined);
+  let settled = false;
+  return {
+    take() {
+      settled = true;
+      return opening;
+    },
+    drop() {
+      if (settled) return;
+      settled = true;
+      void opening
+        .then(async (object) => {
+          for await (const _ of object.body) break;
+        })
+        .catch(() => undefined);
+    },
+  };
 }
 
 /** Size allowlist, key, and (when a secret is configured) the signature: before anything is read. */
@@ -205,24 +215,25 @@ export const INTERMEDIATE_FACTOR = 2;
 /**
  * What to render a new size from: the smallest stored `inside` preset (the whole frame, oriented,
  * sRGB; for a GIF or WebP original, only one of the original's own type, which keeps its frames)
- * that is at least INTERMEDIATE_FACTOR times the result, else the original — the source bucket's
- * when the batch has not stored it yet, or it is still the object the batch stored (its ETag), else
- * the library's copy. Throws PhotoError (gone, too-large).
+ * that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's copy, or
+ * the source bucket's when the batch has not stored it yet. Throws PhotoError (gone, too-large).
  *
- * `sourceObject`: the source bucket's GET, asked for beside the rows (makeDynamic): a new size's
- * first round trip is the longer of the two, not both (`npm run bench -- --only on-demand-speed`);
- * when it is not used (a rendition serves, or the source changed or is gone) its connection is closed
- * at once: what it costs then is one GET request.
+ * `sourceGet`: the source bucket's GET, asked for beside the rows (makeDynamic): a new size of a photo
+ * the batch has not stored takes the longer of the two, not both (`npm run bench -- --only
+ * on-demand-speed`). Once the rows name a stored original it is dropped at once, unread: the library's
+ * copy is read instead, never the source bucket's, whose storage class may bill every GB read (S3
+ * Standard-IA, Glacier Instant Retrieval) or refuse the read (archived); that speculation costs one GET
+ * request.
  */
-async function findSource(context: OnDemandContext, key: string, size: Size, rows: readonly CatalogRow[], sourceObject: () => Promise<ObjectStream>): Promise<SourceBytes> {
-  const inSource = { bucket: context.sourceBucket, key };
+async function findSource(context: OnDemandContext, key: string, size: Size, rows: readonly CatalogRow[], sourceGet: EarlyRead): Promise<SourceBytes> {
   const original = rows.find(isOriginalRow);
   if (!original) {
     // Hashed as it arrives (its row records the sha-256): no second pass over its bytes.
-    const read = await readWhole(context, inSource, sourceObject(), true);
+    const read = await readWhole(context, { bucket: context.sourceBucket, key }, true, sourceGet.take());
     if (read instanceof PhotoError) throw read.reason === 'gone' ? new PhotoError('gone', `no original for ${key}`) : read;
     return { body: read.body, sha256: read.sha256!, etag: read.etag ?? '', bucket: context.sourceBucket };
   }
+  sourceGet.drop();
   const recorded = { sha256: Promise.resolve(original.sha256), etag: original.sourceEtag, bucket: original.sourceBucket };
   const wanted = resultSize(original.width, original.height, size);
   const whole = new Set(context.presets.filter((preset) => preset.fit === 'inside').map((preset) => preset.name));
@@ -232,29 +243,22 @@ async function findSource(context: OnDemandContext, key: string, size: Size, row
     .filter((r) => keepsAnimationOf(original.contentType, r.contentType))
     .filter((r) => r.width >= wanted.width * INTERMEDIATE_FACTOR && r.height >= wanted.height * INTERMEDIATE_FACTOR)
     .sort((a, b) => a.bytes - b.bytes)[0];
-  if (intermediate) {
-    const ref = { bucket: context.libraryBucket, key: intermediate.assetKey };
-    const read = await readWhole(context, ref, context.store.openRead(ref));
-    if (!(read instanceof PhotoError)) return { ...recorded, body: read.body };
-  }
-  // The source bucket's object while it is still the one the batch stored (its ETag): the library's copy's bytes.
-  const opened = await sourceObject().catch(() => undefined);
-  const same = opened !== undefined && original.sourceBucket === context.sourceBucket && normalizeEtag(opened.etag) === normalizeEtag(original.sourceEtag);
-  if (opened && !same) discard(Promise.resolve(opened));
-  const ref = same ? inSource : { bucket: context.libraryBucket, key: original.assetKey };
-  const read = await readWhole(context, ref, same ? Promise.resolve(opened) : context.store.openRead(ref));
+  // One GET each (no HEAD first): a rendition that cannot be read is no reason to refuse, the original is.
+  const readAsset = (assetKey: string) => readWhole(context, { bucket: context.libraryBucket, key: assetKey });
+  const fromRendition = intermediate ? await readAsset(intermediate.assetKey) : undefined;
+  const read = fromRendition && !(fromRendition instanceof PhotoError) ? fromRendition : await readAsset(original.assetKey);
   if (read instanceof PhotoError) throw read.reason === 'gone' ? new PhotoError('gone', `no original for ${key}`) : read;
   return { ...recorded, body: read.body };
 }
 
 /**
- * One GET (no HEAD first; `opening`, asked for by the caller): its length is checked against the limit before the body is read. A
+ * One GET (no HEAD first; or `opening`, the one the caller asked for already): its length is checked against the limit before the body is read. A
  * missing or too large object is answered as its PhotoError. `hash`: its sha-256 too, computed chunk
  * by chunk while the rest is still arriving — or, when the body came in one piece (a small object, or
  * the local S3's whole-file answer: nothing to wait for), beside the render that follows instead of
  * before it (digestInSlices).
  */
-async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }, opening: Promise<ObjectStream>, hash = false): Promise<{ body: Uint8Array; etag?: string; sha256?: Promise<string> } | PhotoError> {
+async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }, hash = false, opening: Promise<ObjectStream> = context.store.openRead(ref)): Promise<{ body: Uint8Array; etag?: string; sha256?: Promise<string> } | PhotoError> {
   const { maxInputBytes } = context.config.limits;
   let object: ObjectStream;
   try {
