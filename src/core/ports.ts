@@ -155,7 +155,8 @@ export interface Catalog {
   /** GSI query: which (sourceKey, preset) use an asset with this sha-256. */
   keysForHash(sha256: string): Promise<HashUse[]>;
   /**
-   * Writes rows in batches (BatchWriteItem, 25 per request, unprocessed items retried).
+   * Writes rows in batches (BatchWriteItem, 25 per request, unprocessed items retried; a lone row with
+   * nothing to delete, a PutItem).
    * `replaceFailure`: the rows are the photo's batch outcome (Dedupe, Resize), which replaces its
    * failure row: that is deleted in the same batch, so a recovered photo is no longer listed as
    * failed. Other writers (an on-demand size) leave the failure row alone.

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import sharp from 'sharp';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ beforeEach(() => {
   s3.on(GetObjectCommand).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }));
   s3.on(PutObjectCommand).resolves({});
   doc.on(QueryCommand).resolves({ Items: [] });
-  doc.on(BatchWriteCommand).resolves({});
+  doc.on(PutCommand).resolves({});
 });
 
 /** What the function URL frontend reads from the response stream, split as it splits it. */
@@ -125,7 +125,7 @@ describe('resolve handler (function URL, RESPONSE_STREAM)', () => {
     expect(written.get('dynamic/150x150/trips/new.jpg')?.redirect).toBe(`/${assetKeyOf(body)}`);
     // One GET of the original (no HEAD first), and the new size answered from memory: nothing read back.
     expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['trips/new.jpg']);
-    expect(doc.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!['catalog-table']![0]!.PutRequest!.Item).toMatchObject({ sourceKey: 'trips/new.jpg', preset: 'dynamic/150x150' });
+    expect(doc.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ sourceKey: 'trips/new.jpg', preset: 'dynamic/150x150' });
   });
 
   it('refuses before reading: a size not allowed (400), a bad key (400), a path that is not a logical URL (404), any other method (405)', async () => {
