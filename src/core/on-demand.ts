@@ -117,10 +117,9 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
  * The calls, in order (a new size of a photo the batch has not stored: 3 round trips, 5 calls): the
  * key's rows and, beside them, the source bucket's GET of the original (hashed as it arrives; closed
  * unread when the rows name a stored original, findSource); the asset; then its pointer and its row
- * together. Whether the size exists
- * already is read from the rows the source needs anyway: only when they hold this size's row is its
- * pointer read (HEAD) — a size already made (two requests racing, a cached 404 sending a client
- * twice, a stranger calling the API directly) is answered without a render. A pointer without its row
+ * together. Whether the size exists already is read from the rows the source needs anyway: only when
+ * they hold this size's row is its pointer read (HEAD) — a size already made (two requests racing, a
+ * cached 404 sending a client twice, a stranger calling the API directly) is answered without a render. A pointer without its row
  * (a crash between the two writes) is rendered again: the same content-addressed asset, the same
  * pointer, and the row is written this time. `pointerMissing` (the resolver read the pointer a moment
  * ago): no HEAD at all.
@@ -252,8 +251,8 @@ async function findSource(context: OnDemandContext, key: string, size: Size, row
 }
 
 /**
- * One GET (no HEAD first; or `opening`, the one the caller asked for already): its length is checked against the limit before the body is read. A
- * missing or too large object is answered as its PhotoError. `hash`: its sha-256 too, computed chunk
+ * One GET (no HEAD first; `opening`: the one the caller asked for already): its length is checked
+ * against the limit before the body is read. A missing or too large object is answered as its PhotoError. `hash`: its sha-256 too, computed chunk
  * by chunk while the rest is still arriving — or, when the body came in one piece (a small object, or
  * the local S3's whole-file answer: nothing to wait for), beside the render that follows instead of
  * before it (digestInSlices).

@@ -175,14 +175,13 @@ async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediateP
 
 /**
  * One preset alone (an on-demand size) of a still, opaque photo it scales down: decoded, scaled and
- * encoded in one libvips pipeline — no raw intermediate, and one resampling instead of two
- * (`npm run bench -- --only on-demand-speed`, 20 MP JPEG to 300x200: `render.direct` beside
- * `renderPresets`' two steps). The scale (before any `withoutEnlargement` cap) is at most 1, so even
- * libvips' own `cover` (whole frame scaled, then cropped) never grows the frame (the odd geometry `cut`
- * guards against), and an `inside` preset is never asked to enlarge.
+ * encoded in one libvips pipeline — no raw intermediate, and one resampling instead of two (`npm run
+ * bench -- --only on-demand-speed`, 20 MP JPEG to 300x200: `steps.cpu.renderPresets` about 2 ms under
+ * `render.decode` + `render.cut+encode`, the two steps). The scale, before any `withoutEnlargement`
+ * cap, is at most 1: even libvips' own `cover` (whole frame scaled, then cropped) never grows the frame
+ * (the odd geometry `cut` guards against), and an `inside` preset is never asked to enlarge.
  */
 export function rendersDirectly(source: SourceInfo, presets: readonly ResolvedPreset[]): boolean {
-  // The scale before `withoutEnlargement` caps it: a small photo's `inside` size is the two steps' (never enlarged).
   return presets.length === 1 && !source.animation && !source.hasAlpha && presetScale(source, { ...presets[0]!, withoutEnlargement: false }) <= 1;
 }
 
