@@ -11,7 +11,7 @@ import { NotFoundError, PhotoError, type PhotoReason, tooLarge } from './errors'
 import { pointerTarget, validateSourceKey } from './keys';
 import { POINTER_CACHE_CONTROL, putAsset } from './library';
 import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
-import type { CatalogRow, ObjectStream } from './ports';
+import type { CatalogRow } from './ports';
 import { parseSize, resolvePreset, resolveVariant, type Size } from './presets';
 import { renderPresets } from './render';
 import { processRenderGate, type RenderGate } from './render-gate';
@@ -114,61 +114,28 @@ export async function serveDynamic(context: OnDemandContext, request: OnDemandRe
 /**
  * The pointer if there is one, else the source and one render: its 301, or why not.
  *
- * The calls, in order (a new size of a photo the batch has not stored: 3 round trips, 5 calls): the
- * key's rows and, beside them, the source bucket's GET of the original (hashed as it arrives; closed
- * unread when the rows name a stored original, findSource); the asset; then its pointer and its row
- * together. Whether the size exists already is read from the rows the source needs anyway: only when
- * they hold this size's row is its pointer read (HEAD) — a size already made (two requests racing, a
- * cached 404 sending a client twice, a stranger calling the API directly) is answered without a render. A pointer without its row
+ * The calls, in order (a new size: 4 round trips, 5 calls): the key's rows; the source (one GET,
+ * hashed as it arrives); the asset; then its pointer and its row together. Whether the size exists
+ * already is read from the rows the source needs anyway: only when they hold this size's row is its
+ * pointer read (HEAD) — a size already made (two requests racing, a cached 404 sending a client
+ * twice, a stranger calling the API directly) is answered without a render. A pointer without its row
  * (a crash between the two writes) is rendered again: the same content-addressed asset, the same
  * pointer, and the row is written this time. `pointerMissing` (the resolver read the pointer a moment
  * ago): no HEAD at all.
  */
 async function makeDynamic(context: OnDemandContext, size: Size, key: string, logicalKey: string, options: ServeOptions, format?: VariantFormat): Promise<OnDemandResult> {
-  // The source bucket's original is asked for beside the rows, not after them (see findSource).
-  const early = earlyRead(context.store.openRead({ bucket: context.sourceBucket, key }));
   try {
     const rows = await context.catalog.rowsForKey(key);
     if (!options.pointerMissing && rows.some((row) => row.logicalKey === logicalKey) && (await context.store.head({ bucket: context.libraryBucket, key: logicalKey }))?.redirectLocation) {
       return { status: 301, logicalKey, rendered: false };
     }
-    const source = await findSource(context, key, size, rows, early);
+    const source = await findSource(context, key, size, rows);
     const asset = await render(context, size, key, logicalKey, source, format);
     return { status: 301, logicalKey, rendered: true, asset };
   } catch (error) {
     if (error instanceof PhotoError) return refusalOf(error);
     throw error;
-  } finally {
-    early.drop();
   }
-}
-
-/** A GET asked for before it is known to be needed: taken, or dropped (at most once, either). */
-interface EarlyRead {
-  take(): Promise<ObjectStream>;
-  /** Not taken: its connection closed (a `for await` over its body left at once, ports.ts ObjectStream), its failure ignored. */
-  drop(): void;
-}
-
-function earlyRead(opening: Promise<ObjectStream>): EarlyRead {
-  // Handled now (a missing original may answer before the rows do); whoever takes it still sees its failure.
-  opening.catch(() => undefined);
-  let settled = false;
-  return {
-    take() {
-      settled = true;
-      return opening;
-    },
-    drop() {
-      if (settled) return;
-      settled = true;
-      void opening
-        .then(async (object) => {
-          for await (const _ of object.body) break;
-        })
-        .catch(() => undefined);
-    },
-  };
 }
 
 /** Size allowlist, key, and (when a secret is configured) the signature: before anything is read. */
@@ -214,54 +181,44 @@ export const INTERMEDIATE_FACTOR = 2;
 /**
  * What to render a new size from: the smallest stored `inside` preset (the whole frame, oriented,
  * sRGB; for a GIF or WebP original, only one of the original's own type, which keeps its frames)
- * that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's copy, or
- * the source bucket's when the batch has not stored it yet. Throws PhotoError (gone, too-large).
- *
- * `sourceGet`: the source bucket's GET, asked for beside the rows (makeDynamic): a new size of a photo
- * the batch has not stored takes the longer of the two, not both (`npm run bench -- --only
- * on-demand-speed`). Once the rows name a stored original it is dropped at once, unread: the library's
- * copy is read instead, never the source bucket's, whose storage class may bill every GB read (S3
- * Standard-IA, Glacier Instant Retrieval) or refuse the read (archived); that speculation costs one GET
- * request.
+ * that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's
+ * copy, or the source bucket's when the batch has not stored it yet. Throws PhotoError (gone, too-large).
  */
-async function findSource(context: OnDemandContext, key: string, size: Size, rows: readonly CatalogRow[], sourceGet: EarlyRead): Promise<SourceBytes> {
+async function findSource(context: OnDemandContext, key: string, size: Size, rows: readonly CatalogRow[]): Promise<SourceBytes> {
   const original = rows.find(isOriginalRow);
-  if (!original) {
-    // Hashed as it arrives (its row records the sha-256): no second pass over its bytes.
-    const read = await readWhole(context, { bucket: context.sourceBucket, key }, true, sourceGet.take());
-    if (read instanceof PhotoError) throw read.reason === 'gone' ? new PhotoError('gone', `no original for ${key}`) : read;
-    return { body: read.body, sha256: read.sha256!, etag: read.etag ?? '', bucket: context.sourceBucket };
+  if (original) {
+    const wanted = resultSize(original.width, original.height, size);
+    const whole = new Set(context.presets.filter((preset) => preset.fit === 'inside').map((preset) => preset.name));
+    const intermediate = rows
+      .filter((r) => whole.has(r.preset) && r.sourceSha256 === original.sha256)
+      // An animated original's size is made from its frames: never from a rendition that is one frame (animation.ts).
+      .filter((r) => keepsAnimationOf(original.contentType, r.contentType))
+      .filter((r) => r.width >= wanted.width * INTERMEDIATE_FACTOR && r.height >= wanted.height * INTERMEDIATE_FACTOR)
+      .sort((a, b) => a.bytes - b.bytes)[0];
+    if (intermediate) {
+      const read = await readWhole(context, { bucket: context.libraryBucket, key: intermediate.assetKey });
+      if (!(read instanceof PhotoError)) return { body: read.body, sha256: Promise.resolve(original.sha256), etag: original.sourceEtag, bucket: original.sourceBucket };
+    }
   }
-  sourceGet.drop();
-  const recorded = { sha256: Promise.resolve(original.sha256), etag: original.sourceEtag, bucket: original.sourceBucket };
-  const wanted = resultSize(original.width, original.height, size);
-  const whole = new Set(context.presets.filter((preset) => preset.fit === 'inside').map((preset) => preset.name));
-  const intermediate = rows
-    .filter((r) => whole.has(r.preset) && r.sourceSha256 === original.sha256)
-    // An animated original's size is made from its frames: never from a rendition that is one frame (animation.ts).
-    .filter((r) => keepsAnimationOf(original.contentType, r.contentType))
-    .filter((r) => r.width >= wanted.width * INTERMEDIATE_FACTOR && r.height >= wanted.height * INTERMEDIATE_FACTOR)
-    .sort((a, b) => a.bytes - b.bytes)[0];
-  // One GET each (no HEAD first): a rendition that cannot be read is no reason to refuse, the original is.
-  const readAsset = (assetKey: string) => readWhole(context, { bucket: context.libraryBucket, key: assetKey });
-  const fromRendition = intermediate ? await readAsset(intermediate.assetKey) : undefined;
-  const read = fromRendition && !(fromRendition instanceof PhotoError) ? fromRendition : await readAsset(original.assetKey);
+  const ref = original ? { bucket: context.libraryBucket, key: original.assetKey } : { bucket: context.sourceBucket, key };
+  // The source bucket's original is hashed as it arrives (its row records the sha-256): no second pass over its bytes.
+  const read = await readWhole(context, ref, !original);
   if (read instanceof PhotoError) throw read.reason === 'gone' ? new PhotoError('gone', `no original for ${key}`) : read;
-  return { ...recorded, body: read.body };
+  return { body: read.body, sha256: original ? Promise.resolve(original.sha256) : read.sha256!, etag: original?.sourceEtag ?? read.etag ?? '', bucket: original?.sourceBucket ?? context.sourceBucket };
 }
 
 /**
- * One GET (no HEAD first; `opening`: the one the caller asked for already): its length is checked
- * against the limit before the body is read. A missing or too large object is answered as its PhotoError. `hash`: its sha-256 too, computed chunk
+ * One GET (no HEAD first): its length is checked against the limit before the body is read. A
+ * missing or too large object is answered as its PhotoError. `hash`: its sha-256 too, computed chunk
  * by chunk while the rest is still arriving — or, when the body came in one piece (a small object, or
  * the local S3's whole-file answer: nothing to wait for), beside the render that follows instead of
  * before it (digestInSlices).
  */
-async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }, hash = false, opening: Promise<ObjectStream> = context.store.openRead(ref)): Promise<{ body: Uint8Array; etag?: string; sha256?: Promise<string> } | PhotoError> {
+async function readWhole(context: OnDemandContext, ref: { bucket: string; key: string }, hash = false): Promise<{ body: Uint8Array; etag?: string; sha256?: Promise<string> } | PhotoError> {
   const { maxInputBytes } = context.config.limits;
-  let object: ObjectStream;
+  let object: Awaited<ReturnType<OnDemandContext['store']['openRead']>>;
   try {
-    object = await opening;
+    object = await context.store.openRead(ref);
   } catch (error) {
     if (error instanceof NotFoundError) return new PhotoError('gone', `no such object: ${ref.key}`);
     throw error;
