@@ -206,7 +206,7 @@ async function main(): Promise<void> {
     const peakRssFormats = await formatsPeakRss(work);
     log(`peak RSS for a 50 MP JPEG: ${peakRssFormats.jpegOnlyMB} MB in JPEG, ${peakRssFormats.allFormatsMB} MB in JPEG+WebP+AVIF (progressive: ${peakRssFormats.progressive.allFormatsMB} MB)`);
     const onDemandSpeedResult = await onDemandSpeed(decodable, join(work, 'on-demand-speed'), speedSamples);
-    log(`new on-demand size ${onDemandSpeedResult.onDemandMsP50} ms vs bare sharp ${onDemandSpeedResult.sharpResizeMsP50} ms (${onDemandSpeedResult.ratios.onDemandOverSharpResize}x)`);
+    log(`new on-demand size ${onDemandSpeedResult.onDemandMsP50} ms vs bare sharp ${onDemandSpeedResult.sharpResizeMsP50} ms (${onDemandSpeedResult.ratios.onDemandOverSharpResize}x); of a stored photo ${onDemandSpeedResult.migrated.onDemandMsP50} ms (${onDemandSpeedResult.ratios.migratedOverSharpResize}x)`);
     const negotiation = await negotiationCost(largestJpeg, join(work, 'negotiation'), speedSamples);
     log(`negotiation: ${negotiation.ratios.negotiatedOverExplicit}x an explicit variant URL's resolver time when the best variant exists, ${negotiation.ratios.fallbackOverExplicit}x when it is missing (+${negotiation.storeCalls.fallback.head - negotiation.storeCalls.explicit.head} HEAD); formatChoice ${negotiation.formatChoiceNs} ns`);
 
@@ -568,9 +568,18 @@ const pick = (names) => formatCandidates(config.jpegQuality).filter((c) => names
  * (b)'s time goes — each emulator call timed inside the real requests (through timing wrappers of
  * the context's store and catalog), the CPU steps (sniff, hash, render: inspect, decode, cut+encode)
  * timed alone on the same bytes; medians in ms. Target: `ratios.onDemandOverSharpResize` ≤ 1.3.
- * `--only on-demand-speed`, `--samples <n>` (default 9).
+ * `migrated` (and `ratios.migratedOverSharpResize`): the steady state, the same photos once the
+ * batch has stored them (onDemandMigrated). `--only on-demand-speed`, `--samples <n>` (default 9).
  */
 async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) {
+  const variants = await speedVariants(photos, samples);
+  const longest = await onDemandLongestPath(variants, dataDir, samples);
+  const migrated = await onDemandMigrated(variants.bytes, join(dataDir, 'migrated'), samples);
+  return { ...longest, ratios: { ...longest.ratios, migratedOverSharpResize: migrated.ratio }, migrated: migrated.measured };
+}
+
+/** The photo onDemandSpeed asks for, as `samples` + 1 distinct JPEGs (one distinct pixel block each). */
+async function speedVariants(photos: Photo[], samples: number) {
   const jpegs = photos.filter((p) => /\.jpe?g$/i.test(p.key));
   const largest = [...(jpegs.length ? jpegs : photos)].sort((a, b) => b.bytes.length - a.bytes.length)[0]!;
   const meta = await sharp(largest.bytes).metadata();
@@ -582,6 +591,17 @@ async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) 
     const block = Buffer.alloc(16 * 16 * 3, (i * 37) % 256);
     variants.push(await sharp(pixels.data, { raw: { width, height, channels: 3 } }).composite([{ input: block, raw: { width: 16, height: 16, channels: 3 }, left: 16 * i, top: 0 }]).jpeg({ quality: 90 }).toBuffer());
   }
+  return { key: largest.key, width, height, bytes: variants };
+}
+
+/** What a caller of sharp would write for the same size: the yardstick of both on-demand paths. */
+function bareResize(bytes: Buffer): Promise<Buffer> {
+  return sharp(bytes).rotate().resize(300, 200, { fit: 'cover' }).jpeg({ quality: config.jpegQuality }).toBuffer();
+}
+
+/** onDemandSpeed's longest path: a photo the batch has not stored, read from the source bucket. */
+async function onDemandLongestPath(photo: Awaited<ReturnType<typeof speedVariants>>, dataDir: string, samples: number) {
+  const { width, height, bytes: variants } = photo;
   const stack = await openLocalStack(dataDir);
   try {
     const calls = new Map<string, number[]>();
@@ -607,12 +627,11 @@ async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) 
       });
     const context: OnDemandContext = { ...stack.context, store: timed(stack.context.store, 'store'), catalog: timed(stack.context.catalog, 'catalog'), sourceBucket: LOCAL_NAMES.sourceBucket, signingSecret: undefined, renderGate: new RenderGate(1) };
     for (let i = 0; i <= samples; i++) await stack.store.put({ bucket: LOCAL_NAMES.sourceBucket, key: `speed/${i}.jpg` }, variants[i]!, { contentType: 'image/jpeg' });
-    const bareOnce = (bytes: Buffer) => sharp(bytes).rotate().resize(300, 200, { fit: 'cover' }).jpeg({ quality: config.jpegQuality }).toBuffer();
     const onDemandOnce = async (i: number) => {
       const answer = await serveDynamic(context, { size: '300x200', key: `speed/${i}.jpg` });
       if (answer.status !== 301 || !answer.rendered) throw new Error(`on-demand speed/${i}.jpg answered ${JSON.stringify(answer).slice(0, 300)}`);
     };
-    await bareOnce(variants[0]!);
+    await bareResize(variants[0]!);
     await onDemandOnce(0); // warm-up: the first request opens the emulators' connections
     calls.clear();
     const bare: number[] = [];
@@ -627,7 +646,7 @@ async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) 
     for (let i = 1; i <= samples; i++) {
       let at = performance.now();
       let cpuAt = process.cpuUsage();
-      await bareOnce(variants[i]!);
+      await bareResize(variants[i]!);
       bare.push(performance.now() - at);
       bareCpu.push(cpuMs(cpuAt));
       at = performance.now();
@@ -656,7 +675,7 @@ async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) 
     }
     const medians = (map: Map<string, number[]>) => Object.fromEntries([...map].map(([name, values]) => [name, percentile(values, 50)]));
     return {
-      photo: largest.key,
+      photo: photo.key,
       width,
       height,
       megapixels: round((width * height) / 1e6),
@@ -668,7 +687,63 @@ async function onDemandSpeed(photos: Photo[], dataDir: string, samples: number) 
       sharpResizeCpuMsP50: percentile(bareCpu, 50),
       onDemandCpuMsP50: percentile(onDemandCpu, 50),
       steps: { emulatorCalls: medians(calls), callsPerRequest: Object.fromEntries([...calls].map(([name, values]) => [name, round(values.length / samples)])), cpu: medians(cpu) },
-      ratios: { onDemandOverSharpResize: round(percentile(onDemand, 50) / percentile(bare, 50)), onDemandCpuOverSharpResizeCpu: round(percentile(onDemandCpu, 50) / percentile(bareCpu, 50)) },
+      ratios: {
+        onDemandOverSharpResize: round(percentile(onDemand, 50) / percentile(bare, 50)),
+        onDemandCpuOverSharpResizeCpu: round(percentile(onDemandCpu, 50) / percentile(bareCpu, 50)),
+      },
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
+ * The steady state beside onDemandSpeed's longest path: the same photos after the batch has stored
+ * them (a fresh local stack, `runLocalMigration`), asked for the same new size. serveDynamic then cuts
+ * it from the smallest stored `inside` rendition at least INTERMEDIATE_FACTOR times the size (with the
+ * default presets, `large`), not from the original. Alternating with the same bare sharp resize of the
+ * whole original, as there: `ratio` is migrated p50 ÷ bare p50. `sourceBytes`: what the request read.
+ */
+async function onDemandMigrated(variants: readonly Buffer[], dataDir: string, samples: number) {
+  const photosDir = join(dataDir, 'photos');
+  await mkdir(join(photosDir, 'speed'), { recursive: true });
+  for (let i = 0; i <= samples; i++) await writeFile(join(photosDir, `speed/${i}.jpg`), variants[i]!);
+  const stack = await openLocalStack(join(dataDir, 'data'));
+  try {
+    const run = await runLocalMigration({ photosDir, dataDir: stack.dataDir, stack, timeScale: 0 });
+    if (run.summary.succeeded !== samples + 1) throw new Error(`the batch stored ${run.summary.succeeded} of ${samples + 1} photos`);
+    const read: number[] = [];
+    const store: OnDemandContext['store'] = new Proxy(stack.context.store, {
+      get(object, property, receiver) {
+        const value = Reflect.get(object, property, receiver);
+        if (property !== 'openRead' || typeof value !== 'function') return typeof value === 'function' ? value.bind(object) : value;
+        return async (...args: unknown[]) => {
+          const answer = await value.apply(object, args);
+          read.push(answer.size ?? 0);
+          return answer;
+        };
+      },
+    });
+    const context: OnDemandContext = { ...stack.context, store, sourceBucket: LOCAL_NAMES.sourceBucket, signingSecret: undefined, renderGate: new RenderGate(1) };
+    const once = async (i: number) => {
+      const answer = await serveDynamic(context, { size: '300x200', key: `speed/${i}.jpg` });
+      if (answer.status !== 301 || !answer.rendered) throw new Error(`on-demand (migrated) speed/${i}.jpg answered ${JSON.stringify(answer).slice(0, 300)}`);
+    };
+    await once(0);
+    read.length = 0;
+    const bare: number[] = [];
+    const migrated: number[] = [];
+    for (let i = 1; i <= samples; i++) {
+      let at = performance.now();
+      await bareResize(variants[i]!);
+      bare.push(performance.now() - at);
+      at = performance.now();
+      await once(i);
+      migrated.push(performance.now() - at);
+    }
+    return {
+      ratio: round(percentile(migrated, 50) / percentile(bare, 50)),
+      measured: { sharpResizeMsP50: percentile(bare, 50), onDemandMsP50: percentile(migrated, 50), onDemandMsP95: percentile(migrated, 95), sourceBytesP50: percentile(read, 50) },
     };
   } finally {
     await stack.close();
