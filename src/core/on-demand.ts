@@ -179,8 +179,8 @@ interface SourceBytes {
 export const INTERMEDIATE_FACTOR = 2;
 
 /**
- * What to render a new size from: the smallest stored `inside` preset (the whole frame, oriented,
- * sRGB; for a GIF or WebP original, only one of the original's own type, which keeps its frames)
+ * What to render a new size from: the smallest stored rendition of the whole frame (oriented, sRGB,
+ * never enlarged; for a GIF or WebP original, only one of the original's own type, which keeps its frames)
  * that is at least INTERMEDIATE_FACTOR times the result, else the original — the library's
  * copy, or the source bucket's when the batch has not stored it yet. Throws PhotoError (gone, too-large).
  */
@@ -188,9 +188,18 @@ async function findSource(context: OnDemandContext, key: string, size: Size, row
   const original = rows.find(isOriginalRow);
   if (original) {
     const wanted = resultSize(original.width, original.height, size);
-    const whole = new Set(context.presets.filter((preset) => preset.fit === 'inside').map((preset) => preset.name));
+    // A rendition that is the original as it is, only smaller: made by a preset's current definition
+    // (a row from an earlier one may be a crop: its spec differs) of the whole frame (`inside`) that never
+    // enlarges, in the `auto` format (alpha kept as PNG, frames as GIF/WebP; an explicit JPEG is flattened
+    // onto white); a primary (a WebP/AVIF variant is the same frame, but decodes slower — an AVIF ~8x a
+    // JPEG — at a lower quality).
+    const whole = new Map(
+      context.presets
+        .filter((preset) => preset.fit === 'inside' && preset.withoutEnlargement && preset.format === 'auto' && preset.variantOf === undefined)
+        .map((preset) => [preset.name, preset.spec]),
+    );
     const intermediate = rows
-      .filter((r) => whole.has(r.preset) && r.sourceSha256 === original.sha256)
+      .filter((r) => whole.get(r.preset) === r.spec && r.sourceSha256 === original.sha256)
       // An animated original's size is made from its frames: never from a rendition that is one frame (animation.ts).
       .filter((r) => keepsAnimationOf(original.contentType, r.contentType))
       .filter((r) => r.width >= wanted.width * INTERMEDIATE_FACTOR && r.height >= wanted.height * INTERMEDIATE_FACTOR)

@@ -22,7 +22,7 @@ import { type Animation, animatedFormat, animationOf, framesToDecode, rawFramesI
 import { IMAGE_TYPES } from './media-types';
 import { PhotoError } from './errors';
 import { decodeHeic, type HeicHeader } from './heic';
-import { checkPixelLimit, type Limits, type ResolvedPreset } from './presets';
+import { checkPixelLimit, type Limits, type ResolvedPreset, VARIANT_SETTINGS } from './presets';
 
 export type EncodedFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
 
@@ -264,6 +264,8 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean, 
     pipeline = pipeline.resize({ width: preset.width, height: preset.height, fit: preset.fit, withoutEnlargement: preset.withoutEnlargement });
   }
   if (format === 'jpeg' && transparent) pipeline = pipeline.flatten({ background: '#ffffff' });
+  // An AVIF variant that keeps an animation as WebP is encoded as the WebP variant is (same frames, same bytes).
+  if (preset.variantOf !== undefined && format === 'webp' && preset.format !== 'webp') return { ...(await encoded({ ...preset, ...VARIANT_SETTINGS.webp }, format, pipeline, encoderOptions)), preset };
   return encoded(preset, format, pipeline, encoderOptions);
 }
 

@@ -104,16 +104,23 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
   if (problem) return refuse(problem.status, problem.error, problem.reason);
 
   if (kind.kind === 'crop') {
-    // A preset with variants: the best one the client takes whose pointer exists, else the primary.
+    // A preset with variants: the best one the client takes whose pointer and asset exist, else the
+    // primary — which is that best one when it is itself a format the client prefers (a primary AVIF
+    // preset with a WebP variant: Chrome gets the AVIF, Safari 16 the WebP).
     const slash = kind.logicalKey.indexOf('/');
     const preset = kind.logicalKey.slice(0, slash);
     const offered = context.presets.filter((p) => p.variantOf === preset).map((p) => p.format as VariantFormat);
     if (offered.length > 0) {
       negotiated.vary = true;
-      for (const format of acceptedFormats(request).filter((f) => offered.includes(f))) {
+      const primary = context.presets.find((p) => p.name === preset)?.format;
+      for (const format of acceptedFormats(request)) {
+        if (format === primary) break;
+        if (!offered.includes(format)) continue;
         const variantKey = `${variantName(preset, format)}/${kind.logicalKey.slice(slash + 1)}`;
         const variantAsset = await readPointer(context, variantKey);
-        if (variantAsset) return answer(context, ttls, request, variantKey, variantAsset, false, refuse);
+        // A pointer whose asset is gone (a damaged library: verify reports it) falls through too.
+        const answered = variantAsset ? await answer(context, ttls, request, variantKey, variantAsset, false, () => undefined) : undefined;
+        if (answered) return answered;
       }
     }
   }
@@ -226,15 +233,16 @@ async function* oneChunk(body: Uint8Array): AsyncGenerator<Uint8Array> {
   yield body;
 }
 
-async function answer(
+/** The asset as the answer to `logicalKey`; a missing asset is what `missing` makes of it (a 404, or undefined to try another). */
+async function answer<Missing extends Resolution | undefined = Resolution>(
   context: ResolveContext,
   ttls: DeliveryConfig,
   request: ResolveRequest,
   logicalKey: string,
   assetKey: string,
   rendered: boolean,
-  refuse: (status: 404, error: string) => Resolution,
-): Promise<Resolution> {
+  missing: (status: 404, error: string) => Missing,
+): Promise<Resolution | Missing> {
   const etag = etagOf(assetKey);
   const cacheControl = logicalCacheControl(ttls);
   if (request.ifNoneMatch && request.ifNoneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, '')).includes(etag)) {
@@ -243,14 +251,14 @@ async function answer(
   const ref = { bucket: context.libraryBucket, key: assetKey };
   if (request.headOnly) {
     const head = await context.store.head(ref);
-    if (!head) return refuse(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
+    if (!head) return missing(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
     return { status: 200, logicalKey, assetKey, rendered, headers: { 'Content-Type': head.contentType ?? 'application/octet-stream', 'Cache-Control': cacheControl, ETag: etag, 'Content-Length': String(head.size) } };
   }
   let object: ObjectStream;
   try {
     object = await context.store.openRead(ref);
   } catch (error) {
-    if (error instanceof NotFoundError) return refuse(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
+    if (error instanceof NotFoundError) return missing(404, `the pointer /${logicalKey} names a missing asset (photo-scaler verify reports it)`);
     throw error;
   }
   return {

@@ -137,6 +137,9 @@ describe('animation rules', () => {
     expect(animatedFormat({ format: 'webp' }, 'gif')).toBe('webp');
     expect(animatedFormat({ format: 'jpeg' }, 'gif')).toBeUndefined();
     expect(animatedFormat({ format: 'png' }, 'webp')).toBeUndefined();
+    // AVIF: a primary gets the first frame; a variant (served to every browser that takes AVIF) is an animated WebP.
+    expect(animatedFormat({ format: 'avif' }, 'gif')).toBeUndefined();
+    expect(animatedFormat({ format: 'avif', variantOf: 'small' }, 'gif')).toBe('webp');
   });
 
   it('an on-demand size of a GIF/WebP original is made from a stored rendition only of the original\'s own type', () => {

@@ -10,10 +10,12 @@ import { dedupe } from '../../src/core/dedupe';
 import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import { INTERMEDIATE_FACTOR, type OnDemandContext, STATUS_OF_REASON } from '../../src/core/on-demand';
 import type { ObjectRef } from '../../src/core/ports';
-import { validateConfig } from '../../src/core/presets';
+import { type PhotoScalerConfig, validateConfig } from '../../src/core/presets';
 import { resize } from '../../src/core/resize';
 import { classify, resolveLogical } from '../../src/core/resolve';
-import { noiseJpeg } from '../helpers/images';
+import { BROWSER_ACCEPT } from '../helpers/accept';
+import { BLUE, GREEN, RED, animatedImage, framesOf } from '../helpers/animated';
+import { alphaPng, noiseJpeg } from '../helpers/images';
 import { MemoryCatalog } from '../helpers/memory-catalog';
 import { MemoryStore } from '../helpers/memory-store';
 
@@ -156,5 +158,133 @@ describe('negotiation in the resolver core', () => {
     expect([head.status, head.headers['Content-Type'], head.headers.Vary]).toEqual([200, 'image/webp', 'Accept']);
     // A preset without variants in the default config: no Vary.
     expect((await resolveLogical(context, { path, accept: chrome })).headers.Vary).toBeUndefined();
+  });
+});
+
+describe('negotiation among stored variants (issue 18 review)', () => {
+  // `small`: a primary AVIF with a WebP variant; `medium` (auto) and `large` (auto, inside) with both.
+  const variantConfig: PhotoScalerConfig = {
+    ...config,
+    presets: {
+      ...config.presets,
+      small: { ...config.presets.small!, format: 'avif', formats: ['webp'] },
+      medium: { ...config.presets.medium!, formats: ['webp', 'avif'] },
+      large: { ...config.presets.large!, formats: ['webp', 'avif'] },
+    },
+    onDemand: { ...config.onDemand, formats: ['avif'] },
+  };
+  const variantPresets = validateConfig(variantConfig);
+  let v: OnDemandContext;
+  let vStore: MemoryStore;
+  let vReads: string[];
+
+  beforeEach(async () => {
+    vStore = new MemoryStore();
+    vReads = [];
+    const counted = Object.create(vStore) as MemoryStore;
+    counted.openRead = (ref: ObjectRef) => {
+      vReads.push(`${ref.bucket}/${ref.key}`);
+      return vStore.openRead(ref);
+    };
+    v = { store: counted, catalog: new MemoryCatalog(), libraryBucket: 'library', sourceBucket: 'source', config: variantConfig, presets: variantPresets };
+    const photos: Array<[string, Buffer]> = [
+      ['trips/a.jpg', await noiseJpeg(2400, 1600, 7)],
+      ['anim/spin.gif', await animatedImage('gif', { width: 640, height: 480, colours: [RED, GREEN, BLUE], delay: [100, 100, 100] })],
+    ];
+    for (const [key, bytes] of photos) {
+      await vStore.put({ bucket: 'source', key }, bytes, { contentType: key.endsWith('.gif') ? 'image/gif' : 'image/jpeg' });
+      const event = { item: { bucket: 'source', key: encodeInventoryKey(key), size: String(bytes.length), etag: `e-${key}` }, runId: 'run-1' };
+      const first = await dedupe(v, event);
+      if (first.status !== 'needs-resize') throw new Error(`${key}: ${first.status}`);
+      await resize(v, { ...event, outcome: first });
+    }
+    vReads = [];
+  });
+
+  const served = async (path: string, accept: string) => framesOf(await bytesOf(await resolveLogical(v, { path, accept })));
+
+  it('a new on-demand size is cut from the primary `large` JPEG, never from its AVIF or WebP variant (fewer bytes, but the AVIF decodes ~8x slower)', async () => {
+    const large = (await v.catalog.rowsForKey('trips/a.jpg')).find((r) => r.preset === 'large')!;
+    expect(large.assetKey).toMatch(/\.jpg$/);
+    await bytesOf(await resolveLogical(v, { path: '/dynamic/300x200/trips/a.jpg', accept: BROWSER_ACCEPT.curl }));
+    expect(vReads).toEqual([`library/${large.assetKey}`]);
+  });
+
+  it('a primary AVIF preset with a WebP variant: Chrome and Firefox get the AVIF primary, Safari 16 the WebP, curl the primary', async () => {
+    const formats: Record<string, string | undefined> = {};
+    for (const client of ['chrome', 'firefox', 'safari16', 'curl'] as const) formats[client] = (await served('/small/trips/a.jpg', BROWSER_ACCEPT[client])).format;
+    expect(formats).toEqual({ chrome: 'heif', firefox: 'heif', safari16: 'webp', curl: 'heif' });
+  });
+
+  it('an animated original keeps its animation for every browser: its AVIF variant is an animated WebP (libvips writes one AVIF frame), curl gets the GIF', async () => {
+    const avifRow = (await v.catalog.rowsForKey('anim/spin.gif')).find((r) => r.preset === 'medium.avif')!;
+    expect([avifRow.contentType, avifRow.assetKey.split('.').pop()]).toEqual(['image/webp', 'webp']);
+    for (const client of ['chrome', 'safari', 'firefox', 'safari16'] as const) expect(await served('/medium/anim/spin.gif', BROWSER_ACCEPT[client]), client).toMatchObject({ format: 'webp', pages: 3, width: 600, height: 400 });
+    expect(await served('/medium/anim/spin.gif', BROWSER_ACCEPT.curl)).toMatchObject({ format: 'gif', pages: 3 });
+    // The same frames at the WebP variant's settings: one asset for both.
+    expect(avifRow.assetKey).toBe((await v.catalog.rowsForKey('anim/spin.gif')).find((r) => r.preset === 'medium.webp')!.assetKey);
+    // An on-demand size asked for in AVIF (onDemand.formats: avif) is animated too.
+    expect(await served('/dynamic/150x150/anim/spin.gif', BROWSER_ACCEPT.chrome)).toMatchObject({ format: 'webp', pages: 3, width: 150, height: 150 });
+    // A still's AVIF variant is an AVIF.
+    expect(await served('/medium/trips/a.jpg', BROWSER_ACCEPT.chrome)).toMatchObject({ format: 'heif', pages: 1 });
+  });
+
+  it('a variant whose pointer names a missing asset is passed over for the next choice, not answered 404', async () => {
+    const rows = await v.catalog.rowsForKey('trips/a.jpg');
+    await vStore.delete({ bucket: 'library', key: rows.find((r) => r.preset === 'medium.avif')!.assetKey });
+    expect((await served('/medium/trips/a.jpg', BROWSER_ACCEPT.chrome)).format).toBe('webp');
+    await vStore.delete({ bucket: 'library', key: rows.find((r) => r.preset === 'medium.webp')!.assetKey });
+    expect((await served('/medium/trips/a.jpg', BROWSER_ACCEPT.chrome)).format).toBe('jpeg');
+    // Asked by its own URL, the damaged variant is still a 404 that names the fault.
+    expect(await resolveLogical(v, { path: '/medium.avif/trips/a.jpg', accept: BROWSER_ACCEPT.chrome })).toMatchObject({ status: 404, error: expect.stringContaining('missing asset') });
+  });
+});
+
+describe('what a new on-demand size is cut from: only a rendition that is the whole original, smaller (second review)', () => {
+  /** `photos` stored by the batch steps under `batchConfig`; the resolver then runs with `serveConfig`. */
+  async function library(batchConfig: PhotoScalerConfig, photos: Record<string, Buffer>, serveConfig = batchConfig) {
+    const memory = new MemoryStore();
+    const rows = new MemoryCatalog();
+    const read: string[] = [];
+    const counted = Object.create(memory) as MemoryStore;
+    counted.openRead = (ref: ObjectRef) => {
+      read.push(`${ref.bucket}/${ref.key}`);
+      return memory.openRead(ref);
+    };
+    const batch = { store: memory, catalog: rows, libraryBucket: 'library', sourceBucket: 'source', config: batchConfig, presets: validateConfig(batchConfig) };
+    for (const [key, bytes] of Object.entries(photos)) {
+      await memory.put({ bucket: 'source', key }, bytes, {});
+      const event = { item: { bucket: 'source', key: encodeInventoryKey(key), size: String(bytes.length), etag: `e-${key}` }, runId: 'run-1' };
+      const first = await dedupe(batch, event);
+      if (first.status !== 'needs-resize') throw new Error(`${key}: ${first.status}`);
+      await resize(batch, { ...event, outcome: first });
+    }
+    const serving: OnDemandContext = { ...batch, store: counted, config: serveConfig, presets: validateConfig(serveConfig) };
+    const made = async (path: string) => {
+      const bytes = await bytesOf(await resolveLogical(serving, { path }));
+      const meta = await sharp(bytes).metadata();
+      return { format: meta.format, width: meta.width, height: meta.height, hasAlpha: meta.hasAlpha };
+    };
+    return { rows, read, made };
+  }
+  const withLarge = (large: PhotoScalerConfig['presets'][string]): PhotoScalerConfig => ({ ...config, presets: { ...config.presets, large } });
+
+  it('not one that enlarged the photo: a `1600x1200-inside` of a 1000x750 photo stays 1000x750 beside a 4000x4000 preset that enlarges', async () => {
+    const { rows, made } = await library(withLarge({ width: 4000, height: 4000, fit: 'inside', withoutEnlargement: false }), { 'a.jpg': await noiseJpeg(1000, 750, 3) });
+    expect((await rows.rowsForKey('a.jpg')).find((r) => r.preset === 'large')).toMatchObject({ width: 4000, height: 3000 });
+    expect(await made('/dynamic/1600x1200-inside/a.jpg')).toMatchObject({ format: 'jpeg', width: 1000, height: 750 });
+  });
+
+  it('not one flattened onto white: a transparent PNG\'s size beside a `large` of format jpeg keeps its alpha', async () => {
+    const { read, made } = await library(withLarge({ ...config.presets.large!, format: 'jpeg' }), { 'logo.png': await alphaPng(2400, 1600) });
+    expect(await made('/dynamic/300x200/logo.png')).toEqual({ format: 'png', width: 300, height: 200, hasAlpha: true });
+    expect(read.at(-1)).toMatch(/\.png$/);
+  });
+
+  it('not a row of an earlier definition of the preset: after `large` went from a 1000x400 cover to 1024 inside, `300x200-inside` is the whole frame', async () => {
+    const photo = await noiseJpeg(2400, 1600, 4);
+    const { rows, made } = await library(withLarge({ width: 1000, height: 400, fit: 'cover' }), { 'b.jpg': photo }, config);
+    expect((await rows.rowsForKey('b.jpg')).find((r) => r.preset === 'large')).toMatchObject({ width: 1000, height: 400 });
+    expect(await made('/dynamic/300x200-inside/b.jpg')).toMatchObject({ width: 300, height: 200 });
   });
 });
