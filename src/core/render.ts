@@ -45,6 +45,13 @@ export interface SourceInfo {
   hasAlpha: boolean;
   /** An animated GIF/WebP original's frames (width and height above are one frame's). */
   animation?: Animation;
+  /**
+   * More than 8 bits a channel (a 16-bit PNG or TIFF, a 10-bit AVIF) with an embedded ICC profile:
+   * sharp imports such an image into Display P3, not sRGB (its pipeline's processing profile for 16-bit
+   * RGB: node_modules/sharp/src/pipeline.cc), and `toColourspace('srgb')` then only casts — P3 values
+   * would ship as sRGB, every colour duller. Its renditions are converted to sRGB explicitly.
+   */
+  deepWithProfile?: true;
 }
 
 export interface Rendition {
@@ -102,6 +109,7 @@ async function readHeader(input: Uint8Array, limits: Limits): Promise<{ source: 
     height: swapped ? width : height,
     hasAlpha: meta.hasAlpha === true,
     ...(animation ? { animation } : {}),
+    ...(meta.icc && meta.depth !== undefined && meta.depth !== 'uchar' && meta.depth !== 'char' ? { deepWithProfile: true as const } : {}),
   };
   // `compression` is "the encoder used to compress an HEIF file, av1 (AVIF) or hevc (HEIC)" (sharp's metadata()).
   const hevc = meta.format === 'heif' && meta.compression === 'hevc';
@@ -159,6 +167,8 @@ async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediateP
       decoding = decoding.resize({ width: plan.width, height: plan.height, fit: 'fill' });
     }
     decoding = decoding.toColourspace('srgb');
+    // Converted from the image's profile to sRGB (SourceInfo.deepWithProfile); raw output embeds no profile.
+    if (source.deepWithProfile) decoding = decoding.withIccProfile('srgb');
     return source.hasAlpha ? decoding : decoding.removeAlpha();
   };
   try {
@@ -182,7 +192,7 @@ async function decode(input: Uint8Array, source: SourceInfo, plan: IntermediateP
  * (the odd geometry `cut` guards against), and an `inside` preset is never asked to enlarge.
  */
 export function rendersDirectly(source: SourceInfo, presets: readonly ResolvedPreset[]): boolean {
-  return presets.length === 1 && !source.animation && !source.hasAlpha && presetScale(source, { ...presets[0]!, withoutEnlargement: false }) <= 1;
+  return presets.length === 1 && !source.animation && !source.hasAlpha && !source.deepWithProfile && presetScale(source, { ...presets[0]!, withoutEnlargement: false }) <= 1;
 }
 
 /**

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import { PhotoError } from '../../src/core/errors';
@@ -219,6 +219,20 @@ describe('one preset alone (an on-demand size): decoded, scaled and encoded in o
     let difference = 0;
     for (let i = 0; i < a.data.length; i++) difference += Math.abs(a.data[i]! - b.data[i]!);
     expect(difference / a.data.length).toBeLessThan(3);
+  });
+
+  it.each([
+    ['a 16-bit PNG', (image: Sharp) => image.withIccProfile('p3').toColourspace('rgb16').png()],
+    ['an 8-bit PNG', (image: Sharp) => image.withIccProfile('p3').png()],
+  ])('converts %s tagged Display P3 to sRGB, on either path: sRGB red stays red (sharp imports 16-bit into P3 and stops there)', async (_name, encode) => {
+    const input = await encode(sharp({ create: { width: 900, height: 600, channels: 3, background: '#ff0000' } })).toBuffer();
+    const direct = (await renderPresets(input, [alone], limits)).renditions[0]!;
+    const twoSteps = (await renderPresets(input, [alone, tiny], limits)).renditions[0]!;
+    for (const body of [direct.body, twoSteps.body]) {
+      const [r, g, b] = await pixelAt(body, 150, 100);
+      expect([r! > 245, g! < 10, b! < 10], `[${r}, ${g}, ${b}]`).toEqual([true, true, true]);
+      expect((await sharp(body).metadata()).icc).toBeUndefined();
+    }
   });
 
   it('never enlarges: an 800x600 photo at a 1600x1200 `inside` size stays 800x600, a 3200x2400 one becomes 1600x1200', async () => {
