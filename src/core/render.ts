@@ -78,7 +78,7 @@ export async function renderPresets(input: Uint8Array, presets: readonly Resolve
   const frames = heic ? undefined : framesToDecode(source, presets, limits);
   const raw = await decode(input, source, plan, limits, heic, frames);
   const transparent = source.hasAlpha && hasTransparency(raw);
-  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent, source.format).catch((error: unknown) => {
+  const renditions = await Promise.all(presets.map((preset) => cut(raw, preset, transparent, source).catch((error: unknown) => {
     throw new PhotoError('render-failed', `cannot render preset ${preset.name} (${preset.width}x${preset.height} ${preset.fit}) of a ${source.width}x${source.height} image: ${firstLine(error)}`);
   })));
   return { source: { ...source, hasAlpha: transparent }, renditions };
@@ -127,6 +127,12 @@ export function presetScale(source: { width: number; height: number }, preset: R
   const sy = preset.height / source.height;
   const scale = preset.fit === 'cover' ? Math.max(sx, sy) : Math.min(sx, sy);
   return preset.withoutEnlargement ? Math.min(scale, 1) : scale;
+}
+
+/** An `inside` preset's result for a frame of this size: scaled by presetScale, sides rounded (at least 1). */
+export function insideSize(source: { width: number; height: number }, preset: ResolvedPreset): { width: number; height: number } {
+  const scale = presetScale(source, preset);
+  return { width: Math.max(1, Math.round(source.width * scale)), height: Math.max(1, Math.round(source.height * scale)) };
 }
 
 export function planIntermediate(source: { width: number; height: number }, presets: readonly ResolvedPreset[]): IntermediatePlan {
@@ -258,8 +264,8 @@ export function hasTransparency(raw: RawImage): boolean {
 /** libimagequant's effort for GIF renditions (see cut). */
 const GIF_EFFORT = 1;
 
-async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean, sourceFormat: string): Promise<Rendition> {
-  const animated = raw.frames ? animatedFormat(preset, sourceFormat) : undefined;
+async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean, source: SourceInfo): Promise<Rendition> {
+  const animated = raw.frames ? animatedFormat(preset, source.format) : undefined;
   const format: EncodedFormat = animated ?? (preset.format === 'auto' ? (transparent ? 'png' : 'jpeg') : preset.format);
   const { input, options, encoderOptions } = rawFramesInput(raw, animated !== undefined);
   let pipeline = sharp(input, options);
@@ -270,6 +276,11 @@ async function cut(raw: RawImage, preset: ResolvedPreset, transparent: boolean, 
     const region = coverRegion(raw, preset);
     if (region.width < raw.width || region.height < raw.height) pipeline = pipeline.extract(region);
     pipeline = pipeline.resize({ width: preset.width, height: preset.height, fit: 'fill' });
+  } else if (preset.fit === 'inside') {
+    // The size the whole original scales to, not the intermediate (its sides are rounded up, so
+    // 4288x2848 at 1024 inside would be 1024x681, where sharp on the original, and renderDirectly, give 1024x680).
+    const size = insideSize(source, preset);
+    pipeline = pipeline.resize({ width: size.width, height: size.height, fit: 'fill' });
   } else {
     pipeline = pipeline.resize({ width: preset.width, height: preset.height, fit: preset.fit, withoutEnlargement: preset.withoutEnlargement });
   }

@@ -235,6 +235,17 @@ describe('one preset alone (an on-demand size): decoded, scaled and encoded in o
     }
   });
 
+  it('an `inside` preset is the size the whole original scales to on both paths, as sharp gives it (the intermediate\'s rounded-up sides are not kept)', async () => {
+    for (const [width, height, box, expected] of [[4288, 2848, 1024, '1024x680'], [1200, 800, 500, '500x333'], [2000, 100, 1024, '1024x51'], [5472, 3648, 800, '800x533']] as const) {
+      const photo = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+      const inside = resolvePreset('box', { width: box, height: box, fit: 'inside', quality: 90 });
+      const bare = await sharp(photo).resize(box, box, { fit: 'inside' }).toBuffer({ resolveWithObject: true });
+      expect(`${bare.info.width}x${bare.info.height}`).toBe(expected);
+      expect(dims(await renderPresets(photo, [inside, tiny], limits)).box, `${width}x${height} two steps`).toBe(expected);
+      expect(dims(await renderPresets(photo, [inside], limits)).box, `${width}x${height} one pipeline`).toBe(expected);
+    }
+  });
+
   it('never enlarges: an 800x600 photo at a 1600x1200 `inside` size stays 800x600, a 3200x2400 one becomes 1600x1200', async () => {
     const insideLarge = resolvePreset('dynamic-1600x1200-inside', { width: 1600, height: 1200, fit: 'inside', quality: 90 });
     expect(dims(await renderPresets(await twoToneJpeg(800, 600), [insideLarge], limits))).toEqual({ 'dynamic-1600x1200-inside': '800x600' });
