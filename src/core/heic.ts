@@ -19,7 +19,8 @@
  *   the decoded pixels by wrapping them in an uncompressed TIFF; sharp then converts them to sRGB as it
  *   does for every photo with a profile. Without a profile the pixels are taken as sRGB.
  * - Limits: the size is read from the container before any pixel is decoded, against the same
- *   `maxInputPixels` and with the same `too-large` reason as every other format.
+ *   `maxInputPixels` and with the same `too-large` reason as every other format, and against a HEIC's
+ *   own, lower `maxHeicPixels` (checkHeicPixelLimit): the decode below holds ~16 bytes a pixel.
  * - Memory: the WebAssembly heap holds the compressed file and one decoded frame (YCbCr planes, then
  *   RGBA) at a time, and then the RGBA frame is copied out; it grows to the largest photo decoded and is
  *   not given back while the process lives. Decodes run one at a time per process (the WebAssembly code
@@ -27,7 +28,7 @@
  */
 import type { SharpOptions } from 'sharp';
 import { PhotoError } from './errors';
-import { checkPixelLimit, type Limits } from './presets';
+import { checkPixelLimit, HEIC_MAX_PIXELS, type Limits } from './presets';
 
 export interface HeicHeader {
   /** After the file's transforms (what sharp's header read reports for the primary image). */
@@ -41,6 +42,18 @@ export interface HeicHeader {
 export interface HeicPixels {
   input: Buffer;
   options: SharpOptions;
+}
+
+/**
+ * A HEIC's size against its own limit (limits.maxHeicPixels, default HEIC_MAX_PIXELS) as well as
+ * maxInputPixels, from the container before any pixel is decoded. Throws PhotoError too-large.
+ */
+export function checkHeicPixelLimit(width: number, height: number, limits: Limits): void {
+  checkPixelLimit(width, height, limits);
+  const heicLimit = limits.maxHeicPixels ?? HEIC_MAX_PIXELS;
+  if (width * height > heicLimit) {
+    throw new PhotoError('too-large', `too large: ${width}x${height} is ${width * height} pixels, limit for a HEIC is ${heicLimit} (limits.maxHeicPixels: its decode holds ~16 bytes a pixel)`);
+  }
 }
 
 /** Decodes run one after another in this process. */
@@ -70,7 +83,7 @@ async function decodeNow(input: Uint8Array, header: HeicHeader, limits: Limits):
     // of the size sharp's header read (libheif's primary image handle) reported.
     const image = images.find((candidate) => candidate.width === header.width && candidate.height === header.height);
     if (!image) throw new PhotoError('corrupt', `cannot decode: HEIC: no ${header.width}x${header.height} image among ${images.map((i) => `${i.width}x${i.height}`).join(', ') || 'none'}`);
-    checkPixelLimit(image.width, image.height, limits);
+    checkHeicPixelLimit(image.width, image.height, limits);
     let decoded: { width: number; height: number; data: Uint8ClampedArray };
     try {
       decoded = await image.decode();

@@ -36,7 +36,18 @@ export interface Preset {
 export interface Limits {
   maxInputPixels: number;
   maxInputBytes: number;
+  /**
+   * A HEIC's own pixel limit (default HEIC_MAX_PIXELS), under maxInputPixels: its WebAssembly decode
+   * holds about 16 bytes a pixel at once (src/core/heic.ts), so a 100 MP HEIC would not fit a 1769 MB Lambda.
+   */
+  maxHeicPixels?: number;
 }
+
+/**
+ * 64 MP: measured peak RSS rendering every preset of a HEIC, 967 MB at 48 MP (an iPhone's largest) and
+ * 1704 MB at 95 MP — ~16 MB per megapixel over ~210 MB — puts 64 MP at ~1.2 GB, with room in 1769 MB.
+ */
+export const HEIC_MAX_PIXELS = 64_000_000;
 
 /**
  * The pixel limit, checked from a header before any pixel is decoded: an image of `width` x `height`
@@ -102,6 +113,7 @@ export function validateConfig(config: PhotoScalerConfig): ResolvedPreset[] {
   if (!isIntIn(config.jpegQuality, 1, 100)) problems.push(`jpegQuality must be an integer 1..100, got ${config.jpegQuality}`);
   if (!isIntIn(config.limits?.maxInputPixels, 1, Number.MAX_SAFE_INTEGER)) problems.push('limits.maxInputPixels must be a positive integer');
   if (!isIntIn(config.limits?.maxInputBytes, 1, Number.MAX_SAFE_INTEGER)) problems.push('limits.maxInputBytes must be a positive integer');
+  if (config.limits?.maxHeicPixels !== undefined && !isIntIn(config.limits.maxHeicPixels, 1, Number.MAX_SAFE_INTEGER)) problems.push('limits.maxHeicPixels must be a positive integer');
   if (!isIntIn(config.claimLeaseMs, 1, Number.MAX_SAFE_INTEGER)) problems.push('claimLeaseMs must be a positive integer');
   for (const size of config.onDemand?.sizes ?? []) {
     if (!parseSize(size)) problems.push(`onDemand.sizes: "${size}" is not WxH or WxH-cover / WxH-inside with sides 1..${MAX_SIDE}`);

@@ -21,7 +21,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { type Animation, animatedFormat, animationOf, framesToDecode, rawFramesInput } from './animation';
 import { IMAGE_TYPES } from './media-types';
 import { PhotoError } from './errors';
-import { decodeHeic, type HeicHeader } from './heic';
+import { checkHeicPixelLimit, decodeHeic, type HeicHeader } from './heic';
 import { checkPixelLimit, type Limits, type ResolvedPreset, VARIANT_SETTINGS } from './presets';
 
 export type EncodedFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif';
@@ -113,6 +113,7 @@ async function readHeader(input: Uint8Array, limits: Limits): Promise<{ source: 
   };
   // `compression` is "the encoder used to compress an HEIF file, av1 (AVIF) or hevc (HEIC)" (sharp's metadata()).
   const hevc = meta.format === 'heif' && meta.compression === 'hevc';
+  if (hevc) checkHeicPixelLimit(source.width, source.height, limits);
   return hevc ? { source, heic: { width: source.width, height: source.height, icc: meta.icc } } : { source };
 }
 

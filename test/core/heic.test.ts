@@ -97,6 +97,18 @@ describe('HEIC originals', () => {
     expect(decodes.count).toBe(0);
   });
 
+  it('refuses a HEIC over its own, lower limit (limits.maxHeicPixels: its decode holds ~16 bytes a pixel) though under maxInputPixels; a JPEG of that size is rendered', async () => {
+    const heicLimit = { ...limits, maxHeicPixels: 1200 * 900 - 1 };
+    expect(limits.maxInputPixels).toBeGreaterThan(1200 * 900);
+    await expect(renderPresets(heic, presets, heicLimit)).rejects.toMatchObject({ reason: 'too-large', detail: expect.stringContaining('limit for a HEIC is 1079999') });
+    await expect(decodeHeic(heic, { width: 1200, height: 900 }, heicLimit)).rejects.toMatchObject({ reason: 'too-large' });
+    expect(decodes.count).toBe(0);
+    const jpeg = await sharp({ create: { width: 1200, height: 900, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    expect((await renderPresets(jpeg, presets, heicLimit)).renditions).toHaveLength(presets.length);
+    // The default, under the 1769 MB Lambdas that render (an iPhone's largest, 48 MP, measured 967 MB).
+    expect(config.limits.maxHeicPixels).toBe(64_000_000);
+  });
+
   it('records a truncated HEIC, and one whose coded data is damaged, as corrupt', async () => {
     await expect(renderPresets(heic.subarray(0, Math.floor(heic.length / 2)), presets, limits)).rejects.toMatchObject({ reason: 'corrupt', detail: expect.stringMatching(/^cannot decode/) });
     // Header intact, HEVC data zeroed: sharp reads the header, libheif's decoder fails.
