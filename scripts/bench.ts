@@ -1163,7 +1163,8 @@ await main();
 /**
  * A 4032x3024 photo (an iPhone's 12 MP) as HEIC (heif-enc, quality 80) and as JPEG (quality 90):
  * milliseconds to render every preset (median of 3, in this process, after one warm-up), the libheif
- * (WebAssembly) decode alone, and the peak RSS of a fresh process rendering each once.
+ * (WebAssembly) decode alone, and the peak RSS of a fresh process rendering each once; and the peak RSS
+ * of a 48 MP HEIC (`heic48PeakRssMB`), with the megabytes each megapixel adds between the two.
  */
 async function heicBench(work: string) {
   const width = 4032;
@@ -1177,7 +1178,8 @@ async function heicBench(work: string) {
     noise[i] = 118 + (x & 15);
   }
   const grain = await sharp(noise, { raw: { width, height, channels: 1 } }).png().toBuffer();
-  const jpeg = await sharp(Buffer.from(svg)).composite([{ input: grain, blend: 'overlay' }]).jpeg({ quality: 90 }).toBuffer();
+  // Tagged Display P3, as an iPhone's are (heif-enc keeps the profile: heic.ts then hands sharp a TIFF).
+  const jpeg = await sharp(Buffer.from(svg)).composite([{ input: grain, blend: 'overlay' }]).withIccProfile('p3').jpeg({ quality: 90 }).toBuffer();
   const jpegFile = join(work, 'twelve-megapixels.jpg');
   const heicFile = join(work, 'twelve-megapixels.heic');
   await writeFile(jpegFile, jpeg);
@@ -1216,6 +1218,14 @@ await renderPresets(readFileSync(${JSON.stringify(file)}), validateConfig(config
   );
   const heicPeakRssMB = await rssOf(heicFile, 'rss-heic');
   const jpegPeakRssMB = await rssOf(jpegFile, 'rss-jpeg-12mp');
+  // An iPhone's largest, 48 MP (8064x6048): what limits.maxHeicPixels is set from (peak RSS per megapixel).
+  const large = { width: 8064, height: 6048 };
+  const largeJpeg = join(work, 'forty-eight-megapixels.jpg');
+  const largeHeic = join(work, 'forty-eight-megapixels.heic');
+  await sharp(jpeg).resize(large.width, large.height, { fit: 'fill' }).keepIccProfile().jpeg({ quality: 90 }).toFile(largeJpeg);
+  await run('heif-enc', ['-q', '80', '-o', largeHeic, largeJpeg], { maxBuffer: 1 << 20 });
+  const heic48PeakRssMB = await rssOf(largeHeic, 'rss-heic-48mp');
+  const largeMegapixels = (large.width * large.height) / 1e6;
   return {
     megapixels: round((width * height) / 1e6),
     heicBytes: heic.length,
@@ -1226,5 +1236,7 @@ await renderPresets(readFileSync(${JSON.stringify(file)}), validateConfig(config
     wasmDecodeMs,
     heicPeakRssMB,
     jpegPeakRssMB,
+    heic48PeakRssMB,
+    heicRssMBPerMegapixel: round((heic48PeakRssMB - heicPeakRssMB) / (largeMegapixels - (width * height) / 1e6)),
   };
 }

@@ -24,7 +24,7 @@ export const config: PhotoScalerConfig = {
     maxInputPixels: 100_000_000,
     /** Originals larger than this are recorded FAILED before download. */
     maxInputBytes: 200 * 1024 * 1024,
-    /** A HEIC's own pixel limit: its WebAssembly decode holds ~16 bytes a pixel (HEIC_MAX_PIXELS, src/core/presets.ts). */
+    /** A HEIC's own pixel limit: its WebAssembly decode holds ~17 bytes a pixel (HEIC_MAX_PIXELS, src/core/presets.ts). */
     maxHeicPixels: 64_000_000,
   },
   onDemand: {

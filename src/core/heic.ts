@@ -20,7 +20,7 @@
  *   does for every photo with a profile. Without a profile the pixels are taken as sRGB.
  * - Limits: the size is read from the container before any pixel is decoded, against the same
  *   `maxInputPixels` and with the same `too-large` reason as every other format, and against a HEIC's
- *   own, lower `maxHeicPixels` (checkHeicPixelLimit): the decode below holds ~16 bytes a pixel.
+ *   own, lower `maxHeicPixels` (checkHeicPixelLimit): the decode below holds ~17 bytes a pixel.
  * - Memory: the WebAssembly heap holds the compressed file and one decoded frame (YCbCr planes, then
  *   RGBA) at a time, and then the RGBA frame is copied out; it grows to the largest photo decoded and is
  *   not given back while the process lives. Decodes run one at a time per process (the WebAssembly code
@@ -52,7 +52,7 @@ export function checkHeicPixelLimit(width: number, height: number, limits: Limit
   checkPixelLimit(width, height, limits);
   const heicLimit = limits.maxHeicPixels ?? HEIC_MAX_PIXELS;
   if (width * height > heicLimit) {
-    throw new PhotoError('too-large', `too large: ${width}x${height} is ${width * height} pixels, limit for a HEIC is ${heicLimit} (limits.maxHeicPixels: its decode holds ~16 bytes a pixel)`);
+    throw new PhotoError('too-large', `too large: ${width}x${height} is ${width * height} pixels, limit for a HEIC is ${heicLimit} (limits.maxHeicPixels: its decode holds ~17 bytes a pixel)`);
   }
 }
 

@@ -38,14 +38,15 @@ export interface Limits {
   maxInputBytes: number;
   /**
    * A HEIC's own pixel limit (default HEIC_MAX_PIXELS), under maxInputPixels: its WebAssembly decode
-   * holds about 16 bytes a pixel at once (src/core/heic.ts), so a 100 MP HEIC would not fit a 1769 MB Lambda.
+   * holds about 17 bytes a pixel at once (src/core/heic.ts), so a 100 MP HEIC would not fit a 1769 MB Lambda.
    */
   maxHeicPixels?: number;
 }
 
 /**
- * 64 MP: measured peak RSS rendering every preset of a HEIC, 967 MB at 48 MP (an iPhone's largest) and
- * 1704 MB at 95 MP — ~16 MB per megapixel over ~210 MB — puts 64 MP at ~1.2 GB, with room in 1769 MB.
+ * 64 MP. Peak RSS rendering every preset of a Display P3 HEIC (`npm run bench -- --only heic`): 314 MB
+ * at 12 MP, 958 MB at 48 MP (an iPhone's largest), 17.6 MB more per megapixel — so ~1.2 GB at 64 MP,
+ * with room in the rendering Lambdas' 1769 MB, and ~1.9 GB at the 100 MP maxInputPixels, without.
  */
 export const HEIC_MAX_PIXELS = 64_000_000;
 
