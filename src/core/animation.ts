@@ -10,8 +10,8 @@
  *     `auto` renders an animated original in the original's own format: an animated GIF stays an
  *     animated GIF (every browser shows it; the pointer at `<preset>/<key>` serves every browser),
  *     an animated WebP stays an animated WebP. A `webp` preset makes an animated WebP of either.
- *     A `jpeg` or `png` preset gets the first frame; so does a primary `avif` one, while an `avif`
- *     variant is an animated WebP (animatedFormat).
+ *     A `jpeg`, `png` or `avif` preset gets the first frame. A WebP or AVIF variant keeps the
+ *     animation exactly when its primary does, as an animated WebP (animatedFormat).
  *   - Cost: all frames are decoded only when some preset keeps the animation, and then every frame
  *     counts against `limits.maxInputPixels` (frames x width x height), checked from the header
  *     before any pixel is decoded; over it, the photo is refused (PhotoError too-large), exactly as
@@ -55,16 +55,16 @@ export function animationOf(meta: Pick<Metadata, 'format' | 'pages' | 'loop' | '
  * The format a preset renders an animated original in when it keeps the animation, else undefined
  * (the preset gets the first frame, in the format it would give a still).
  *
- * An AVIF *variant* (`<preset>.avif`, issue 18) of an animated original is an animated WebP: a
- * variant is the same picture in fewer bytes for the browsers that take it, and the CDN hands it to
- * every browser whose Accept names AVIF, which would otherwise get one frame where curl gets the
- * animation (libvips writes a single AVIF frame). Every browser that takes AVIF takes WebP. A primary
- * AVIF preset is what its owner asked for: the first frame, like a JPEG or PNG preset.
+ * A *variant* (`<preset>.webp`, `<preset>.avif`, issue 18) is its primary's picture in fewer bytes for
+ * the browsers that take it, and the CDN hands it to them at the primary's URL: it keeps the animation
+ * exactly when its primary does, and then as WebP, the variant format that carries frames — an AVIF
+ * variant of an animated primary is an animated WebP (libvips writes one AVIF frame; every browser that
+ * takes AVIF takes WebP). A still primary (a `jpeg` or `png` preset) has first-frame variants.
  */
-export function animatedFormat(preset: Pick<ResolvedPreset, 'format' | 'variantOf'>, sourceFormat: string): AnimatedFormat | undefined {
+export function animatedFormat(preset: Pick<ResolvedPreset, 'format' | 'variantOf' | 'primaryFormat'>, sourceFormat: string): AnimatedFormat | undefined {
+  if (preset.variantOf !== undefined) return animatedFormat({ format: preset.primaryFormat ?? 'auto' }, sourceFormat) ? 'webp' : undefined;
   if (preset.format === 'webp') return 'webp';
   if (preset.format === 'auto' && (sourceFormat === 'gif' || sourceFormat === 'webp')) return sourceFormat;
-  if (preset.format === 'avif' && preset.variantOf !== undefined) return 'webp';
   return undefined;
 }
 

@@ -98,6 +98,8 @@ export interface ResolvedPreset extends Required<Omit<Preset, 'formats'>> {
   name: string;
   /** A variant's preset (`thumb` for `thumb.webp`); absent on a primary preset. */
   variantOf?: string;
+  /** A variant's primary's format: a variant keeps an animation exactly when its primary does (animation.ts). */
+  primaryFormat?: OutputFormat;
   /** sharp's encoder effort, for WebP and AVIF. */
   effort?: number;
   /** Stable fingerprint: a catalog row whose spec differs was made by another preset definition. */
@@ -169,20 +171,24 @@ function variantFormats(list: unknown, label: string, problems: string[]): Varia
  * the format's measured settings (VARIANT_SETTINGS).
  */
 export function resolveVariant(base: string, geometry: Preset, format: VariantFormat): ResolvedPreset {
-  return resolvePreset(variantName(base, format), { ...geometry, format, quality: VARIANT_SETTINGS[format].quality, mozjpeg: false }, base);
+  return resolvePreset(variantName(base, format), { ...geometry, format, quality: VARIANT_SETTINGS[format].quality, mozjpeg: false }, base, geometry.format ?? 'auto');
 }
 
-/** Fills in a preset's defaults and its spec fingerprint. */
-export function resolvePreset(name: string, preset: Preset & { quality: number }, variantOf?: string): ResolvedPreset {
+/**
+ * Fills in a preset's defaults and its spec fingerprint. A variant's spec names its primary's format
+ * when that is not `auto` (`-of-jpeg`): what the variant holds of an animation follows it.
+ */
+export function resolvePreset(name: string, preset: Preset & { quality: number }, variantOf?: string, primaryFormat?: OutputFormat): ResolvedPreset {
   const format = preset.format ?? 'auto';
   const withoutEnlargement = preset.withoutEnlargement ?? preset.fit === 'inside';
   const mozjpeg = preset.mozjpeg === true;
   // A variant's encoder effort is part of its spec; a primary WebP/AVIF preset keeps sharp's default.
   const effort = variantOf !== undefined && (format === 'webp' || format === 'avif') ? VARIANT_SETTINGS[format].effort : undefined;
-  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}${mozjpeg ? '-moz' : ''}${effort !== undefined ? `-e${effort}` : ''}`;
+  const of = variantOf !== undefined && primaryFormat !== undefined && primaryFormat !== 'auto' ? `-of-${primaryFormat}` : '';
+  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}${mozjpeg ? '-moz' : ''}${effort !== undefined ? `-e${effort}` : ''}${of}`;
   return {
     name, width: preset.width, height: preset.height, fit: preset.fit, format, quality: preset.quality, withoutEnlargement, mozjpeg, spec,
-    ...(variantOf !== undefined ? { variantOf } : {}),
+    ...(variantOf !== undefined ? { variantOf, primaryFormat: primaryFormat ?? 'auto' } : {}),
     ...(effort !== undefined ? { effort } : {}),
   };
 }

@@ -131,8 +131,9 @@ async function checkItem(context: VerifyContext, item: InventoryRow, options: Ve
   const [rows, failure] = await Promise.all([context.catalog.rowsForKey(key), context.catalog.failureFor(key)]);
   if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket }) || (await doneForNewerOriginal(context, item, key, rows))) {
     const wanted = currentRows(rows, context.presets);
-    for (const row of wanted) problems.push(...(await checkRow(context, row, options, check)));
-    problems.push(...staleRows(rows));
+    const frames = new Map<string, number>();
+    for (const row of wanted) problems.push(...(await checkRow(context, row, options, check, frames)));
+    problems.push(...staleRows(rows), ...variantFrames(context, frames));
     if (failure) problems.push('DONE, yet a failure row remains');
     check.verdict = problems.length === 0 ? 'done' : 'damaged';
     return check;
@@ -174,7 +175,24 @@ function staleRows(rows: readonly CatalogRow[]): string[] {
     .map((row) => `${row.preset}: made from other content (sha-256 ${row.sourceSha256}, ETag ${normalizeEtag(row.sourceEtag)}) than the original now (sha-256 ${original.sha256}, ETag ${normalizeEtag(original.sourceEtag)})`);
 }
 
-async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, counts: Pick<ItemCheck, 'assetsChecked' | 'pointersChecked'>): Promise<string[]> {
+/**
+ * `--deep`: a variant holds as many frames as its primary (animation.ts: it keeps an animation exactly
+ * when its primary does). An AVIF variant of an animated original stored before that rule is one frame
+ * where the primary is many: served to every browser that takes AVIF, it would be a still where curl
+ * gets the animation. `repair` renders the key again.
+ */
+function variantFrames(context: VerifyContext, frames: ReadonlyMap<string, number>): string[] {
+  const problems: string[] = [];
+  for (const preset of context.presets) {
+    if (preset.variantOf === undefined) continue;
+    const mine = frames.get(preset.name);
+    const primary = frames.get(preset.variantOf);
+    if (mine !== undefined && primary !== undefined && mine !== primary) problems.push(`${preset.name}: ${mine} frame(s), its primary ${preset.variantOf} ${primary}`);
+  }
+  return problems;
+}
+
+async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, counts: Pick<ItemCheck, 'assetsChecked' | 'pointersChecked'>, frames: Map<string, number>): Promise<string[]> {
   const problems: string[] = [];
   const where = `${row.preset}:`;
   const asset = await context.store.head({ bucket: context.libraryBucket, key: row.assetKey });
@@ -189,6 +207,8 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
       const actual = sha256Hex(body);
       if (actual !== row.sha256) problems.push(`${where} asset bytes hash to ${actual}, the catalog says ${row.sha256}`);
       if (context.presets.some((preset) => preset.name === row.preset && preset.variantOf !== undefined)) problems.push(...(await checkVariant(row, body)));
+      // Frames of a variant and of a primary that has variants, for variantFrames.
+      if (context.presets.some((preset) => preset.variantOf !== undefined && (preset.name === row.preset || preset.variantOf === row.preset))) frames.set(row.preset, await pagesOf(body));
     }
   }
   const pointer = await context.store.head({ bucket: context.libraryBucket, key: row.logicalKey });
@@ -205,6 +225,12 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
  * on, so an undecodable one is worse than a missing one (which the CDN would not pick). sharp is
  * imported here only, when a deep check meets a variant.
  */
+/** The frame count sharp reads from an image's header (1 for a still, or for bytes it cannot read: checkVariant names those). */
+async function pagesOf(body: Uint8Array): Promise<number> {
+  const { default: sharp } = await import('sharp');
+  return (await sharp(body).metadata().catch(() => ({ pages: 1 }))).pages ?? 1;
+}
+
 async function checkVariant(row: CatalogRow, body: Uint8Array): Promise<string[]> {
   const where = `${row.preset}:`;
   const type = sniffImage(body);

@@ -137,9 +137,15 @@ describe('animation rules', () => {
     expect(animatedFormat({ format: 'webp' }, 'gif')).toBe('webp');
     expect(animatedFormat({ format: 'jpeg' }, 'gif')).toBeUndefined();
     expect(animatedFormat({ format: 'png' }, 'webp')).toBeUndefined();
-    // AVIF: a primary gets the first frame; a variant (served to every browser that takes AVIF) is an animated WebP.
+    // AVIF: a primary gets the first frame. A variant follows its primary: animated (as WebP, libvips
+    // writes one AVIF frame) when the primary is, the first frame when the primary is a still.
     expect(animatedFormat({ format: 'avif' }, 'gif')).toBeUndefined();
-    expect(animatedFormat({ format: 'avif', variantOf: 'small' }, 'gif')).toBe('webp');
+    expect(animatedFormat({ format: 'avif', variantOf: 'small', primaryFormat: 'auto' }, 'gif')).toBe('webp');
+    expect(animatedFormat({ format: 'webp', variantOf: 'small', primaryFormat: 'auto' }, 'webp')).toBe('webp');
+    expect(animatedFormat({ format: 'avif', variantOf: 'small', primaryFormat: 'webp' }, 'gif')).toBe('webp');
+    expect(animatedFormat({ format: 'avif', variantOf: 'small', primaryFormat: 'jpeg' }, 'gif')).toBeUndefined();
+    expect(animatedFormat({ format: 'webp', variantOf: 'small', primaryFormat: 'jpeg' }, 'gif')).toBeUndefined();
+    expect(animatedFormat({ format: 'webp', variantOf: 'small', primaryFormat: 'avif' }, 'gif')).toBeUndefined();
   });
 
   it('an on-demand size of a GIF/WebP original is made from a stored rendition only of the original\'s own type', () => {

@@ -1,5 +1,6 @@
 /** verifyRun on in-memory ports: DONE, FAILED, and items whose catalog rows are of another bucket. */
 import { createHash } from 'node:crypto';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { config } from '../../src/config';
 import type { StepContext } from '../../src/core/context';
@@ -7,10 +8,13 @@ import { dedupe } from '../../src/core/dedupe';
 import type { InventoryRow } from '../../src/core/inventory/data-files';
 import { encodeInventoryKey } from '../../src/core/inventory/keys';
 import { validateConfig } from '../../src/core/presets';
+import { putAsset } from '../../src/core/library';
 import { recordFailure } from '../../src/core/record-failure';
+import { repairRun } from '../../src/core/repair';
 import { resize } from '../../src/core/resize';
 import { TransientError } from '../../src/core/errors';
 import { verifyRun } from '../../src/core/verify';
+import { BLUE, GREEN, RED, animatedImage } from '../helpers/animated';
 import { noiseJpeg } from '../helpers/images';
 import { MemoryCatalog } from '../helpers/memory-catalog';
 import { MemoryStore } from '../helpers/memory-store';
@@ -103,5 +107,37 @@ describe('verifyRun', () => {
     expect(queries).toBe(1);
     expect(report).toMatchObject({ items: 1, incomplete: 1, unfinishedKeys: ['a.jpg'] });
     expect(report.discrepancies).toEqual([{ key: 'a.jpg', problem: 'could not be checked: AccessDeniedException: User is not authorized to perform: dynamodb:Query' }]);
+  });
+});
+
+describe('verifyRun --deep and repair: a variant holds as many frames as its primary', () => {
+  it('flags an AVIF variant of an animated GIF that is one frame (stored before variants followed their primary); repair renders it again as an animated WebP, and the audit after is clean', async () => {
+    const animatedConfig = { ...config, presets: { medium: { ...config.presets.medium!, formats: ['avif' as const] } } };
+    const variantPresets = validateConfig(animatedConfig);
+    const store = new MemoryStore();
+    const catalog = new MemoryCatalog();
+    const context: StepContext = { store, catalog, libraryBucket: 'library', config: animatedConfig, presets: variantPresets };
+    const gif = await animatedImage('gif', { width: 640, height: 480, colours: [RED, GREEN, BLUE] });
+    await store.put({ bucket: 'photos', key: 'spin.gif' }, gif, {});
+    const item = { bucket: 'photos', key: 'spin.gif', size: gif.byteLength, etag: md5(gif) };
+    await resize(context, { item, runId: 'r', outcome: await dedupe(context, { item, runId: 'r' }) });
+    const items: InventoryRow[] = [{ Bucket: 'photos', Key: 'spin.gif', Size: String(gif.byteLength), ETag: md5(gif) }];
+    const verify = { store, catalog, libraryBucket: 'library', presets: variantPresets };
+    expect((await verifyRun(verify, items, { deep: true })).discrepancies).toEqual([]);
+
+    // What the earlier rule stored: the first frame as AVIF, its pointer and row naming it.
+    const row = (await catalog.rowsForKey('spin.gif')).find((r) => r.preset === 'medium.avif')!;
+    const still = await sharp(gif).resize(600, 400).avif({ quality: 55, effort: 2 }).toBuffer();
+    const asset = await putAsset(context, still, 'avif', 'image/avif');
+    await store.put({ bucket: 'library', key: row.logicalKey }, new Uint8Array(0), { redirectLocation: `/${asset.key}` });
+    await catalog.putRows([{ ...row, assetKey: asset.key, sha256: asset.sha256, bytes: still.byteLength, contentType: 'image/avif' }]);
+
+    const audit = await verifyRun(verify, items, { deep: true });
+    expect(audit.damagedKeys).toEqual(['spin.gif']);
+    expect(audit.discrepancies).toEqual([{ key: 'spin.gif', problem: 'medium.avif: 1 frame(s), its primary medium 3' }]);
+    const repaired = await repairRun(context, items, 'repair');
+    expect([repaired.repaired, repaired.after.discrepancies]).toEqual([['spin.gif'], []]);
+    const now = (await catalog.rowsForKey('spin.gif')).find((r) => r.preset === 'medium.avif')!;
+    expect([now.contentType, (await sharp((await store.get({ bucket: 'library', key: now.assetKey })).body).metadata()).pages]).toEqual(['image/webp', 3]);
   });
 });
