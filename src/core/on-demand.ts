@@ -188,18 +188,18 @@ async function findSource(context: OnDemandContext, key: string, size: Size, row
   const original = rows.find(isOriginalRow);
   if (original) {
     const wanted = resultSize(original.width, original.height, size);
-    // A rendition that is the original as it is, only smaller: made by a preset's current definition
-    // (a row from an earlier one may be a crop: its spec differs) of the whole frame (`inside`) that never
-    // enlarges, in the `auto` format (alpha kept as PNG, frames as GIF/WebP; an explicit JPEG is flattened
-    // onto white); a primary (a WebP/AVIF variant is the same frame, but decodes slower — an AVIF ~8x a
-    // JPEG — at a lower quality).
-    const whole = new Map(
-      context.presets
-        .filter((preset) => preset.fit === 'inside' && preset.withoutEnlargement && preset.format === 'auto' && preset.variantOf === undefined)
-        .map((preset) => [preset.name, preset.spec]),
-    );
+    // A rendition that is the original as it is, only smaller: made by a primary preset's current
+    // definition (a row from an earlier one may be a crop: its spec differs) of the whole frame
+    // (`inside`), no larger than the original (not enlarged), in the `auto` format or the original's own
+    // type (alpha kept as PNG, frames as GIF/WebP; a JPEG of a PNG is flattened onto white). Not a WebP/AVIF
+    // variant: the same frame, but slower to decode (an AVIF ~8x a JPEG) at a lower quality.
+    const whole = new Map(context.presets.filter((preset) => preset.fit === 'inside' && preset.variantOf === undefined).map((preset) => [preset.name, preset]));
+    const isWholeOriginal = (r: CatalogRow) => {
+      const preset = whole.get(r.preset);
+      return preset?.spec === r.spec && r.width <= original.width && r.height <= original.height && (preset.format === 'auto' || r.contentType === original.contentType);
+    };
     const intermediate = rows
-      .filter((r) => whole.get(r.preset) === r.spec && r.sourceSha256 === original.sha256)
+      .filter((r) => isWholeOriginal(r) && r.sourceSha256 === original.sha256)
       // An animated original's size is made from its frames: never from a rendition that is one frame (animation.ts).
       .filter((r) => keepsAnimationOf(original.contentType, r.contentType))
       .filter((r) => r.width >= wanted.width * INTERMEDIATE_FACTOR && r.height >= wanted.height * INTERMEDIATE_FACTOR)

@@ -46,10 +46,11 @@ export interface SourceInfo {
   /** An animated GIF/WebP original's frames (width and height above are one frame's). */
   animation?: Animation;
   /**
-   * More than 8 bits a channel (a 16-bit PNG or TIFF, a 10-bit AVIF) with an embedded ICC profile:
-   * sharp imports such an image into Display P3, not sRGB (its pipeline's processing profile for 16-bit
-   * RGB: node_modules/sharp/src/pipeline.cc), and `toColourspace('srgb')` then only casts — P3 values
-   * would ship as sRGB, every colour duller. Its renditions are converted to sRGB explicitly.
+   * 16-bit RGB (a 16-bit PNG or TIFF, a 10-bit AVIF: sharp's `rgb16` space) with an embedded ICC
+   * profile: sharp imports such an image into Display P3, not sRGB (its pipeline's processing profile
+   * for 16-bit RGB: node_modules/sharp/src/pipeline.cc), and `toColourspace('srgb')` then only casts —
+   * P3 values would ship as sRGB, every colour duller. Its renditions are converted to sRGB explicitly.
+   * (A 16-bit greyscale image's profile is not applied by sharp at all; it is rendered as before.)
    */
   deepWithProfile?: true;
 }
@@ -109,7 +110,7 @@ async function readHeader(input: Uint8Array, limits: Limits): Promise<{ source: 
     height: swapped ? width : height,
     hasAlpha: meta.hasAlpha === true,
     ...(animation ? { animation } : {}),
-    ...(meta.icc && meta.depth !== undefined && meta.depth !== 'uchar' && meta.depth !== 'char' ? { deepWithProfile: true as const } : {}),
+    ...(meta.icc && meta.space === 'rgb16' ? { deepWithProfile: true as const } : {}),
   };
   // `compression` is "the encoder used to compress an HEIF file, av1 (AVIF) or hevc (HEIC)" (sharp's metadata()).
   const hevc = meta.format === 'heif' && meta.compression === 'hevc';

@@ -163,6 +163,12 @@ async function resolveNegotiated(context: ResolveContext, request: ResolveReques
   }
 
   let assetKey = await readPointer(context, kind.logicalKey);
+  if (assetKey && kind.kind === 'dynamic') {
+    // A size whose asset is gone (a damaged library) is made again, as if new: the same content-addressed asset.
+    const answered = await answer(context, ttls, request, kind.logicalKey, assetKey, false, () => undefined);
+    if (answered) return answered;
+    assetKey = undefined;
+  }
   if (!assetKey && kind.kind === 'dynamic') {
     // Only making a new size needs the signature (when a secret is set): checked before any read.
     const made = await serveDynamic(context, { size: kind.size, key: kind.key, signature: request.signature, ...(format ? { format } : {}) }, { pointerMissing: true });

@@ -229,6 +229,30 @@ describe('negotiation among stored variants (issue 18 review)', () => {
     expect(await served('/medium/trips/a.jpg', BROWSER_ACCEPT.chrome)).toMatchObject({ format: 'heif', pages: 1 });
   });
 
+  it('a still primary has still variants: a JPEG `thumb` with WebP and AVIF variants of an animated GIF is one frame for every client, and only one frame is decoded', async () => {
+    const stillConfig: PhotoScalerConfig = { ...config, presets: { thumb: { width: 80, height: 80, fit: 'cover', format: 'jpeg', formats: ['webp', 'avif'] } }, limits: { ...config.limits, maxInputPixels: 640 * 480 * 2 } };
+    const memory = new MemoryStore();
+    const still = { store: memory, catalog: new MemoryCatalog(), libraryBucket: 'library', sourceBucket: 'source', config: stillConfig, presets: validateConfig(stillConfig) };
+    const gif = await animatedImage('gif', { width: 640, height: 480, colours: [RED, GREEN, BLUE] });
+    await memory.put({ bucket: 'source', key: 'spin.gif' }, gif, {});
+    const event = { item: { bucket: 'source', key: 'spin.gif', size: String(gif.length), etag: 'e' }, runId: 'run-1' };
+    const first = await dedupe(still, event);
+    // Three frames would be over the limit: a still primary's variants decode only the first.
+    expect(await resize(still, { ...event, outcome: first })).toMatchObject({ status: 'resized' });
+    for (const client of ['chrome', 'safari16', 'curl'] as const) {
+      expect(await framesOf(await bytesOf(await resolveLogical(still, { path: '/thumb/spin.gif', accept: BROWSER_ACCEPT[client] }))), client).toMatchObject({ pages: 1 });
+    }
+  });
+
+  it('an on-demand size whose asset is gone is made again (the same asset), not answered 404', async () => {
+    const made = await resolveLogical(v, { path: '/dynamic/150x150/trips/a.jpg', accept: BROWSER_ACCEPT.chrome });
+    expect(made).toMatchObject({ status: 200, rendered: true, logicalKey: 'dynamic/150x150.avif/trips/a.jpg' });
+    await vStore.delete({ bucket: 'library', key: (made as { assetKey: string }).assetKey });
+    const again = await resolveLogical(v, { path: '/dynamic/150x150/trips/a.jpg', accept: BROWSER_ACCEPT.chrome });
+    expect(again).toMatchObject({ status: 200, rendered: true, assetKey: (made as { assetKey: string }).assetKey });
+    expect((await framesOf(await bytesOf(again))).format).toBe('heif');
+  });
+
   it('a variant whose pointer names a missing asset is passed over for the next choice, not answered 404', async () => {
     const rows = await v.catalog.rowsForKey('trips/a.jpg');
     await vStore.delete({ bucket: 'library', key: rows.find((r) => r.preset === 'medium.avif')!.assetKey });
@@ -279,6 +303,12 @@ describe('what a new on-demand size is cut from: only a rendition that is the wh
     const { read, made } = await library(withLarge({ ...config.presets.large!, format: 'jpeg' }), { 'logo.png': await alphaPng(2400, 1600) });
     expect(await made('/dynamic/300x200/logo.png')).toEqual({ format: 'png', width: 300, height: 200, hasAlpha: true });
     expect(read.at(-1)).toMatch(/\.png$/);
+  });
+
+  it('but a `large` of format jpeg serves a JPEG original (the same type: nothing lost)', async () => {
+    const { rows, read, made } = await library(withLarge({ ...config.presets.large!, format: 'jpeg' }), { 'c.jpg': await noiseJpeg(2400, 1600, 5) });
+    expect(await made('/dynamic/300x200/c.jpg')).toMatchObject({ format: 'jpeg', width: 300, height: 200 });
+    expect(read).toEqual([`library/${(await rows.rowsForKey('c.jpg')).find((r) => r.preset === 'large')!.assetKey}`]);
   });
 
   it('not a row of an earlier definition of the preset: after `large` went from a 1000x400 cover to 1024 inside, `300x200-inside` is the whole frame', async () => {
