@@ -31,12 +31,7 @@ beforeEach(async () => {
   store = new MemoryStore();
   catalog = new MemoryCatalog();
   reads = [];
-  const counted = Object.create(store) as MemoryStore;
-  counted.openRead = (ref: ObjectRef) => {
-    reads.push(`${ref.bucket}/${ref.key}`);
-    return store.openRead(ref);
-  };
-  context = { store: counted, catalog, libraryBucket: 'library', sourceBucket: 'source', config, presets };
+  context = { store: readsNoted(store, reads), catalog, libraryBucket: 'library', sourceBucket: 'source', config, presets };
   original = await noiseJpeg(2400, 1600, 7);
   await store.put({ bucket: 'source', key: 'trips/a b.jpg' }, original, { contentType: 'image/jpeg' });
   const event = { item: { bucket: 'source', key: encodeInventoryKey('trips/a b.jpg'), size: String(original.length), etag: 'e1' }, runId: 'run-1' };
@@ -44,6 +39,16 @@ beforeEach(async () => {
   if (first.status === 'needs-resize') await resize(context, { ...event, outcome: first });
   reads = [];
 });
+
+/** The store, its streamed reads noted in `reads` (`bucket/key`). */
+function readsNoted(store: MemoryStore, reads: string[]): MemoryStore {
+  const noted = Object.create(store) as MemoryStore;
+  noted.openRead = (ref: ObjectRef) => {
+    reads.push(`${ref.bucket}/${ref.key}`);
+    return store.openRead(ref);
+  };
+  return noted;
+}
 
 async function bytesOf(resolution: Awaited<ReturnType<typeof resolveLogical>>): Promise<Buffer> {
   if (resolution.status !== 200 || !resolution.body) throw new Error(`answered ${resolution.status}`);
@@ -181,12 +186,7 @@ describe('negotiation among stored variants (issue 18 review)', () => {
   beforeEach(async () => {
     vStore = new MemoryStore();
     vReads = [];
-    const counted = Object.create(vStore) as MemoryStore;
-    counted.openRead = (ref: ObjectRef) => {
-      vReads.push(`${ref.bucket}/${ref.key}`);
-      return vStore.openRead(ref);
-    };
-    v = { store: counted, catalog: new MemoryCatalog(), libraryBucket: 'library', sourceBucket: 'source', config: variantConfig, presets: variantPresets };
+    v = { store: readsNoted(vStore, vReads), catalog: new MemoryCatalog(), libraryBucket: 'library', sourceBucket: 'source', config: variantConfig, presets: variantPresets };
     const photos: Array<[string, Buffer]> = [
       ['trips/a.jpg', await noiseJpeg(2400, 1600, 7)],
       ['anim/spin.gif', await animatedImage('gif', { width: 640, height: 480, colours: [RED, GREEN, BLUE], delay: [100, 100, 100] })],
@@ -270,11 +270,7 @@ describe('what a new on-demand size is cut from: only a rendition that is the wh
     const memory = new MemoryStore();
     const rows = new MemoryCatalog();
     const read: string[] = [];
-    const counted = Object.create(memory) as MemoryStore;
-    counted.openRead = (ref: ObjectRef) => {
-      read.push(`${ref.bucket}/${ref.key}`);
-      return memory.openRead(ref);
-    };
+    const counted = readsNoted(memory, read);
     const batch = { store: memory, catalog: rows, libraryBucket: 'library', sourceBucket: 'source', config: batchConfig, presets: validateConfig(batchConfig) };
     for (const [key, bytes] of Object.entries(photos)) {
       await memory.put({ bucket: 'source', key }, bytes, {});
