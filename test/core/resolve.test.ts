@@ -37,7 +37,7 @@ beforeEach(async () => {
   const event = { item: { bucket: 'source', key: encodeInventoryKey('trips/a b.jpg'), size: String(original.length), etag: 'e1' }, runId: 'run-1' };
   const first = await dedupe(context, event);
   if (first.status === 'needs-resize') await resize(context, { ...event, outcome: first });
-  reads = [];
+  reads.length = 0;
 });
 
 /** The store, its streamed reads noted in `reads` (`bucket/key`). */
@@ -128,7 +128,7 @@ describe('a new on-demand size', () => {
 
   it('once made, is read back through its pointer like any image', async () => {
     const first = await bytesOf(await resolveLogical(context, { path: '/dynamic/150x150/trips/a%20b.jpg' }));
-    reads = [];
+    reads.length = 0;
     const again = await resolveLogical(context, { path: '/dynamic/150x150/trips/a%20b.jpg' });
     expect((await bytesOf(again)).equals(first)).toBe(true);
     expect(again).toMatchObject({ status: 200, rendered: false });
@@ -198,7 +198,7 @@ describe('negotiation among stored variants (issue 18 review)', () => {
       if (first.status !== 'needs-resize') throw new Error(`${key}: ${first.status}`);
       await resize(v, { ...event, outcome: first });
     }
-    vReads = [];
+    vReads.length = 0;
   });
 
   const served = async (path: string, accept: string) => framesOf(await bytesOf(await resolveLogical(v, { path, accept })));
