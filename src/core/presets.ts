@@ -175,8 +175,11 @@ export function resolveVariant(base: string, geometry: Preset, format: VariantFo
 }
 
 /**
- * Fills in a preset's defaults and its spec fingerprint. A variant's spec names its primary's format
- * when that is not `auto` (`-of-jpeg`): what the variant holds of an animation follows it.
+ * Fills in a preset's defaults and its spec fingerprint. A variant's spec does not name its primary's
+ * format, though what the variant holds of an animation follows it: a change of the primary's format
+ * changes the primary's spec, and Resize renders every preset of the key again; a change of the rule
+ * itself (variants stored before it) is what `verify --deep` finds and `repair` mends, key by key,
+ * rather than every photo of a library rendered again.
  */
 export function resolvePreset(name: string, preset: Preset & { quality: number }, variantOf?: string, primaryFormat?: OutputFormat): ResolvedPreset {
   const format = preset.format ?? 'auto';
@@ -184,8 +187,7 @@ export function resolvePreset(name: string, preset: Preset & { quality: number }
   const mozjpeg = preset.mozjpeg === true;
   // A variant's encoder effort is part of its spec; a primary WebP/AVIF preset keeps sharp's default.
   const effort = variantOf !== undefined && (format === 'webp' || format === 'avif') ? VARIANT_SETTINGS[format].effort : undefined;
-  const of = variantOf !== undefined && primaryFormat !== undefined && primaryFormat !== 'auto' ? `-of-${primaryFormat}` : '';
-  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}${mozjpeg ? '-moz' : ''}${effort !== undefined ? `-e${effort}` : ''}${of}`;
+  const spec = `${preset.width}x${preset.height}-${preset.fit}-${format}-q${preset.quality}${withoutEnlargement ? '-noup' : ''}${mozjpeg ? '-moz' : ''}${effort !== undefined ? `-e${effort}` : ''}`;
   return {
     name, width: preset.width, height: preset.height, fit: preset.fit, format, quality: preset.quality, withoutEnlargement, mozjpeg, spec,
     ...(variantOf !== undefined ? { variantOf, primaryFormat: primaryFormat ?? 'auto' } : {}),

@@ -7,6 +7,8 @@
 import { currentRows, isComplete, normalizeEtag, originalRow } from './catalog-rows';
 import type { InventoryRow } from './inventory/data-files';
 import { decodeInventoryKeyOrRaw } from './inventory/keys';
+import type { Metadata } from 'sharp';
+import { animatedFormat, animationOf } from './animation';
 import { TransientError } from './errors';
 import { pointerTarget } from './keys';
 import { sha256Hex } from './library';
@@ -14,7 +16,7 @@ import { mapLimit } from './map-limit';
 import { madeFrom } from './stale-sizes';
 import { isOriginalRow } from './layout';
 import { sniffImage } from './sniff';
-import type { Catalog, CatalogRow, ObjectStore } from './ports';
+import { type Catalog, type CatalogRow, type ObjectStore, ORIGINAL } from './ports';
 import type { ResolvedPreset } from './presets';
 
 export interface VerifyContext {
@@ -131,9 +133,9 @@ async function checkItem(context: VerifyContext, item: InventoryRow, options: Ve
   const [rows, failure] = await Promise.all([context.catalog.rowsForKey(key), context.catalog.failureFor(key)]);
   if (isComplete(rows, context.presets, { etag: item.ETag, bucket: item.Bucket }) || (await doneForNewerOriginal(context, item, key, rows))) {
     const wanted = currentRows(rows, context.presets);
-    const frames = new Map<string, number>();
-    for (const row of wanted) problems.push(...(await checkRow(context, row, options, check, frames)));
-    problems.push(...staleRows(rows), ...variantFrames(context, frames));
+    const headers = new Map<string, FrameHeader>();
+    for (const row of wanted) problems.push(...(await checkRow(context, row, options, check, headers)));
+    problems.push(...staleRows(rows), ...variantAnimation(context, wanted, headers));
     if (failure) problems.push('DONE, yet a failure row remains');
     check.verdict = problems.length === 0 ? 'done' : 'damaged';
     return check;
@@ -176,23 +178,31 @@ function staleRows(rows: readonly CatalogRow[]): string[] {
 }
 
 /**
- * `--deep`: a variant holds as many frames as its primary (animation.ts: it keeps an animation exactly
- * when its primary does). An AVIF variant of an animated original stored before that rule is one frame
- * where the primary is many: served to every browser that takes AVIF, it would be a still where curl
- * gets the animation. `repair` renders the key again.
+ * `--deep`: each variant holds what the rule makes of the original (animation.ts animatedFormat): an
+ * animated WebP where its primary keeps the original's animation, a still where it does not. Judged
+ * from the original's header and the variants' rows and headers, not by comparing frame counts (the
+ * GIF and WebP encoders each merge near-identical frames, by their own rules). An AVIF variant of an
+ * animated original stored before the rule is a still AVIF: served to every browser that takes AVIF,
+ * it would be one frame where curl gets the animation. `repair` renders the key again.
  */
-function variantFrames(context: VerifyContext, frames: ReadonlyMap<string, number>): string[] {
+function variantAnimation(context: VerifyContext, rows: readonly CatalogRow[], headers: ReadonlyMap<string, FrameHeader>): string[] {
+  const original = headers.get(ORIGINAL);
+  if (!original) return [];
+  const animation = animationOf(original);
   const problems: string[] = [];
   for (const preset of context.presets) {
     if (preset.variantOf === undefined) continue;
-    const mine = frames.get(preset.name);
-    const primary = frames.get(preset.variantOf);
-    if (mine !== undefined && primary !== undefined && mine !== primary) problems.push(`${preset.name}: ${mine} frame(s), its primary ${preset.variantOf} ${primary}`);
+    const row = rows.find((r) => r.preset === preset.name);
+    const header = headers.get(preset.name);
+    if (!row || !header) continue;
+    const keeps = animation ? animatedFormat(preset, original.format ?? '') : undefined;
+    if (keeps && row.contentType !== 'image/webp') problems.push(`${preset.name}: a still ${row.contentType} of an animation its primary ${preset.variantOf} keeps (an animated WebP is made now)`);
+    if (!keeps && (header.pages ?? 1) > 1) problems.push(`${preset.name}: animated, where its primary ${preset.variantOf} is a still`);
   }
   return problems;
 }
 
-async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, counts: Pick<ItemCheck, 'assetsChecked' | 'pointersChecked'>, frames: Map<string, number>): Promise<string[]> {
+async function checkRow(context: VerifyContext, row: CatalogRow, options: VerifyOptions, counts: Pick<ItemCheck, 'assetsChecked' | 'pointersChecked'>, headers: Map<string, FrameHeader>): Promise<string[]> {
   const problems: string[] = [];
   const where = `${row.preset}:`;
   const asset = await context.store.head({ bucket: context.libraryBucket, key: row.assetKey });
@@ -207,8 +217,11 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
       const actual = sha256Hex(body);
       if (actual !== row.sha256) problems.push(`${where} asset bytes hash to ${actual}, the catalog says ${row.sha256}`);
       if (context.presets.some((preset) => preset.name === row.preset && preset.variantOf !== undefined)) problems.push(...(await checkVariant(row, body)));
-      // Frames of a variant and of a primary that has variants, for variantFrames.
-      if (context.presets.some((preset) => preset.variantOf !== undefined && (preset.name === row.preset || preset.variantOf === row.preset))) frames.set(row.preset, await pagesOf(body));
+      // The headers variantAnimation judges by: the original's and each variant's, when there are variants.
+      if (context.presets.some((preset) => preset.variantOf !== undefined && (preset.name === row.preset || isOriginalRow(row)))) {
+        const header = await frameHeader(body);
+        if (header) headers.set(row.preset, header);
+      }
     }
   }
   const pointer = await context.store.head({ bucket: context.libraryBucket, key: row.logicalKey });
@@ -218,6 +231,14 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
   return problems;
 }
 
+type FrameHeader = Pick<Metadata, 'format' | 'pages' | 'loop' | 'delay' | 'orientation'>;
+
+/** What sharp reads of an image's header that animationOf needs; undefined for bytes it cannot read (checkRow and checkVariant name those). */
+async function frameHeader(body: Uint8Array): Promise<FrameHeader | undefined> {
+  const { default: sharp } = await import('sharp');
+  return sharp(body).metadata().catch(() => undefined);
+}
+
 /**
  * `--deep`, a variant's asset (`<preset>.<format>`, issue 18): its bytes are the format its row's
  * Content-Type names (recognised by their magic, src/core/sniff.ts) and decode whole, at the row's
@@ -225,12 +246,6 @@ async function checkRow(context: VerifyContext, row: CatalogRow, options: Verify
  * on, so an undecodable one is worse than a missing one (which the CDN would not pick). sharp is
  * imported here only, when a deep check meets a variant.
  */
-/** The frame count sharp reads from an image's header (1 for a still, or for bytes it cannot read: checkVariant names those). */
-async function pagesOf(body: Uint8Array): Promise<number> {
-  const { default: sharp } = await import('sharp');
-  return (await sharp(body).metadata().catch(() => ({ pages: 1 }))).pages ?? 1;
-}
-
 async function checkVariant(row: CatalogRow, body: Uint8Array): Promise<string[]> {
   const where = `${row.preset}:`;
   const type = sniffImage(body);
