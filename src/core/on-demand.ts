@@ -13,7 +13,7 @@ import { POINTER_CACHE_CONTROL, putAsset } from './library';
 import { dynamicName, isOriginalRow, VARIANT_FORMATS, type VariantFormat, variantName } from './layout';
 import type { CatalogRow } from './ports';
 import { parseSize, resolvePreset, resolveVariant, type Size } from './presets';
-import { renderPresets } from './render';
+import { insideSize, renderPresets } from './render';
 import { processRenderGate, type RenderGate } from './render-gate';
 import { derivedPrefixOf } from './source';
 import { sniffImage } from './sniff';
@@ -271,8 +271,7 @@ async function digestInSlices(hasher: Hash, bytes: Uint8Array): Promise<string> 
 /** The size a `cover` or `inside` resize of a WxH frame gives (inside never enlarges). */
 function resultSize(width: number, height: number, size: Size): { width: number; height: number } {
   if (size.fit === 'cover') return { width: size.width, height: size.height };
-  const scale = Math.min(1, size.width / width, size.height / height);
-  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+  return insideSize({ width, height }, { ...size, withoutEnlargement: true });
 }
 
 async function render(context: OnDemandContext, size: Size, key: string, logicalKey: string, source: SourceBytes, format?: VariantFormat): Promise<MadeAsset> {

@@ -124,7 +124,7 @@ export interface IntermediatePlan {
 }
 
 /** The scale each preset needs relative to the oriented original. */
-export function presetScale(source: { width: number; height: number }, preset: ResolvedPreset): number {
+export function presetScale(source: { width: number; height: number }, preset: Pick<ResolvedPreset, 'width' | 'height' | 'fit' | 'withoutEnlargement'>): number {
   const sx = preset.width / source.width;
   const sy = preset.height / source.height;
   const scale = preset.fit === 'cover' ? Math.max(sx, sy) : Math.min(sx, sy);
@@ -132,7 +132,7 @@ export function presetScale(source: { width: number; height: number }, preset: R
 }
 
 /** An `inside` preset's result for a frame of this size: scaled by presetScale, sides rounded (at least 1). */
-export function insideSize(source: { width: number; height: number }, preset: ResolvedPreset): { width: number; height: number } {
+export function insideSize(source: { width: number; height: number }, preset: Pick<ResolvedPreset, 'width' | 'height' | 'fit' | 'withoutEnlargement'>): { width: number; height: number } {
   const scale = presetScale(source, preset);
   return { width: Math.max(1, Math.round(source.width * scale)), height: Math.max(1, Math.round(source.height * scale)) };
 }
